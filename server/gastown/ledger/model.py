@@ -1,0 +1,128 @@
+"""The Bead data model: Beads-compatible issues (era-A JSONL), the one source of every ledger shape.
+
+Fields we do not know are kept (``extra="allow"``) and written back unchanged, so a real Beads file
+round-trips through our ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def now_iso() -> str:
+    """Beads writes RFC 3339 timestamps with an offset; keep that shape."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Status:
+    """Known statuses. Status is a plain string so that unknown (custom) statuses survive a round trip."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    REVIEW = "review"  # ours: a polecat finished, the branch waits in the Refinery's queue
+    BLOCKED = "blocked"
+    DEFERRED = "deferred"
+    CLOSED = "closed"
+    TOMBSTONE = "tombstone"
+    HOOKED = "hooked"
+    PINNED = "pinned"
+
+    DONE = frozenset({CLOSED, TOMBSTONE})
+
+
+class DepType:
+    BLOCKS = "blocks"
+    PARENT_CHILD = "parent-child"
+    CONDITIONAL_BLOCKS = "conditional-blocks"
+    WAITS_FOR = "waits-for"
+    RELATED = "related"
+    DISCOVERED_FROM = "discovered-from"
+
+    BLOCKING = frozenset({BLOCKS, CONDITIONAL_BLOCKS})
+
+
+# Types that are the machinery of Beads/Gas Town itself, never work to hand to a polecat.
+INTERNAL_TYPES = frozenset({"merge-request", "gate", "molecule", "message", "agent", "role", "rig", "event"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Dependency(_Model):
+    """``issue_id`` depends on ``depends_on_id``."""
+
+    issue_id: str
+    depends_on_id: str
+    type: str = DepType.BLOCKS
+    created_at: str = Field(default_factory=now_iso)
+    created_by: str = ""
+
+
+class Comment(_Model):
+    id: int | str | None = None
+    issue_id: str = ""
+    author: str = ""
+    text: str
+    created_at: str = Field(default_factory=now_iso)
+
+
+class Bead(_Model):
+    """One unit of work. Optional fields default to None/empty and are left out of the JSONL when unset."""
+
+    id: str
+    title: str = Field(min_length=1)
+    description: str | None = None
+    design: str | None = None
+    acceptance_criteria: str | None = None
+    notes: str | None = None
+    status: str = Status.OPEN
+    priority: int = Field(default=2, ge=0, le=4)
+    issue_type: str = "task"
+    assignee: str | None = None
+    owner: str | None = None
+    created_by: str | None = None
+    labels: list[str] | None = None
+    dependencies: list[Dependency] | None = None
+    comments: list[Comment] | None = None
+    created_at: str = Field(default_factory=now_iso)
+    updated_at: str = Field(default_factory=now_iso)
+    closed_at: str | None = None
+    close_reason: str | None = None
+    external_ref: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def parent_id(self) -> str | None:
+        for dep in self.dependencies or ():
+            if dep.type == DepType.PARENT_CHILD:
+                return dep.depends_on_id
+        return None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSONL shape: unset optional fields are omitted, unknown fields kept."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class BeadEvent(_Model):
+    """An audit event: every change to a bead leaves one."""
+
+    id: int | None = None
+    issue_id: str
+    event_type: str  # created, updated, status_changed, claimed, commented, closed, reopened, ...
+    actor: str = ""
+    old_value: str | None = None
+    new_value: str | None = None
+    comment: str | None = None
+    created_at: str = Field(default_factory=now_iso)
+
+
+class LedgerChange(BaseModel):
+    """What one committed ledger transaction changed; the Store hands it to its listeners."""
+
+    version: int
+    changed: list[Bead] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
