@@ -126,3 +126,44 @@ class LedgerChange(BaseModel):
     version: int
     changed: list[Bead] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp as Beads writes it (any offset, ``Z``, up to nanoseconds) to aware UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Go writes up to 9 fractional digits; Python takes at most 6.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        while rest and rest[0].isdigit():
+            digits, rest = digits + rest[0], rest[1:]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}" if digits else head + rest
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+class LedgerError(Exception):
+    """Any refusal of the ledger; the message is meant for a human."""
+
+
+class BeadNotFound(LedgerError):
+    def __init__(self, bead_id: str) -> None:
+        super().__init__(f"bead not found: {bead_id}")
+        self.bead_id = bead_id
+
+
+class InvalidBead(LedgerError):
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(f"invalid {field}: {msg}")
+        self.field = field
+        self.msg = msg
+
+
+class DependencyCycle(LedgerError):
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
+        self.cycle = cycle

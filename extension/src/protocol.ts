@@ -1,0 +1,222 @@
+/* eslint-disable */
+// GENERATED FILE - DO NOT EDIT.
+// Made by `npm run gen:types` (extension/scripts/gen-types.mjs) from schemas/*.schema.json, which
+// `gastown schemas` generates from the server's pydantic models (server/gastown/lsp/protocol.py).
+// `npm run check:types` fails when this file is out of date.
+
+/**
+ * Every generated model, by schema name.
+ */
+export interface GastownProtocol {
+  AgentInfo: AgentInfo;
+  AgentStatus: AgentStatus;
+  AgentsResult: AgentsResult;
+  Bead: Bead;
+  BeadEvent: BeadEvent;
+  BeadParams: BeadParams;
+  BeadResult: BeadResult;
+  BeadSummary: BeadSummary;
+  BeadsChanged: BeadsChanged;
+  BeadsParams: BeadsParams;
+  BeadsResult: BeadsResult;
+  Comment: Comment;
+  Dependency: Dependency;
+  SubmitGoalParams: SubmitGoalParams;
+  SubmitGoalResult: SubmitGoalResult;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AgentInfo".
+ */
+export interface AgentInfo {
+  bead_id?: string | null;
+  branch?: string | null;
+  current_tool?: string | null;
+  /**
+   * Last message, error or exit reason
+   */
+  detail?: string | null;
+  /**
+   * Agent name, e.g. 'polecat-gt-a1b2' or 'mayor'
+   */
+  id: string;
+  role: "mayor" | "polecat" | "refinery" | "witness";
+  started_at?: string;
+  state: "starting" | "working" | "needs-input" | "stalled" | "done" | "failed" | "merging" | "idle";
+  tokens?: number;
+  updated_at?: string;
+  worktree?: string | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AgentStatus".
+ */
+export interface AgentStatus {
+  agents: AgentInfo[];
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AgentsResult".
+ */
+export interface AgentsResult {
+  agents: AgentInfo[];
+}
+/**
+ * One unit of work. Optional fields default to None/empty and are left out of the JSONL when unset.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "Bead".
+ */
+export interface Bead {
+  acceptance_criteria?: string | null;
+  assignee?: string | null;
+  close_reason?: string | null;
+  closed_at?: string | null;
+  comments?: Comment[] | null;
+  created_at?: string;
+  created_by?: string | null;
+  dependencies?: Dependency[] | null;
+  description?: string | null;
+  design?: string | null;
+  external_ref?: string | null;
+  id: string;
+  issue_type?: string;
+  labels?: string[] | null;
+  metadata?: {
+    [k: string]: unknown | undefined;
+  } | null;
+  notes?: string | null;
+  owner?: string | null;
+  priority?: number;
+  status?: string;
+  title: string;
+  updated_at?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "Comment".
+ */
+export interface Comment {
+  author?: string;
+  created_at?: string;
+  id?: number | string | null;
+  issue_id?: string;
+  text: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * ``issue_id`` depends on ``depends_on_id``.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "Dependency".
+ */
+export interface Dependency {
+  created_at?: string;
+  created_by?: string;
+  depends_on_id: string;
+  issue_id: string;
+  type?: string;
+  [k: string]: unknown | undefined;
+}
+/**
+ * An audit event: every change to a bead leaves one.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadEvent".
+ */
+export interface BeadEvent {
+  actor?: string;
+  comment?: string | null;
+  created_at?: string;
+  event_type: string;
+  id?: number | null;
+  issue_id: string;
+  new_value?: string | null;
+  old_value?: string | null;
+  [k: string]: unknown | undefined;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadParams".
+ */
+export interface BeadParams {
+  id: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadResult".
+ */
+export interface BeadResult {
+  bead: Bead;
+}
+/**
+ * What a tree row needs; the full bead comes from gastown/bead.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadSummary".
+ */
+export interface BeadSummary {
+  acceptance_criteria?: string | null;
+  assignee?: string | null;
+  id: string;
+  issue_type: string;
+  labels?: string[];
+  parent?: string | null;
+  priority: number;
+  status: string;
+  title: string;
+  updated_at: string;
+}
+/**
+ * A versioned delta. A client whose version is not ``version - 1`` missed one and must re-fetch.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadsChanged".
+ */
+export interface BeadsChanged {
+  changed?: BeadSummary[];
+  removed?: string[];
+  version: number;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadsParams".
+ */
+export interface BeadsParams {
+  filter?: "all" | "open" | "ready";
+  parent?: string | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BeadsResult".
+ */
+export interface BeadsResult {
+  beads: BeadSummary[];
+  /**
+   * Ledger version this list reflects; deltas continue from it
+   */
+  version: number;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "SubmitGoalParams".
+ */
+export interface SubmitGoalParams {
+  /**
+   * What the Overseer wants done, in plain words
+   */
+  goal: string;
+  workDoneToken?: string | number | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "SubmitGoalResult".
+ */
+export interface SubmitGoalResult {
+  /**
+   * The plan's task beads, in creation order
+   */
+  bead_ids: string[];
+  epic_id: string;
+}

@@ -1,0 +1,72 @@
+"""Settings: one pydantic model, filled from the editor's initializationOptions, the CLI or the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MODEL = "gpt-4.1"
+
+
+class ProviderSettings(BaseModel):
+    """Copilot login by default; BYOK (OpenAI-compatible, Azure AI Foundry, Anthropic, Ollama) when typed."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    type: Literal["copilot", "openai", "azure", "anthropic"] = "copilot"
+    base_url: str | None = Field(default=None, alias="baseUrl")
+    model: str = DEFAULT_MODEL
+    api_key: str | None = Field(default=None, alias="apiKey", repr=False)
+    api_key_env: str = Field(default="GASTOWN_API_KEY", alias="apiKeyEnv")
+    azure_api_version: str | None = Field(default=None, alias="azureApiVersion")
+
+    def sdk_provider(self) -> dict | None:
+        """The SDK's per-session ``provider=`` (None = the user's Copilot login)."""
+        if self.type == "copilot":
+            return None
+        if not self.base_url:
+            raise ValueError(f"provider {self.type!r} needs a base URL (gastown.provider.baseUrl)")
+        provider: dict = {"type": self.type, "base_url": self.base_url}
+        key = self.api_key or os.environ.get(self.api_key_env)
+        if key:
+            provider["api_key"] = key
+        elif self.type != "openai":  # a local Ollama/OpenAI-compatible server may need no key
+            raise ValueError(f"provider {self.type!r} needs an API key (set {self.api_key_env})")
+        else:
+            provider["api_key"] = "unused"
+        if self.type == "azure" and self.azure_api_version:
+            provider["azure"] = {"api_version": self.azure_api_version}
+        return provider
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    provider: ProviderSettings = Field(default_factory=ProviderSettings)
+    cli_path: str | None = Field(default=None, alias="cliPath")
+    max_polecats: int = Field(default=4, ge=1, le=64, alias="maxPolecats")
+    verify_command: str = Field(default="python -m pytest -q", alias="verifyCommand")
+    verify_timeout_s: float = Field(default=600, gt=0, alias="verifyTimeout")
+    integration_branch: str = Field(default="gastown/integration", alias="integrationBranch")
+    worktree_root: str | None = Field(
+        default=None, alias="worktreeRoot", description="Where polecat worktrees go (outside the workspace)"
+    )
+    turn_timeout_s: float = Field(default=300, gt=0, alias="turnTimeout")
+    scenario: str | None = Field(
+        default=None, description="Play this scenario file on a local scripted model server (offline)"
+    )
+
+    @classmethod
+    def from_env(cls, overrides: dict | None = None) -> Settings:
+        data = dict(overrides or {})
+        if os.environ.get("GASTOWN_SCENARIO") and not data.get("scenario"):
+            data["scenario"] = os.environ["GASTOWN_SCENARIO"]
+        if os.environ.get("GASTOWN_MAX_POLECATS") and "maxPolecats" not in data:
+            data["maxPolecats"] = int(os.environ["GASTOWN_MAX_POLECATS"])
+        return cls.model_validate(data)
+
+
+def state_dir(workspace: Path) -> Path:
+    """The town's own state, gitignored: ledger DB, session ids, logs."""
+    return workspace / ".gastown"

@@ -1,0 +1,166 @@
+"""Pure functions over a list of beads: which are blocked, which are ready, and blocking cycles.
+
+Rules (DESIGN "Ledger rules"): a dependency on X means X depends on Y.
+- ``blocks`` / ``conditional-blocks``: X is blocked while Y exists and is not closed/tombstone.
+- ``parent-child``: X is blocked if its parent is blocked (this propagates down the tree).
+- ``waits-for``: X is blocked while any child of Y is not closed/tombstone.
+- ``related``, ``discovered-from`` and any other type never block.
+Ready = status ``open``, not blocked, not ephemeral or pinned, ``defer_until`` unset or past, type not
+internal; ordered by priority (0 first) then creation time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gastown.ledger.model import INTERNAL_TYPES, Bead, DepType, Status, parse_ts
+
+WAITS_FOR = DepType.WAITS_FOR
+# Dependency types whose edges may not form a cycle (a cycle of them is a deadlock).
+CYCLE_TYPES = frozenset({DepType.BLOCKS, DepType.CONDITIONAL_BLOCKS, DepType.WAITS_FOR, DepType.PARENT_CHILD})
+
+
+def _extra(bead: Bead, name: str) -> Any:
+    return (bead.model_extra or {}).get(name, getattr(bead, name, None))
+
+
+def _is_done(bead: Bead | None) -> bool:
+    return bead is not None and bead.status in Status.DONE
+
+
+def children_index(beads: Iterable[Bead]) -> dict[str, list[str]]:
+    """parent id -> ids of its children (from ``parent-child`` dependencies)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for bead in beads:
+        for dep in bead.dependencies or ():
+            if dep.type == DepType.PARENT_CHILD:
+                out[dep.depends_on_id].append(bead.id)
+    return out
+
+
+def blocked_ids(beads: Sequence[Bead]) -> set[str]:
+    """Ids of every bead that is blocked (whatever its own status)."""
+    by_id = {b.id: b for b in beads}
+    kids = children_index(beads)
+
+    direct: set[str] = set()
+    for bead in beads:
+        for dep in bead.dependencies or ():
+            if dep.type in DepType.BLOCKING:
+                target = by_id.get(dep.depends_on_id)
+                if target is not None and not _is_done(target):
+                    direct.add(bead.id)
+                    break
+            elif dep.type == WAITS_FOR:
+                if any(not _is_done(by_id.get(c)) for c in kids.get(dep.depends_on_id, ()) if c in by_id):
+                    direct.add(bead.id)
+                    break
+
+    # parent-child propagation: a bead is blocked if its parent is blocked, transitively.
+    blocked = set(direct)
+    frontier = list(direct)
+    while frontier:
+        parent = frontier.pop()
+        for child in kids.get(parent, ()):
+            if child not in blocked:
+                blocked.add(child)
+                frontier.append(child)
+    return blocked
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_workable(bead: Bead, now: datetime | None = None) -> bool:
+    """Everything ready asks of a bead except not being blocked."""
+    if bead.status != Status.OPEN:
+        return False
+    if bead.issue_type in INTERNAL_TYPES:
+        return False
+    if _extra(bead, "ephemeral") or _extra(bead, "pinned"):
+        return False
+    defer = _extra(bead, "defer_until")
+    if defer:
+        try:
+            if parse_ts(str(defer)) > (now or _now()):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def sort_key(bead: Bead) -> tuple[int, datetime, str]:
+    try:
+        created = parse_ts(bead.created_at)
+    except ValueError:
+        created = datetime.max.replace(tzinfo=UTC)
+    return (bead.priority, created, bead.id)
+
+
+def ready(beads: Sequence[Bead], now: datetime | None = None) -> list[Bead]:
+    """Ready beads, priority ascending then creation time ascending."""
+    blocked = blocked_ids(beads)
+    out = [b for b in beads if b.id not in blocked and is_workable(b, now)]
+    out.sort(key=sort_key)
+    return out
+
+
+def find_cycle(edges: Iterable[tuple[str, str]]) -> list[str] | None:
+    """A cycle in the directed graph ``edges`` (a -> b), as ``[a, b, ..., a]``, or None.
+
+    Pass only blocking edges (``blocks``, ``conditional-blocks``, ``waits-for``, ``parent-child``);
+    which ones count is the caller's choice.
+    """
+    graph: dict[str, list[str]] = defaultdict(list)
+    for a, b in edges:
+        graph[a].append(b)
+    WHITE, GREY, BLACK = 0, 1, 2
+    color: dict[str, int] = defaultdict(int)
+    for start in sorted(graph):
+        if color[start] != WHITE:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = [start]
+        color[start] = GREY
+        while stack:
+            node, i = stack[-1]
+            succ = graph.get(node, [])
+            if i < len(succ):
+                stack[-1] = (node, i + 1)
+                nxt = succ[i]
+                if color[nxt] == GREY:
+                    return path[path.index(nxt) :] + [nxt]
+                if color[nxt] == WHITE:
+                    color[nxt] = GREY
+                    stack.append((nxt, 0))
+                    path.append(nxt)
+            else:
+                color[node] = BLACK
+                stack.pop()
+                path.pop()
+    return None
+
+
+def path_between(edges: Iterable[tuple[str, str]], src: str, dst: str) -> list[str] | None:
+    """A path ``[src, ..., dst]`` following ``edges``, or None (breadth first: the shortest)."""
+    graph: dict[str, list[str]] = defaultdict(list)
+    for a, b in edges:
+        graph[a].append(b)
+    prev: dict[str, str | None] = {src: None}
+    queue = [src]
+    while queue:
+        node = queue.pop(0)
+        if node == dst:
+            out = [node]
+            while prev[out[-1]] is not None:
+                out.append(prev[out[-1]])  # type: ignore[arg-type]
+            return list(reversed(out))
+        for nxt in graph.get(node, ()):
+            if nxt not in prev:
+                prev[nxt] = node
+                queue.append(nxt)
+    return None
