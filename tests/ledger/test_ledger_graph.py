@@ -6,7 +6,9 @@ from gastown.ledger.graph import blocked_ids, find_cycle, path_between, ready
 from gastown.ledger.model import Bead, Dependency
 
 
-def bead(id: str, status: str = "open", priority: int = 2, created: str = "2026-01-01T00:00:00Z", deps=(), **kw):
+def bead(
+    id: str, status: str = "open", priority: int = 2, created: str = "2026-01-01T00:00:00Z", deps=(), **kw
+):
     return Bead(
         id=id,
         title=id,
@@ -65,7 +67,9 @@ def test_waits_for_blocks_while_any_child_of_target_open():
 
 def test_non_blocking_types_never_block():
     beads = [
-        bead("a", deps=[("b", "related"), ("b", "discovered-from"), ("b", "relates-to"), ("b", "supersedes")]),
+        bead(
+            "a", deps=[("b", "related"), ("b", "discovered-from"), ("b", "relates-to"), ("b", "supersedes")]
+        ),
         bead("b"),
     ]
     assert blocked_ids(beads) == set()

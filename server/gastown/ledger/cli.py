@@ -81,7 +81,9 @@ def _emit(args: argparse.Namespace, beads: Bead | list[Bead]) -> None:
             print(_line(b))
 
 
-def _run(coro_fn: Callable[[Store, argparse.Namespace], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+def _run(
+    coro_fn: Callable[[Store, argparse.Namespace], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
     def func(args: argparse.Namespace) -> int:
         async def main() -> int:
             async with await Store.open(_db_path(args), prefix=args.prefix) as store:
@@ -195,7 +197,12 @@ async def _import(store: Store, args: argparse.Namespace) -> int:
     result = await store.import_jsonl(path, actor=args.actor or "import")
     if args.json:
         _print_json(
-            {"path": str(path), "created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+            {
+                "path": str(path),
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            }
         )
     else:
         print(f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
@@ -289,7 +296,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         p.add_argument("depends_on")
         p.add_argument("-t", "--type", default=default_type)
 
-    p = _leaf(sub, "export", _export, common, help=f"export to JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
+    p = _leaf(
+        sub, "export", _export, common, help=f"export to JSONL (default: <git toplevel>/{DEFAULT_JSONL})"
+    )
     p.add_argument("path", nargs="?")
 
     p = _leaf(sub, "import", _import, common, help=f"import JSONL (default: <git toplevel>/{DEFAULT_JSONL})")

@@ -29,9 +29,9 @@ from gastown.ledger.model import (
     BeadEvent,
     BeadNotFound,
     Comment,
-    DepType,
     Dependency,
     DependencyCycle,
+    DepType,
     InvalidBead,
     LedgerChange,
     LedgerError,
@@ -103,9 +103,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 # Fields update() may set: the model's own plus the Beads fields we know and keep as extras.
 _NOT_UPDATABLE = frozenset({"id", "dependencies", "comments", "created_at", "updated_at"})
-UPDATABLE_FIELDS = frozenset(
-    (set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER)) - _NOT_UPDATABLE
-)
+UPDATABLE_FIELDS = frozenset((set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER)) - _NOT_UPDATABLE)
 
 
 def _sort_ts(value: str) -> str:
@@ -190,7 +188,10 @@ async def _load(conn: aiosqlite.Connection, where: str = "", params: Sequence[An
         return []
     deps: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if len(rows) == 1:
-        dep_sql, dep_params = "SELECT issue_id, data FROM dependencies WHERE issue_id = ? ORDER BY seq", (rows[0][0],)
+        dep_sql, dep_params = (
+            "SELECT issue_id, data FROM dependencies WHERE issue_id = ? ORDER BY seq",
+            (rows[0][0],),
+        )
     else:
         dep_sql = (
             "SELECT issue_id, data FROM dependencies WHERE issue_id IN "
@@ -424,6 +425,8 @@ class Tx:
         for key in sorted(set(old) | set(new)):
             if key in ("updated_at", "closed_at") or old.get(key) == new.get(key):
                 continue
+            if key == "close_reason" and new_status != old_status:
+                continue  # carried by the closed/reopened event
             if key == "status":
                 kind = {Status.CLOSED: "closed"}.get(new_status or "", "status_changed")
                 if old_status == Status.CLOSED and new_status == Status.OPEN:
@@ -472,9 +475,7 @@ class Tx:
         seq = await self._meta_int("comment_seq") + 1
         await self._set_meta("comment_seq", seq)
         comment = Comment(id=seq, issue_id=bead_id, author=author, text=text)
-        new = bead.model_copy(
-            update={"comments": [*(bead.comments or []), comment], "updated_at": now_iso()}
-        )
+        new = bead.model_copy(update={"comments": [*(bead.comments or []), comment], "updated_at": now_iso()})
         await self._write(new)
         await self._event(bead_id, "commented", author or self.actor, comment=text)
         return new
@@ -751,7 +752,7 @@ class Store:
                         under.add(child)
                         frontier.append(child)
             out = [b for b in out if b.id in under]
-        return out[:limit] if limit else out
+        return out[:limit] if limit and limit > 0 else out
 
     async def blocked(self) -> builtins.list[Bead]:
         """Beads not closed/tombstone that are blocked by the dependency rules."""

@@ -85,7 +85,9 @@ def ordered_bead_dict(bead: Bead | dict[str, Any]) -> dict[str, Any]:
 
 # Go's encoding/json (Beads) escapes these inside strings; doing the same keeps our lines byte-identical
 # to Beads' own export. They can only occur inside JSON strings, so a plain replace is exact.
-_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_GO_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def bead_line(bead: Bead | dict[str, Any]) -> str:
@@ -160,7 +162,9 @@ def parse_jsonl(path: Path) -> list[Bead]:
                     f"{dep.issue_id!r} is not this issue"
                 )
         if bead.id in seen:
-            raise LedgerError(f"{path}:{lineno}: issue {bead.id}: duplicate id (first on line {seen[bead.id]})")
+            raise LedgerError(
+                f"{path}:{lineno}: issue {bead.id}: duplicate id (first on line {seen[bead.id]})"
+            )
         seen[bead.id] = lineno
         beads.append(bead)
     return beads

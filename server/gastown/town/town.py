@@ -198,9 +198,9 @@ class Town:
         self._progress(goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads", 5)
         return epic, tasks
 
-    async def submit_goal(self, goal: str) -> tuple[str, Bead, list[Bead], asyncio.Task]:
+    async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task]:
         """Plan now; run in the background. Returns the task that finishes with a GoalReport."""
-        goal_id = uuid.uuid4().hex[:8]
+        goal_id = goal_id or uuid.uuid4().hex[:8]
         epic, tasks = await self.plan(goal, goal_id)
         task = self._spawn(self.run_goal(epic.id, goal_id))
         return goal_id, epic, tasks, task

@@ -1,0 +1,214 @@
+"""`gastown serve`: the pygls language server hosting the town. Handlers are thin: parse params, call the
+town, shape the answer; bus events become gastown/* notifications and work-done progress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from gastown import __version__
+from gastown.config import Settings
+from gastown.ledger.model import BeadNotFound, LedgerChange, Status
+from gastown.lsp import protocol as P
+from gastown.lsp.params import RequestFailed, parse
+from gastown.town.bus import Bus, GoalFinished, Progress
+from gastown.town.state import AgentInfo
+from gastown.town.town import Town
+
+log = logging.getLogger(__name__)
+
+
+class GastownServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("gastown", __version__)
+        self.town: Town | None = None
+        self.town_error: str | None = None
+        self.bus = Bus()
+        self.goal_tokens: dict[str, str | int] = {}
+        self._agent_flush: asyncio.TimerHandle | None = None
+        self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
+
+    async def require_town(self) -> Town:
+        if self.opened is not None:
+            await self.opened.wait()
+        if self.town is None:
+            raise RequestFailed(self.town_error or "the town is not open yet (no workspace folder)")
+        return self.town
+
+    # --- bus → client ------------------------------------------------------------------------------
+    def on_bus(self, event: Any) -> None:
+        if isinstance(event, LedgerChange):
+            payload = P.BeadsChanged(version=event.version, changed=[P.BeadSummary.of(b) for b in event.changed],
+                                     removed=event.removed)
+            self.protocol.notify(P.BEADS_CHANGED, payload.model_dump(mode="json"))
+        elif isinstance(event, AgentInfo):
+            # Coalesced: thirty polecats streaming usage would otherwise flood the client.
+            if self._agent_flush is None:
+                self._agent_flush = asyncio.get_running_loop().call_later(0.1, self.flush_agents)
+        elif isinstance(event, Progress):
+            token = self.goal_tokens.get(event.goal_id)
+            if token is not None:
+                self.work_done_progress.report(
+                    token, types.WorkDoneProgressReport(message=event.message, percentage=event.percentage))
+        elif isinstance(event, GoalFinished):
+            token = self.goal_tokens.pop(event.goal_id, None)
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=event.summary))
+            level = types.MessageType.Info if event.ok else types.MessageType.Warning
+            self.window_show_message(types.ShowMessageParams(type=level, message=f"Gas Town: {event.summary}"))
+
+    def flush_agents(self) -> None:
+        self._agent_flush = None
+        if self.town is not None:
+            payload = P.AgentStatus(agents=list(self.town.agents.values()))
+            self.protocol.notify(P.AGENT_STATUS, payload.model_dump(mode="json"))
+
+
+server = GastownServer()
+
+
+def _workspace_of(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    if uri:
+        return Path(unquote(urlparse(uri).path))
+    if params.root_path:
+        return Path(params.root_path)
+    return None
+
+
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: GastownServer, params: types.InitializeParams) -> None:
+    ls.init_params = params
+
+
+@server.feature(types.INITIALIZED)
+async def on_initialized(ls: GastownServer, _params: types.InitializedParams) -> None:
+    ls.opened = asyncio.Event()  # before any await: requests right behind us wait for the town
+    try:
+        await _open_town(ls)
+    finally:
+        ls.opened.set()
+
+
+async def _open_town(ls: GastownServer) -> None:
+    init = getattr(ls, "init_params", None)
+    workspace = _workspace_of(init) if init else None
+    if workspace is None:
+        ls.town_error = "Gas Town needs a workspace folder (a git repository)"
+        return
+    try:
+        settings = Settings.from_env(init.initialization_options or {})
+        town = Town(workspace, settings, ls.bus)
+        await town.open()
+    except Exception as exc:  # not a git repo, bad settings, unreadable DB: tell the Overseer, keep serving
+        ls.town_error = f"Gas Town cannot open {workspace}: {exc}"
+        log.warning("%s", ls.town_error)
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=ls.town_error))
+        return
+    ls.town = town
+    ls.bus.subscribe(ls.on_bus)
+
+
+@server.feature(types.SHUTDOWN)
+async def on_shutdown(ls: GastownServer, _params: Any) -> None:
+    town, ls.town = ls.town, None
+    if town is not None:
+        await town.close()
+
+
+@server.feature(P.SUBMIT_GOAL)
+async def submit_goal(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.SubmitGoalParams, params)
+    town = (await ls.require_town())
+    goal_id = uuid.uuid4().hex[:8]
+    token = p.work_done_token if p.work_done_token is not None else f"gastown-goal-{goal_id}"
+    if p.work_done_token is None and _supports_progress(ls):
+        await ls.work_done_progress.create_async(token)
+    if p.work_done_token is not None or _supports_progress(ls):
+        ls.goal_tokens[goal_id] = token
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title="Gas Town", message=f"Mayor: planning “{p.goal}”", percentage=0, cancellable=False))
+    try:
+        _, epic, tasks, _task = await town.submit_goal(p.goal, goal_id=goal_id)
+    except Exception as exc:
+        token = ls.goal_tokens.pop(goal_id, None)
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        raise RequestFailed(f"the goal could not be planned: {exc}") from None
+    return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
+
+
+def _supports_progress(ls: GastownServer) -> bool:
+    caps = ls.client_capabilities
+    return bool(caps and caps.window and caps.window.work_done_progress)
+
+
+@server.feature(P.BEADS)
+async def beads(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.BeadsParams, params)
+    store = (await ls.require_town()).store
+    assert store is not None
+    version = store.version
+    if p.filter == "ready":
+        found = await store.ready(parent=p.parent)
+    elif p.filter == "open":
+        found = [b for b in await store.list(parent=p.parent) if b.status not in Status.DONE]
+    else:
+        found = await store.list(parent=p.parent)
+    return P.BeadsResult(version=version, beads=[P.BeadSummary.of(b) for b in found]).model_dump(mode="json")
+
+
+@server.feature(P.BEAD)
+async def bead(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.BeadParams, params)
+    store = (await ls.require_town()).store
+    assert store is not None
+    try:
+        found = await store.get(p.id)
+    except BeadNotFound:
+        raise RequestFailed(f"no bead with id {p.id!r}") from None
+    return P.BeadResult(bead=found).model_dump(mode="json", exclude_none=True)
+
+
+@server.feature(P.AGENTS)
+async def agents(ls: GastownServer, params: Any) -> dict:
+    town = (await ls.require_town())
+    return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
+
+
+def reap_children() -> None:
+    """No process outlives the server: end any child still running (CLI, git, verification)."""
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def serve() -> int:
+    logging.basicConfig(level=os.environ.get("GASTOWN_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server.start_io()
+    finally:
+        reap_children()
+    return 0

@@ -1,0 +1,45 @@
+"""Shared test fixtures: real git repositories, the real Copilot CLI location, process hygiene."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def copilot_cli() -> str:
+    """The npm-installed CLI; `make test` installs it. Missing = a set-up error, never a skip."""
+    path = os.environ.get("COPILOT_CLI_PATH") or str(REPO_ROOT / "node_modules" / ".bin" / "copilot")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"Copilot CLI not found at {path}: run `make test` (it runs npm install)")
+    return path
+
+
+def child_pids() -> set[int]:
+    """Live (non-zombie) children of this process."""
+    me = os.getpid()
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_orphans():
+    """Every subprocess a test starts (CLI, git, model server, language server) is gone when it ends."""
+    before = child_pids()
+    yield
+    import time
+
+    deadline = time.monotonic() + 10
+    while (left := child_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes outlived the test: {sorted(left)}"

@@ -1,0 +1,114 @@
+"""The language server end to end, over real LSP (pytest-lsp drives `gastown serve`), with the real
+Copilot CLI and the scripted model behind it and real git underneath."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from gastown.demo import DEMO_SCENARIO, make_sample_repo
+from tests.conftest import copilot_cli
+
+pytestmark = pytest.mark.runtime
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(
+    server_command=[sys.executable, "-m", "gastown", "serve", "--stdio"],
+    server_env={**os.environ, "GASTOWN_LOG": "WARNING"},
+))
+async def client(lsp_client: LanguageClient, tmp_path):
+    copilot_cli()
+    repo = make_sample_repo(tmp_path / "calc")
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=repo.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=repo.as_uri(), name="calc")],
+        initialization_options={
+            "scenario": str(DEMO_SCENARIO),
+            "worktreeRoot": str(tmp_path / "worktrees"),
+            "verifyCommand": f"{sys.executable} -m unittest discover -q",
+            "cliPath": copilot_cli(),
+        },
+    ))
+    lsp_client.repo = repo
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def request(client: LanguageClient, method: str, params) -> object:
+    return await client.protocol.send_request_async(method, params)
+
+
+async def until_all_closed(client: LanguageClient, ids: list[str]) -> dict[str, str]:
+    """Follow gastown/beadsChanged deltas until every bead is closed; returns the last status by id."""
+    status: dict[str, str] = {}
+    while not all(status.get(i) == "closed" for i in ids):
+        note = await client.wait_for_notification("gastown/beadsChanged")
+        for bead in note.changed:
+            status[bead.id] = bead.status
+    return status
+
+
+async def test_goal_from_submit_to_closed_beads(client: LanguageClient):
+    changed = client.protocol.wait_for_notification_async("gastown/beadsChanged")
+    result = await request(client, "gastown/submitGoal", {"goal": "Add multiply and divide"})
+    first = await asyncio.wait_for(changed, 30)
+    assert result.epic_id.startswith("gt-")
+    assert len(result.bead_ids) == 3
+    assert first.version >= 1 and any(b.id in result.bead_ids for b in first.changed)
+
+    status = await asyncio.wait_for(until_all_closed(client, result.bead_ids), 90)
+    assert all(status[i] == "closed" for i in result.bead_ids)
+
+    listed = await request(client, "gastown/beads", {"filter": "all"})
+    by_id = {b.id: b for b in listed.beads}
+    assert {by_id[i].parent for i in result.bead_ids} == {result.epic_id}
+    assert listed.version >= first.version
+
+    # The dependency was honoured: tests merged after the operations they test.
+    full = await request(client, "gastown/bead", {"id": result.bead_ids[1]})
+    assert full.bead.dependencies and any(d.depends_on_id == result.bead_ids[0] for d in full.bead.dependencies)
+
+    # Work-done progress: begun, reported, ended.
+    await asyncio.sleep(0.5)
+    kinds = [getattr(v, "kind", None) for reports in client.progress_reports.values() for v in reports]
+    assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
+
+    agents = await request(client, "gastown/agents", {})
+    polecats = [a for a in agents.agents if a.role == "polecat"]
+    assert len(polecats) == 3 and all(a.state == "done" for a in polecats)
+
+
+async def test_invalid_params_name_the_field(client: LanguageClient):
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/submitGoal", {"goal": ""})
+    assert err.value.code == -32602 and "goal" in err.value.message
+
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/bead", {"ident": "x"})
+    assert err.value.code == -32602 and "id" in err.value.message
+
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/beads", {"filter": "sometimes"})
+    assert err.value.code == -32602 and "filter" in err.value.message
+
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/bead", {"id": "gt-nope"})
+    assert err.value.code == -32803 and "gt-nope" in err.value.message
+
+
+async def test_unknown_method_and_server_survives(client: LanguageClient):
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/noSuchThing", {})
+    assert err.value.code == -32601
+    with pytest.raises(JsonRpcException):
+        await request(client, "gastown/beads", [1, 2, 3])
+    listed = await request(client, "gastown/beads", {})
+    assert listed.version == 0 and listed.beads == []
