@@ -42,4 +42,12 @@ def no_orphans():
     deadline = time.monotonic() + 10
     while (left := child_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not left, f"processes outlived the test: {sorted(left)}"
+    assert not left, "processes outlived the test: " + "; ".join(_describe(pid) for pid in sorted(left))
+
+
+def _describe(pid: int) -> str:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        cmd = "?"
+    return f"{pid} {cmd[:200]}"

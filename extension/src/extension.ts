@@ -48,7 +48,10 @@ async function startTown(
   });
   town.onAgentStatus((status) => agents.set(status.agents));
   const client = town;
-  await beads.connect(() => client.beads({ filter: "all" }));
+  // A failed first fetch is not fatal: the next delta finds no known version and re-fetches.
+  await beads
+    .connect(() => client.beads({ filter: "all" }))
+    .catch((err) => output.appendLine(`gastown/beads failed: ${errorText(err)}`));
   client.agents().then(
     (result) => agents.set(result.agents),
     (err) => output.appendLine(`gastown/agents failed: ${errorText(err)}`),

@@ -34,14 +34,10 @@ export function readSettings(config: ConfigLike = vscode.workspace.getConfigurat
   };
 }
 
-/** What the server gets as LSP initializationOptions. */
+/** What the server gets as LSP initializationOptions; unset values are left out (the server's defaults). */
 export function initializationOptions(settings: Settings) {
-  return {
-    provider: {
-      type: settings.provider.type,
-      baseUrl: settings.provider.baseUrl ?? null,
-      model: settings.provider.model ?? null,
-    },
-    cliPath: settings.cliPath ?? null,
-  };
+  const provider: { type: ProviderType; baseUrl?: string; model?: string } = { type: settings.provider.type };
+  if (settings.provider.baseUrl) provider.baseUrl = settings.provider.baseUrl;
+  if (settings.provider.model) provider.model = settings.provider.model;
+  return settings.cliPath ? { provider, cliPath: settings.cliPath } : { provider };
 }

@@ -27,6 +27,44 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve()
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Submit a goal from the terminal and follow it to the end."""
+    import asyncio
+
+    from gastown.config import Settings
+    from gastown.town.bus import Bus, Progress
+    from gastown.town.town import Town
+
+    overrides = {"maxPolecats": args.max_polecats} if args.max_polecats else {}
+    if args.scenario:
+        overrides["scenario"] = args.scenario
+    settings = Settings.from_env(overrides)
+
+    async def go() -> int:
+        bus = Bus()
+        bus.subscribe(lambda e: print(e.message, flush=True) if isinstance(e, Progress) else None)
+        async with Town(Path(args.workspace), settings, bus) as town:
+            _, epic, _, task = await town.submit_goal(args.goal)
+            report = await task
+        return 0 if report.ok else 1
+
+    return asyncio.run(go())
+
+
+def _cmd_land(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gastown.config import Settings
+    from gastown.town.town import Town
+
+    async def go() -> int:
+        async with Town(Path(args.workspace), Settings.from_env()) as town:
+            print(await town.land())
+        return 0
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gastown", description="Gas Town for VS Code")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", help="use this folder instead of a temporary one (kept)")
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end")
+    p.add_argument("goal")
+    p.add_argument("--workspace", default=".", help="the git repository (default: .)")
+    p.add_argument("--scenario", help="play this scenario on the local scripted model (offline)")
+    p.add_argument("--max-polecats", type=int, default=None)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
+    p.add_argument("--workspace", default=".")
+    p.set_defaults(func=_cmd_land)
+
     from gastown.ledger.cli import add_parser as add_bead_parser
 
     add_bead_parser(sub)
@@ -54,7 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    from gastown.errors import USER_ERRORS
+
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"gastown: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

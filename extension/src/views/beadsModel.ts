@@ -177,6 +177,7 @@ export class BeadsSync {
   }
 
   private async fetchLoop(): Promise<void> {
+    await Promise.resolve(); // let refresh() record this fetch before fetchAll can deliver anything
     for (let attempt = 0; attempt < this.maxRefetches; attempt++) {
       this.fetches++;
       const result = await this.fetchAll();

@@ -63,7 +63,7 @@ class WorktreePolicy:
             command = ask.command or ""
             for rule in self.deny_commands:
                 if re.search(rule, command):
-                    return Decision(False, f"command denied by rule {rule!r}: {command}")
+                    return Decision(False, f"command denied by rule /{rule}/: {command}")
             if self.allow_commands and not any(re.search(r, command) for r in self.allow_commands):
                 return Decision(False, f"command not in the allow list: {command}")
             for raw in ask.paths:

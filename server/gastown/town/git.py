@@ -46,6 +46,10 @@ class Worktrees:
         if root.resolve().is_relative_to(workspace):
             raise GitError(f"worktree root {root} is inside the workspace {workspace}; choose a folder outside it")
 
+    def close(self) -> None:
+        """End GitPython's long-lived `git cat-file` helpers: no process outlives the town."""
+        self.repo.close()
+
     @property
     def git(self) -> git.Git:
         return self.repo.git
@@ -92,16 +96,16 @@ class Worktrees:
     @staticmethod
     def commit_all(path: Path, message: str, author: str) -> str | None:
         """Commit everything the polecat left in its worktree; None when it changed nothing."""
-        wt = git.Repo(path)
-        wt.git.add("-A")
-        if not wt.git.status("--porcelain").strip():
-            return None
-        name, email = author, f"{author}@gastown.local"
-        wt.git.commit("-m", message, env={
-            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
-        })
-        return wt.head.commit.hexsha
+        with git.Repo(path) as wt:
+            wt.git.add("-A")
+            if not wt.git.status("--porcelain").strip():
+                return None
+            name, email = author, f"{author}@gastown.local"
+            wt.git.commit("-m", message, env={
+                "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+            })
+            return wt.git.rev_parse("HEAD").strip()
 
     def changed_files(self, base: str, head: str) -> list[str]:
         out = self.git.diff("--name-only", f"{base}...{head}")

@@ -98,6 +98,7 @@ class Town:
                 await self.export()
             await self.store.close()
             self.store = None
+        self.worktrees.close()
 
     async def __aenter__(self) -> Town:
         return await self.open()

@@ -1,0 +1,53 @@
+# Gas Town for VS Code. Two commands:  make demo  (the main job, offline)  ·  make test  (every tier)
+# Both set up everything they need (a .venv, npm packages incl. the Copilot CLI, Debian packages and
+# code-server for the browser tier), idempotently: a second run only does what changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export COPILOT_CLI_PATH ?= $(CURDIR)/node_modules/.bin/copilot
+
+.PHONY: demo test setup test-py test-unit test-vscode lint schemas schemas-check clean
+
+demo: $(PY_STAMP) $(NODE_STAMP)
+	$(VPY) -m gastown demo
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+include mk/extension.mk
+
+# Every tier: lint and generated files, Python unit/ledger/LSP/runtime tests, extension unit tests and
+# types, and the real VS Code test (code-server + headless Chromium).
+test: lint schemas-check ext-test test-py
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check server tests $(wildcard bench)
+
+schemas: $(PY_STAMP)
+	$(VPY) -m gastown schemas --out schemas
+
+schemas-check: $(PY_STAMP)
+	@tmp=$$(mktemp -d) && $(VPY) -m gastown schemas --out $$tmp >/dev/null && \
+	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make schemas' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
+	  rm -rf $$tmp
+
+test-py: $(PY_STAMP) $(NODE_STAMP) $(EXT_BUNDLE) code-server
+	$(VPY) -m pytest -q -p no:cacheprovider
+
+test-unit: $(PY_STAMP)
+	$(VPY) -m pytest -q tests/unit tests/ledger
+
+clean:
+	rm -rf $(VENV) node_modules dist .cache test-artifacts
