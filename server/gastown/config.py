@@ -46,7 +46,8 @@ class Settings(BaseModel):
     provider: ProviderSettings = Field(default_factory=ProviderSettings)
     cli_path: str | None = Field(default=None, alias="cliPath")
     max_polecats: int = Field(default=4, ge=1, le=64, alias="maxPolecats")
-    verify_command: str = Field(default="python -m pytest -q", alias="verifyCommand")
+    verify_command: str = Field(default="", alias="verifyCommand",
+                                description="Run by the Refinery before a merge; empty = pytest/unittest/make test")
     verify_timeout_s: float = Field(default=600, gt=0, alias="verifyTimeout")
     integration_branch: str = Field(default="gastown/integration", alias="integrationBranch")
     worktree_root: str | None = Field(

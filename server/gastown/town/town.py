@@ -7,41 +7,22 @@ import asyncio
 import logging
 import shlex
 import sys
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from gastown.config import ProviderSettings, Settings, state_dir
-from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
+from gastown.ledger.model import Bead, LedgerChange
 from gastown.ledger.store import Store
-from gastown.runtime.base import AgentEvent, AgentRuntime
-from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, Progress
+from gastown.runtime.base import AgentRuntime
+from gastown.town.agents import AgentBoard
+from gastown.town.bus import Bus
+from gastown.town.dispatcher import Dispatcher
 from gastown.town.git import GitError, Worktrees, default_worktree_root, open_repo
 from gastown.town.mayor import Mayor
-from gastown.town.polecat import Polecat, polecat_name
 from gastown.town.refinery import Refinery, run_verification, tail
 from gastown.town.state import AgentInfo
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 2  # polecat runs per bead before it is marked blocked for the Overseer
-
-
-@dataclass
-class GoalReport:
-    goal_id: str
-    epic_id: str
-    beads: int
-    closed: int
-    merged: int
-    blocked: list[str]
-    tests_passed: bool
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.closed == self.beads and self.tests_passed
 
 
 def default_verify_command(workspace: Path) -> str:
@@ -65,7 +46,7 @@ class Town:
         self._runtime = runtime
         self._owns_runtime = runtime is None
         self._model_server = None
-        self.agents: dict[str, AgentInfo] = {}
+        self.board = AgentBoard(self.bus)
         self._tasks: set[asyncio.Task] = set()
         self._export_handle: asyncio.TimerHandle | None = None
         repo = open_repo(self.workspace)
@@ -73,6 +54,7 @@ class Town:
         self.worktrees = Worktrees(repo, root, settings.integration_branch)
         self.verify_command = settings.verify_command or default_verify_command(self.workspace)
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s)
+        self.dispatcher = Dispatcher(self)
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> Town:
@@ -138,123 +120,44 @@ class Town:
 
     def _export_soon(self) -> None:
         self._export_handle = None
-        self._spawn(self.export())
+        self.spawn(self.export())
 
     async def export(self) -> None:
         if self.store is not None:
             await self.store.export_jsonl(self.workspace / ".beads" / "issues.jsonl")
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # --- agents ----------------------------------------------------------------------------------
-    def _agent(self, agent_id: str, **changes) -> AgentInfo:
-        info = self.agents.get(agent_id)
-        if info is None:
-            info = AgentInfo(id=agent_id, **{"role": "polecat", "state": "starting", **changes})
-        else:
-            info = info.model_copy(update={**changes, "updated_at": now_iso()})
-        self.agents[agent_id] = info
-        self.bus.publish(info)
-        return info
-
-    def _event_listener(self, agent_id: str, bead_id: str | None):
-        def on_event(event: AgentEvent) -> None:
-            self.bus.publish(AgentEventRecord(agent=agent_id, bead_id=bead_id, event=event.model_dump()))
-            info = self.agents.get(agent_id)
-            if info is None:
-                return
-            if event.kind == "tool_start":
-                self._agent(agent_id, current_tool=event.tool, state="working")
-            elif event.kind == "tool_done":
-                self._agent(agent_id, current_tool=None)
-            elif event.kind == "usage":
-                self._agent(agent_id, tokens=info.tokens + event.tokens)
-            elif event.kind == "permission" and not event.approved:
-                self._agent(agent_id, detail=f"denied: {event.text}")
-            elif event.kind == "error":
-                self._agent(agent_id, detail=event.text)
-        return on_event
+    @property
+    def agents(self) -> dict[str, AgentInfo]:
+        return self.board.agents
 
     # --- goals -----------------------------------------------------------------------------------
-    def _progress(self, goal_id: str, message: str, percentage: int | None = None) -> None:
-        log.info("%s", message)
-        self.bus.publish(Progress(goal_id=goal_id, message=message, percentage=percentage))
-
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
         assert self.store is not None
-        self._progress(goal_id, f"Mayor: planning “{goal}”", 0)
-        self._agent("mayor", role="mayor", state="working", detail=goal)
+        self.dispatcher.progress(goal_id, f"Mayor: planning “{goal}”", 0)
+        self.board.update("mayor", role="mayor", state="working", detail=goal)
         mayor = Mayor(self.runtime(), self.store, self.workspace, turn_timeout=self.settings.turn_timeout_s,
-                      on_event=self._event_listener("mayor", None))
+                      on_event=self.board.listener("mayor", None))
         try:
             epic, tasks = await mayor.plan(goal)
         except Exception as exc:
-            self._agent("mayor", state="failed", detail=str(exc))
+            self.board.update("mayor", state="failed", detail=str(exc))
             raise
-        self._agent("mayor", state="idle", detail=f"planned {epic.id}")
-        self._progress(goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads", 5)
+        self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
+        self.dispatcher.progress(goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads", 5)
         return epic, tasks
 
     async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task]:
         """Plan now; run in the background. Returns the task that finishes with a GoalReport."""
         goal_id = goal_id or uuid.uuid4().hex[:8]
         epic, tasks = await self.plan(goal, goal_id)
-        task = self._spawn(self.run_goal(epic.id, goal_id))
+        task = self.spawn(self.dispatcher.run_goal(epic.id, goal_id))
         return goal_id, epic, tasks, task
-
-    async def run_goal(self, epic_id: str, goal_id: str) -> GoalReport:
-        assert self.store is not None
-        started = time.monotonic()
-        running: dict[asyncio.Task, str] = {}
-        attempts: dict[str, int] = {}
-        merged = 0
-        try:
-            while True:
-                children = await self.store.list(parent=epic_id)
-                total = len(children)
-                closed = sum(1 for b in children if b.status in Status.DONE)
-                if closed == total and not running:
-                    break
-                for bead in await self.store.ready(parent=epic_id):
-                    if len(running) >= self.settings.max_polecats:
-                        break
-                    if attempts.get(bead.id, 0) >= MAX_ATTEMPTS or bead.id in running.values():
-                        continue
-                    claimed = await self.store.claim(bead.id, polecat_name(bead.id), actor="mayor")
-                    if claimed is None:
-                        continue  # someone else won the claim
-                    attempts[bead.id] = attempts.get(bead.id, 0) + 1
-                    self._progress(goal_id, f"Polecat {polecat_name(bead.id)} took {bead.id} “{bead.title}”",
-                                   _pct(closed, total))
-                    running[self._spawn(self._work(claimed, goal_id, attempts[bead.id]))] = bead.id
-                if not running:
-                    break  # nothing ready and nothing running: the rest is blocked
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    running.pop(task)
-                    if task.result():
-                        merged += 1
-        finally:
-            for task in running:
-                task.cancel()
-        children = await self.store.list(parent=epic_id)
-        closed = [b for b in children if b.status in Status.DONE]
-        blocked = [b.id for b in children if b.status not in Status.DONE]
-        if not blocked:
-            await self.store.close_bead(epic_id, reason="all beads merged", actor="refinery")
-        final = await self.verify_integration()
-        report = GoalReport(goal_id, epic_id, len(children), len(closed), merged, blocked, final,
-                            time.monotonic() - started)
-        summary = (f"{report.closed}/{report.beads} beads closed, {merged} merged into "
-                   f"{self.worktrees.integration}, verification {'passed' if final else 'FAILED'}"
-                   + (f"; not done: {', '.join(blocked)}" if blocked else ""))
-        self._progress(goal_id, summary, 100)
-        self.bus.publish(GoalFinished(goal_id=goal_id, ok=report.ok, summary=summary))
-        return report
 
     async def verify_integration(self) -> bool:
         await asyncio.to_thread(self.refinery._ensure_worktree)
@@ -263,55 +166,6 @@ class Town:
                                             "--detach", self.worktrees.integration])
         result = await run_verification(self.verify_command, self.refinery.path, self.settings.verify_timeout_s)
         return result.ok
-
-    async def _work(self, bead: Bead, goal_id: str, attempt: int) -> bool:
-        """One polecat run and its trip through the Refinery. True when merged."""
-        assert self.store is not None
-        name = polecat_name(bead.id)
-        self._agent(name, role="polecat", state="starting", bead_id=bead.id, branch=f"polecat/{bead.id}",
-                    tokens=0, current_tool=None, detail=None, started_at=now_iso())
-        polecat = Polecat(bead, self.runtime(), self.worktrees, turn_timeout=self.settings.turn_timeout_s,
-                          on_event=self._event_listener(name, bead.id))
-        try:
-            self._agent(name, state="working")
-            result = await polecat.run()
-        except asyncio.CancelledError:
-            self._agent(name, state="failed", detail="cancelled")
-            raise
-        except Exception as exc:  # the bead must not be lost: back to open, or blocked after retries
-            log.exception("polecat %s failed", name)
-            self._agent(name, state="failed", detail=str(exc))
-            await self._send_back(bead, attempt, f"Polecat {name} failed: {exc}")
-            return False
-        if result.blocked:
-            self._agent(name, state="failed", detail=result.blocked)
-            await self.store.add_comment(bead.id, name, f"Blocked: {result.blocked}")
-            await self.store.update(bead.id, status=Status.BLOCKED, actor=name)
-            return False
-        if result.commit is None:
-            self._agent(name, state="failed", detail="no changes")
-            await self._send_back(bead, attempt, f"Polecat {name} finished without changing any file.")
-            return False
-        await self.store.update(bead.id, status=Status.REVIEW, actor=name,
-                                notes=f"{result.summary}\nbranch {result.branch} at {result.commit[:10]}")
-        self._agent(name, state="merging", current_tool=None, worktree=None)
-        self._progress(goal_id, f"Refinery: verifying {result.branch} ({', '.join(result.files)})")
-        outcome = await self.refinery.merge(result.branch)
-        if outcome.merged:
-            await self.store.close_bead(bead.id, reason=f"merged {outcome.sha[:10]} into "
-                                        f"{self.worktrees.integration}", actor="refinery")
-            self._agent(name, state="done", detail=result.summary)
-            self._progress(goal_id, f"Refinery: merged {bead.id} “{bead.title}”")
-            return True
-        self._agent(name, state="failed", detail=outcome.reason)
-        await self._send_back(bead, attempt, f"Refinery: {outcome.reason} for {result.branch}:\n{outcome.log_tail}")
-        return False
-
-    async def _send_back(self, bead: Bead, attempt: int, why: str) -> None:
-        assert self.store is not None
-        await self.store.add_comment(bead.id, "refinery", why)
-        status = Status.OPEN if attempt < MAX_ATTEMPTS else Status.BLOCKED
-        await self.store.update(bead.id, status=status, assignee=None, actor="refinery")
 
     async def land(self) -> str:
         """Bring the integration branch onto the Overseer's current branch: fast-forward or merge, never
@@ -340,7 +194,3 @@ def _exclude_state_dir(repo) -> None:
     if ".gastown/" not in lines:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         exclude.write_text("\n".join([*lines, ".gastown/"]) + "\n")
-
-
-def _pct(done: int, total: int) -> int:
-    return 5 + int(90 * done / total) if total else 5
