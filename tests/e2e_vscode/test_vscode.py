@@ -50,7 +50,7 @@ USER_SETTINGS = {
 
 def require(path: Path, what: str, fix: str) -> None:
     if not path.exists():
-        pytest.fail(f"{what} not found at {path}: run `{fix}`", pytrace=False)
+        pytest.fail(f"{what} not found at {path}; run: {fix}", pytrace=False)
 
 
 def free_port() -> int:
@@ -136,8 +136,8 @@ def collect_logs(user_data: Path, code_server_log: Path) -> None:
 
 
 def test_submit_goal_from_the_palette_fills_the_tree_until_closed(demo_workspace, tmp_path):
-    require(DIST, "The built extension", "npm run build  (or: make dist/extension.js)")
-    require(CODE_SERVER_STAMP, "code-server", "tests/e2e_vscode/install-code-server.sh  (or: make code-server)")
+    require(DIST, "The built extension", "npm run build (or make dist/extension.js)")
+    require(CODE_SERVER_STAMP, "code-server", "tests/e2e_vscode/install-code-server.sh (or make code-server)")
     require(CODE_SERVER, "code-server", "FORCE=1 tests/e2e_vscode/install-code-server.sh")
     require(REPO_ROOT / "node_modules" / "playwright-core", "playwright-core", "npm ci")
     copilot = REPO_ROOT / "node_modules" / ".bin" / "copilot"

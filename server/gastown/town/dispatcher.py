@@ -105,13 +105,13 @@ class Dispatcher:
         self.town.bus.publish(GoalFinished(goal_id=goal_id, ok=report.ok, summary=summary))
         return report
 
-    async def run_polecat(self, bead: Bead) -> PolecatResult:
-        """The one place a polecat is started for a claimed bead."""
+    async def run_polecat(self, bead: Bead, feedback: str | None = None) -> PolecatResult:
+        """The one place a polecat is started for a claimed bead (``feedback`` = rework)."""
         name = polecat_name(bead.id)
         polecat = Polecat(bead, self.town.runtime(), self.town.worktrees,
                           turn_timeout=self.town.settings.turn_timeout_s, on_event=self.board.listener(name, bead.id))
         self.board.update(name, state="working")
-        return await polecat.run()
+        return await polecat.run(feedback)
 
     async def work(self, bead: Bead, goal_id: str, attempt: int) -> bool:
         """One polecat run and its trip through the Refinery. True when merged."""

@@ -45,7 +45,8 @@ def polecat_name(bead_id: str) -> str:
     return f"polecat-{bead_id}"
 
 
-def build_prompt(bead: Bead, worktree: Path) -> str:
+def build_prompt(bead: Bead, worktree: Path, feedback: str | None = None) -> str:
+    rework = ["", f"This is rework. Feedback on the previous attempt:\n{feedback}"] if feedback else []
     return "\n".join([
         f"Bead: {bead.id}",
         f"Title: {bead.title}",
@@ -54,6 +55,8 @@ def build_prompt(bead: Bead, worktree: Path) -> str:
         f"Description:\n{bead.description or '(none)'}",
         "",
         f"Acceptance criteria:\n{bead.acceptance_criteria or '(none)'}",
+        "",
+        *rework,
         "",
         "Do the work in the worktree, then call report_done.",
     ])
@@ -71,7 +74,8 @@ class Polecat:
         self.on_event = on_event
         self.worktree: Path | None = None
 
-    async def run(self) -> PolecatResult:
+    async def run(self, feedback: str | None = None) -> PolecatResult:
+        """Work the bead; ``feedback`` (review comments, conflicting hunks, a failing log) makes it rework."""
         base = await asyncio.to_thread(self.worktrees.integration_head)
         self.worktree = await asyncio.to_thread(self.worktrees.add, self.name, self.branch, base)
         done: list[str] = []
@@ -91,7 +95,7 @@ class Polecat:
         )
         session = await self.runtime.create_session(spec)
         try:
-            last = await session.run_turn(build_prompt(self.bead, self.worktree), self.turn_timeout)
+            last = await session.run_turn(build_prompt(self.bead, self.worktree, feedback), self.turn_timeout)
         finally:
             await session.disconnect()
         message = f"{self.bead.title}\n\n{done[0] if done else last}\n\nBead: {self.bead.id}"
