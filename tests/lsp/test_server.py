@@ -81,6 +81,17 @@ async def test_goal_from_submit_to_closed_beads(client: LanguageClient):
     kinds = [getattr(v, "kind", None) for reports in client.progress_reports.values() for v in reports]
     assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
 
+    # The Overseer can review what each polecat did: files, hunks, and both sides served read-only.
+    diff = await request(client, "gastown/diff", {"beadId": result.bead_ids[0]})
+    assert diff.merged and diff.branch == f"polecat/{result.bead_ids[0]}"
+    ops = next(f for f in diff.files if f.path == "calc/ops.py")
+    assert ops.status == "added" and any("def multiply" in line for line in ops.hunks[0].lines)
+    head = await request(client, "gastown/document", {"beadId": result.bead_ids[0], "path": "calc/ops.py",
+                                                      "side": "head"})
+    base = await request(client, "gastown/document", {"beadId": result.bead_ids[0], "path": "calc/ops.py",
+                                                      "side": "base"})
+    assert head.exists and "def divide" in head.text and not base.exists
+
     agents = await request(client, "gastown/agents", {})
     polecats = [a for a in agents.agents if a.role == "polecat"]
     assert len(polecats) == 3 and all(a.state == "done" for a in polecats)
@@ -102,6 +113,14 @@ async def test_invalid_params_name_the_field(client: LanguageClient):
     with pytest.raises(JsonRpcException) as err:
         await request(client, "gastown/bead", {"id": "gt-nope"})
     assert err.value.code == -32803 and "gt-nope" in err.value.message
+
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/document", {"beadId": "gt-1", "path": "x", "side": "middle"})
+    assert err.value.code == -32602 and "side" in err.value.message
+
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/diff", {"beadId": "gt-none"})
+    assert err.value.code == -32803 and "no branch polecat/gt-none" in err.value.message
 
 
 async def test_unknown_method_and_server_survives(client: LanguageClient):

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gastown.ledger.model import Bead
+from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
 
 # Method names (client → server requests, server → client notifications).
@@ -18,6 +19,8 @@ SUBMIT_GOAL = "gastown/submitGoal"
 BEADS = "gastown/beads"
 BEAD = "gastown/bead"
 AGENTS = "gastown/agents"
+DIFF = "gastown/diff"
+DOCUMENT = "gastown/document"
 BEADS_CHANGED = "gastown/beadsChanged"
 AGENT_STATUS = "gastown/agentStatus"
 
@@ -101,6 +104,23 @@ class AgentStatus(BaseModel):
     agents: list[AgentInfo]
 
 
+class DiffParams(_Params):
+    bead_id: str = Field(min_length=1, alias="beadId")
+
+
+class DocumentParams(_Params):
+    """One side of a diff, served read-only to the editor's diff view."""
+
+    bead_id: str = Field(min_length=1, alias="beadId")
+    path: str = Field(min_length=1)
+    side: Literal["base", "head"]
+
+
+class DocumentResult(BaseModel):
+    text: str
+    exists: bool
+
+
 # Everything `gastown schemas` writes, by schema file name.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "SubmitGoalParams": SubmitGoalParams,
@@ -113,5 +133,9 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "BeadsChanged": BeadsChanged,
     "AgentStatus": AgentStatus,
     "BeadSummary": BeadSummary,
+    "DiffParams": DiffParams,
+    "DiffResult": BeadDiff,
+    "DocumentParams": DocumentParams,
+    "DocumentResult": DocumentResult,
     "AgentInfo": AgentInfo,
 }

@@ -21,6 +21,7 @@ from gastown.ledger.model import BeadNotFound, LedgerChange, Status
 from gastown.lsp import protocol as P
 from gastown.lsp.params import RequestFailed, parse
 from gastown.town.bus import Bus, GoalFinished, Progress
+from gastown.town.diff import bead_diff, file_at
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
 
@@ -187,6 +188,30 @@ async def bead(ls: GastownServer, params: Any) -> dict:
 async def agents(ls: GastownServer, params: Any) -> dict:
     town = (await ls.require_town())
     return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
+
+
+@server.feature(P.DIFF)
+async def diff(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.DiffParams, params)
+    town = await ls.require_town()
+    try:
+        found = await asyncio.to_thread(bead_diff, town.worktrees.repo, town.worktrees.integration, p.bead_id)
+    except LookupError as exc:
+        raise RequestFailed(str(exc)) from None
+    return found.model_dump(mode="json")
+
+
+@server.feature(P.DOCUMENT)
+async def document(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.DocumentParams, params)
+    town = await ls.require_town()
+    try:
+        found = await asyncio.to_thread(bead_diff, town.worktrees.repo, town.worktrees.integration, p.bead_id)
+    except LookupError as exc:
+        raise RequestFailed(str(exc)) from None
+    rev = found.base if p.side == "base" else found.head
+    text = await asyncio.to_thread(file_at, town.worktrees.repo, rev, p.path)
+    return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
 
 
 def reap_children() -> None:
