@@ -7,26 +7,22 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
-NODE_STAMP := node_modules/.installed
 export COPILOT_CLI_PATH ?= $(CURDIR)/node_modules/.bin/copilot
 
-.PHONY: demo test setup test-py test-unit test-vscode lint schemas schemas-check clean
+include mk/extension.mk  # EXT_STAMP (npm ci), EXT_BUNDLE, ext-test, code-server
 
-demo: $(PY_STAMP) $(NODE_STAMP)
+.PHONY: demo test setup test-py test-unit lint schemas schemas-check clean
+
+demo: $(PY_STAMP) $(EXT_STAMP)
 	$(VPY) -m gastown demo
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(EXT_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-
-include mk/extension.mk
 
 # Every tier: lint and generated files, Python unit/ledger/LSP/runtime tests, extension unit tests and
 # types, and the real VS Code test (code-server + headless Chromium).
@@ -43,7 +39,7 @@ schemas-check: $(PY_STAMP)
 	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make schemas' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
-test-py: $(PY_STAMP) $(NODE_STAMP) $(EXT_BUNDLE) code-server
+test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 test-unit: $(PY_STAMP)

@@ -21,6 +21,10 @@ export interface GastownProtocol {
   BeadsResult: BeadsResult;
   Comment: Comment;
   Dependency: Dependency;
+  DiffParams: DiffParams;
+  DiffResult: DiffResult;
+  DocumentParams: DocumentParams;
+  DocumentResult: DocumentResult;
   SubmitGoalParams: SubmitGoalParams;
   SubmitGoalResult: SubmitGoalResult;
 }
@@ -197,6 +201,84 @@ export interface BeadsResult {
    * Ledger version this list reflects; deltas continue from it
    */
   version: number;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "DiffParams".
+ */
+export interface DiffParams {
+  beadId: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "DiffResult".
+ */
+export interface DiffResult {
+  /**
+   * The commit the branch is compared against
+   */
+  base: string;
+  bead_id: string;
+  branch: string;
+  files: FileDiff[];
+  head: string;
+  /**
+   * Whether the branch is already on the integration branch
+   */
+  merged: boolean;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FileDiff".
+ */
+export interface FileDiff {
+  binary?: boolean;
+  /**
+   * The diff --git … +++ lines, for patches
+   */
+  header?: string[];
+  hunks?: Hunk[];
+  old_path?: string | null;
+  path: string;
+  status: "added" | "deleted" | "modified" | "renamed";
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "Hunk".
+ */
+export interface Hunk {
+  header: string;
+  /**
+   * Stable id: hash of the file path and the hunk's text
+   */
+  id: string;
+  /**
+   * The hunk body, each line with its ' ', '-' or '+' prefix
+   */
+  lines: string[];
+  new_lines: number;
+  new_start: number;
+  old_lines: number;
+  old_start: number;
+}
+/**
+ * One side of a diff, served read-only to the editor's diff view.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "DocumentParams".
+ */
+export interface DocumentParams {
+  beadId: string;
+  path: string;
+  side: "base" | "head";
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "DocumentResult".
+ */
+export interface DocumentResult {
+  exists: boolean;
+  text: string;
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema

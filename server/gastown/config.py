@@ -58,6 +58,30 @@ class Settings(BaseModel):
         default=None, description="Play this scenario file on a local scripted model server (offline)"
     )
 
+    # --- Mayor, dispatcher and Refinery (issue 5) -------------------------------------------------
+    max_plan_size: int = Field(default=30, ge=1, le=200, alias="maxPlanSize",
+                               description="Most tasks one plan may have")
+    plan_attempts: int = Field(default=3, ge=1, le=10, alias="planAttempts",
+                               description="Invalid plans sent back to the Mayor before the goal fails")
+    plan_approval: bool = Field(default=False, alias="planApproval",
+                                description="Write plans as draft beads; dispatch only when the Overseer approves")
+    conflict_radar: Literal["hold", "serialize", "off"] = Field(
+        default="hold", alias="conflictRadar",
+        description="A bead whose files overlap a running polecat's: hold it while that polecat works, "
+                    "serialize it after that bead merges, or start it anyway (off)")
+    auto_merge: bool = Field(default=True, alias="autoMerge",
+                             description="Merge verified branches at once; off = wait for the Overseer's accept")
+    merge_batch_size: int = Field(default=1, ge=1, le=64, alias="mergeBatchSize",
+                                  description="Branches merged and verified together (bisected on failure)")
+    merge_batch_window_s: float = Field(default=10, ge=0, alias="mergeBatchWindow",
+                                        description="How long a batch may wait for running polecats to finish")
+    rework_attempts: int = Field(default=2, ge=0, le=10, alias="reworkAttempts",
+                                 description="Times a bead goes back to its polecat before it is blocked")
+    review_agent: bool = Field(default=False, alias="reviewAgent",
+                               description="A reviewer session scores each diff against the acceptance criteria")
+    auto_land: bool = Field(default=False, alias="autoLand",
+                            description="Land the integration branch on the current branch when a goal succeeds")
+
     @classmethod
     def from_env(cls, overrides: dict | None = None) -> Settings:
         data = dict(overrides or {})

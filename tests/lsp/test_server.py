@@ -26,6 +26,12 @@ pytestmark = pytest.mark.runtime
 async def client(lsp_client: LanguageClient, tmp_path):
     copilot_cli()
     repo = make_sample_repo(tmp_path / "calc")
+    lsp_client.lens_refreshes = 0
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def _refresh(_params):
+        lsp_client.lens_refreshes += 1
+
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=repo.as_uri(),
@@ -131,3 +137,53 @@ async def test_unknown_method_and_server_survives(client: LanguageClient):
         await request(client, "gastown/beads", [1, 2, 3])
     listed = await request(client, "gastown/beads", {})
     assert listed.version == 0 and listed.beads == []
+
+
+async def test_code_lenses_and_create_bead_command(client: LanguageClient):
+    uri = (client.repo / "calc" / "__init__.py").as_uri()
+    text = "def add(a, b):\n    # TODO: support complex numbers\n    return a + b\n"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    lenses = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert [(lens.range.start.line, lens.command.title) for lens in lenses] == [(1, "Create bead")]
+
+    created = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=lenses[0].command.command, arguments=lenses[0].command.arguments))
+    assert created["title"] == "support complex numbers" and created["status"] == "open"
+
+    # The ledger changed: the client is asked to refresh its lenses (debounced).
+    for _ in range(100):
+        if client.lens_refreshes:
+            break
+        await asyncio.sleep(0.05)
+    assert client.lens_refreshes >= 1
+
+    # The new bead's id in a comment now shows its status and title.
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text=f"def add(a, b):\n    # see {created['id']}\n    return a + b\n")]))
+    await asyncio.sleep(0.2)
+    lenses = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert [lens.command.title for lens in lenses] == [f"{created['id']} · open · P2 · support complex numbers"]
+
+    with pytest.raises(JsonRpcException) as err:
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="gastown.createBead", arguments=[{"title": ""}]))
+    assert err.value.code == -32602 and "title" in err.value.message
+
+
+async def test_jsonl_changed_underneath_is_imported(client: LanguageClient):
+    jsonl = client.repo / ".beads" / "issues.jsonl"
+    jsonl.parent.mkdir(exist_ok=True)
+    jsonl.write_text('{"id":"gt-zz01","title":"From a teammate","status":"open","priority":1,'
+                     '"issue_type":"task","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}\n')
+    changed = client.protocol.wait_for_notification_async("gastown/beadsChanged")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+        changes=[types.FileEvent(uri=jsonl.as_uri(), type=types.FileChangeType.Changed)]))
+    note = await asyncio.wait_for(changed, 10)
+    assert [b.id for b in note.changed] == ["gt-zz01"]
+    bead = await request(client, "gastown/bead", {"id": "gt-zz01"})
+    assert bead.bead.title == "From a teammate"

@@ -75,22 +75,34 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_workable(bead: Bead, now: datetime | None = None) -> bool:
-    """Everything ready asks of a bead except not being blocked."""
+def defer_time(bead: Bead) -> datetime | None | bool:
+    """``defer_until`` as an aware UTC time; None when unset; False when set but unreadable."""
+    defer = _extra(bead, "defer_until")
+    if not defer:
+        return None
+    try:
+        return parse_ts(str(defer))
+    except ValueError:
+        return False
+
+
+def is_workable_ever(bead: Bead) -> bool:
+    """The time-independent part of ``is_workable``: what the store keeps in its ``workable`` column."""
     if bead.status != Status.OPEN:
         return False
     if bead.issue_type in INTERNAL_TYPES:
         return False
     if _extra(bead, "ephemeral") or _extra(bead, "pinned"):
         return False
-    defer = _extra(bead, "defer_until")
-    if defer:
-        try:
-            if parse_ts(str(defer)) > (now or _now()):
-                return False
-        except ValueError:
-            return False
-    return True
+    return defer_time(bead) is not False
+
+
+def is_workable(bead: Bead, now: datetime | None = None) -> bool:
+    """Everything ready asks of a bead except not being blocked."""
+    if not is_workable_ever(bead):
+        return False
+    defer = defer_time(bead)
+    return not (isinstance(defer, datetime) and defer > (now or _now()))
 
 
 def sort_key(bead: Bead) -> tuple[int, datetime, str]:
@@ -164,3 +176,70 @@ def path_between(edges: Iterable[tuple[str, str]], src: str, dst: str) -> list[s
                 prev[nxt] = node
                 queue.append(nxt)
     return None
+
+
+def strongly_connected(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The strongly connected components of ``edges`` (Tarjan, iterative), each sorted, in sorted order."""
+    graph: dict[str, list[str]] = defaultdict(list)
+    nodes: set[str] = set()
+    for a, b in edges:
+        graph[a].append(b)
+        nodes.update((a, b))
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in sorted(nodes):
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, i = work[-1]
+            succ = graph.get(node, [])
+            if i < len(succ):
+                work[-1] = (node, i + 1)
+                nxt = succ[i]
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    comp.append(top)
+                    if top == node:
+                        break
+                out.append(sorted(comp))
+    return sorted(out)
+
+
+def all_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """One cycle ``[a, ..., a]`` per strongly connected component that has one (self-loops included)."""
+    edge_list = list(edges)
+    out = []
+    for comp in strongly_connected(edge_list):
+        members = set(comp)
+        inner = [(a, b) for a, b in edge_list if a in members and b in members]
+        if len(comp) == 1 and (comp[0], comp[0]) not in inner:
+            continue
+        cycle = find_cycle(inner)
+        if cycle is not None:
+            out.append(cycle)
+    return out

@@ -72,3 +72,10 @@ def new_id(
         if tries > 10_000:  # pragma: no cover - would need ~36**8 beads
             raise RuntimeError("could not find a free bead id")
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def child_id(parent: str, n: int) -> str:
+    """The id of a parent's n-th child, as Beads writes it: ``<parent>.<n>``."""
+    if n < 1:
+        raise ValueError("child numbers start at 1")
+    return f"{parent}.{n}"

@@ -167,3 +167,25 @@ class DependencyCycle(LedgerError):
     def __init__(self, cycle: list[str]) -> None:
         super().__init__("dependency cycle: " + " -> ".join(cycle))
         self.cycle = cycle
+
+
+class LedgerCorrupt(LedgerError):
+    """The database file cannot be read as a ledger; ``gastown bead rebuild`` restores it from the JSONL."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"the ledger database {path} is damaged or not a database ({detail}). "
+            "Run `gastown bead rebuild` to rebuild it from .beads/issues.jsonl "
+            "(the damaged file is kept next to it as .corrupt)"
+        )
+        self.path = path
+
+
+class LedgerBusy(LedgerError):
+    """Another process held the ledger's write lock for longer than we are willing to wait."""
+
+    def __init__(self, path: object, waited_s: float) -> None:
+        super().__init__(
+            f"the ledger database {path} stayed locked by another process for {waited_s:.0f} s; try again"
+        )
+        self.path = path

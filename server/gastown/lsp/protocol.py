@@ -104,6 +104,16 @@ class AgentStatus(BaseModel):
     agents: list[AgentInfo]
 
 
+class CreateBeadArgs(_Params):
+    """Arguments of the `gastown.createBead` command (a TODO code lens, or the palette)."""
+
+    title: str = Field(min_length=1, max_length=500)
+    uri: str | None = None
+    line: int = Field(default=0, ge=0)
+    type: str = "task"
+    priority: int = Field(default=2, ge=0, le=4)
+
+
 class DiffParams(_Params):
     bead_id: str = Field(min_length=1, alias="beadId")
 

@@ -17,9 +17,11 @@ from pygls.lsp.server import LanguageServer
 
 from gastown import __version__
 from gastown.config import Settings
-from gastown.ledger.model import BeadNotFound, LedgerChange, Status
+from gastown.ledger.model import Bead, BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.lsp import protocol as P
+from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
+from gastown.lsp.protocol import CreateBeadArgs
 from gastown.town.bus import Bus, GoalFinished, Progress
 from gastown.town.diff import bead_diff, file_at
 from gastown.town.state import AgentInfo
@@ -37,6 +39,8 @@ class GastownServer(LanguageServer):
         self.goal_tokens: dict[str, str | int] = {}
         self._agent_flush: asyncio.TimerHandle | None = None
         self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
+        self.beads: dict[str, Bead] = {}  # for code lenses, which must answer without a query each
+        self._lens_refresh: asyncio.TimerHandle | None = None
 
     async def require_town(self) -> Town:
         if self.opened is not None:
@@ -48,6 +52,11 @@ class GastownServer(LanguageServer):
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
         if isinstance(event, LedgerChange):
+            for bead in event.changed:
+                self.beads[bead.id] = bead
+            for gone in event.removed:
+                self.beads.pop(gone, None)
+            self.schedule_lens_refresh()
             payload = P.BeadsChanged(version=event.version, changed=[P.BeadSummary.of(b) for b in event.changed],
                                      removed=event.removed)
             self.protocol.notify(P.BEADS_CHANGED, payload.model_dump(mode="json"))
@@ -66,6 +75,18 @@ class GastownServer(LanguageServer):
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=event.summary))
             level = types.MessageType.Info if event.ok else types.MessageType.Warning
             self.window_show_message(types.ShowMessageParams(type=level, message=f"Gas Town: {event.summary}"))
+
+    def schedule_lens_refresh(self) -> None:
+        caps = self.client_capabilities
+        supported = caps and caps.workspace and caps.workspace.code_lens and caps.workspace.code_lens.refresh_support
+        if supported and self._lens_refresh is None:
+            self._lens_refresh = asyncio.get_running_loop().call_later(0.5, self._refresh_lenses)
+
+    def _refresh_lenses(self) -> None:
+        self._lens_refresh = None
+        future = self.workspace_code_lens_refresh(None)
+        # A client that rejects the refresh must not surface as a server error.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def flush_agents(self) -> None:
         self._agent_flush = None
@@ -120,6 +141,7 @@ async def _open_town(ls: GastownServer) -> None:
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=ls.town_error))
         return
     ls.town = town
+    ls.beads = {b.id: b for b in await town.store.list()}
     ls.bus.subscribe(ls.on_bus)
 
 
@@ -212,6 +234,57 @@ async def document(ls: GastownServer, params: Any) -> dict:
     rev = found.base if p.side == "base" else found.head
     text = await asyncio.to_thread(file_at, town.worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    if ls.opened is not None:
+        await ls.opened.wait()
+    if ls.town is None or ls.town.store is None:
+        return []
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.beads)}
+    out = []
+    for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.beads.get):
+        args = lens.arguments
+        if lens.command == CREATE_BEAD:
+            args = [{**args[0], "uri": params.text_document.uri}]
+        rng = types.Range(types.Position(lens.line, lens.start), types.Position(lens.line, lens.end))
+        out.append(types.CodeLens(range=rng, command=types.Command(title=lens.title, command=lens.command, arguments=args)))
+    return out
+
+
+CREATE_BEAD = "gastown.createBead"
+
+
+@server.command(CREATE_BEAD)
+async def create_bead(ls: GastownServer, raw: dict) -> dict:
+    spec = parse(CreateBeadArgs, raw)
+    town = await ls.require_town()
+    where = f"{spec.uri}:{spec.line + 1}" if spec.uri else None
+    bead = await town.store.create(spec.title, description=f"From {where}" if where else None,
+                                   issue_type=spec.type, priority=spec.priority, actor="overseer")
+    return P.BeadSummary.of(bead).model_dump(mode="json")
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def watched_files(ls: GastownServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """`.beads/issues.jsonl` changed underneath (git pull, checkout, merge): import it."""
+    if ls.opened is not None:
+        await ls.opened.wait()
+    if ls.town is None or ls.town.store is None:
+        return
+    jsonl = ls.town.workspace / ".beads" / "issues.jsonl"
+    for change in params.changes:
+        path = Path(unquote(urlparse(change.uri).path))
+        if path == jsonl and change.type != types.FileChangeType.Deleted and path.exists():
+            try:
+                result = await ls.town.store.import_jsonl(path, actor="git")
+            except LedgerError as exc:
+                ls.window_show_message(types.ShowMessageParams(
+                    type=types.MessageType.Error, message=f"Gas Town: not imported: {exc}"))
+                return
+            log.info("imported %s: %s", path, result)
 
 
 def reap_children() -> None:

@@ -36,7 +36,76 @@ class AgentEventRecord(BaseModel):
     event: dict[str, Any]
 
 
-Event = LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord
+# --- Mayor, conflict radar, Refinery and review (issue 5): what the Overseer must see ----------------
+
+class PlanProposed(BaseModel):
+    """The Mayor called propose_plan. ``problems`` empty = accepted; else the plan was sent back."""
+
+    goal_id: str
+    attempt: int
+    accepted: bool
+    problems: list[str] = []
+
+
+class PlanDrafted(BaseModel):
+    """Plan approval is on: the plan waits as ``draft`` beads until ``Town.approve_plan(epic_id)``."""
+
+    goal_id: str
+    epic_id: str
+    bead_ids: list[str]
+
+
+class PlanApproved(BaseModel):
+    epic_id: str
+    bead_ids: list[str]
+
+
+class RadarOverlap(BaseModel):
+    """The conflict radar held a ready bead back (``held``) or let it go again (``held=False``)."""
+
+    bead_id: str
+    held: bool
+    mode: str  # hold | serialize
+    overlaps: dict[str, list[str]] = {}  # other bead id -> overlapping files
+
+
+class QueueEntry(BaseModel):
+    bead_id: str
+    branch: str
+    state: str  # queued | verifying | awaiting-review | merging
+    priority: int
+    accepted: bool = False
+
+
+class MergeQueueState(BaseModel):
+    """The Refinery's queue, in merge order, after every change."""
+
+    integration_head: str
+    entries: list[QueueEntry]
+
+
+class MergeOutcome(BaseModel):
+    """What the Refinery did with one branch."""
+
+    bead_id: str
+    result: str  # merged | conflict | verification-failed | awaiting-review | rejected
+    sha: str | None = None
+    detail: str = ""
+    batch_size: int = 1
+
+
+class ReviewState(BaseModel):
+    """A bead's review: the reviewer agent's verdict and/or the Overseer's decision."""
+
+    bead_id: str
+    state: str  # pending | approved | changes-requested | accepted | rejected
+    by: str  # reviewer | overseer
+    score: int | None = None
+    comment: str = ""
+
+
+Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord | PlanProposed | PlanDrafted
+         | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState)
 
 
 class Bus:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gastown.ledger.graph import find_cycle
 
 
 class PlanTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     key: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                      description="Short unique key, used by depends_on")
     title: str = Field(min_length=1, max_length=200)
@@ -24,6 +25,7 @@ class PlanTask(BaseModel):
 class Plan(BaseModel):
     """Call propose_plan once with the whole plan for the goal."""
 
+    model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200, description="Short title of the goal (the epic)")
     summary: str = ""
     tasks: list[PlanTask] = Field(min_length=1)
@@ -52,3 +54,29 @@ def plan_problems(plan: Plan, max_size: int = 30) -> list[str]:
     if cycle:
         problems.append("dependency cycle: " + " -> ".join(cycle))
     return problems
+
+
+class PlanDraft(BaseModel):
+    """What `propose_plan` receives: anything, so that every malformed plan reaches ``parse_plan`` and the
+    Mayor counts it and answers in words. The model is shown the strict ``Plan`` schema."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs):  # type: ignore[override]
+        return Plan.model_json_schema(*args, **kwargs)
+
+
+def parse_plan(data: dict, max_size: int = 30) -> tuple[Plan | None, list[str]]:
+    """A proposed plan and everything wrong with it (shape first, then graph and bounds)."""
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "plan"
+            msg = "unknown field (not in the schema)" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{where}: {msg}")
+        return None, problems
+    problems = plan_problems(plan, max_size)
+    return (plan if not problems else None), problems

@@ -1,0 +1,38 @@
+# The VS Code extension: npm dependencies, bundle, TS tests, and code-server for the real-VS Code test.
+# Included from the top Makefile; every path is relative to the repository root.
+
+NPM ?= npm
+EXT_PYTHON ?= $(or $(VPY),.venv/bin/python)
+EXT_STAMP := node_modules/.stamp
+EXT_BUNDLE := dist/extension.js
+EXT_SOURCES := $(wildcard extension/src/*.ts extension/src/*/*.ts)
+CODE_SERVER_INSTALL := tests/e2e_vscode/install-code-server.sh
+
+# npm ci from package-lock.json (it also installs the Copilot CLI, @github/copilot); redone when the
+# lock or the manifest changes.
+$(EXT_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The bundle the extension runs (vscode-languageclient inside, `vscode` external).
+$(EXT_BUNDLE): $(EXT_STAMP) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.json
+	$(NPM) run build
+
+.PHONY: ext-test ext-gen-types code-server ext-e2e
+# Regenerate extension/src/protocol.ts from schemas/ (after `make schemas`); ext-test fails while stale.
+ext-gen-types: $(EXT_STAMP)
+	$(NPM) run gen:types
+
+# Extension unit tests (vitest), type check, and "the generated types match the schemas".
+ext-test: $(EXT_STAMP)
+	$(NPM) run check:types
+	$(NPM) run typecheck
+	$(NPM) test
+
+# code-server 4.100.3 + Chromium for the real-VS Code test (idempotent; instant once installed).
+code-server:
+	$(CODE_SERVER_INSTALL)
+
+# The real-VS Code test on its own (the full pytest run includes it).
+ext-e2e: $(EXT_BUNDLE) code-server
+	$(EXT_PYTHON) -m pytest -q -p no:cacheprovider -m vscode tests/e2e_vscode
