@@ -8,6 +8,8 @@
  * Every generated model, by schema name.
  */
 export interface GastownProtocol {
+  AbortAgentParams: AbortAgentParams;
+  AgentEventNote: AgentEventNote;
   AgentInfo: AgentInfo;
   AgentStatus: AgentStatus;
   AgentsResult: AgentsResult;
@@ -20,13 +22,42 @@ export interface GastownProtocol {
   BeadsParams: BeadsParams;
   BeadsResult: BeadsResult;
   Comment: Comment;
+  CreateBeadArgs: CreateBeadArgs;
   Dependency: Dependency;
   DiffParams: DiffParams;
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  ReviewParams: ReviewParams;
+  ReviewResult: ReviewResult;
   SubmitGoalParams: SubmitGoalParams;
   SubmitGoalResult: SubmitGoalResult;
+  UpdateBeadParams: UpdateBeadParams;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AbortAgentParams".
+ */
+export interface AbortAgentParams {
+  /**
+   * Agent id, e.g. polecat-gt-a1b2
+   */
+  id: string;
+}
+/**
+ * One runtime event of an agent, streamed for the log view.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AgentEventNote".
+ */
+export interface AgentEventNote {
+  agent: string;
+  approved?: boolean | null;
+  at: string;
+  bead_id?: string | null;
+  kind: string;
+  text?: string | null;
+  tool?: string | null;
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -203,6 +234,19 @@ export interface BeadsResult {
   version: number;
 }
 /**
+ * Arguments of the `gastown.createBead` command (a TODO code lens, or the palette).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "CreateBeadArgs".
+ */
+export interface CreateBeadArgs {
+  line?: number;
+  priority?: number;
+  title: string;
+  type?: string;
+  uri?: string | null;
+}
+/**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "DiffParams".
  */
@@ -281,6 +325,53 @@ export interface DocumentResult {
   text: string;
 }
 /**
+ * The Overseer's verdict on a bead's branch: the whole branch, one file, or some hunks.
+ *
+ * Accepted hunks are merged by the Refinery (a hunk-level cherry-pick onto the integration branch).
+ * A rejection with a comment sends the bead back to its polecat, which resumes with the comment.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ReviewParams".
+ */
+export interface ReviewParams {
+  action: "accept" | "reject";
+  beadId: string;
+  /**
+   * Why; for a rejection it becomes rework feedback
+   */
+  comment?: string | null;
+  hunkIds?: string[];
+  /**
+   * The line a comment is about (head side)
+   */
+  line?: number | null;
+  /**
+   * The file, for scope file or hunk
+   */
+  path?: string | null;
+  scope?: "branch" | "file" | "hunk";
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ReviewResult".
+ */
+export interface ReviewResult {
+  bead_id: string;
+  /**
+   * Whether something reached the integration branch
+   */
+  merged: boolean;
+  message: string;
+  /**
+   * Hunks still waiting for a verdict
+   */
+  pending_hunks?: string[];
+  /**
+   * The bead's status after the verdict
+   */
+  status: string;
+}
+/**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "SubmitGoalParams".
  */
@@ -301,4 +392,15 @@ export interface SubmitGoalResult {
    */
   bead_ids: string[];
   epic_id: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "UpdateBeadParams".
+ */
+export interface UpdateBeadParams {
+  id: string;
+  priority?: number | null;
+  reason?: string | null;
+  status?: ("open" | "closed" | "blocked" | "deferred") | null;
+  title?: string | null;
 }

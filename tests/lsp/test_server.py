@@ -187,3 +187,21 @@ async def test_jsonl_changed_underneath_is_imported(client: LanguageClient):
     assert [b.id for b in note.changed] == ["gt-zz01"]
     bead = await request(client, "gastown/bead", {"id": "gt-zz01"})
     assert bead.bead.title == "From a teammate"
+
+
+async def test_update_bead_from_the_editor(client: LanguageClient):
+    created = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="gastown.createBead", arguments=[{"title": "Tidy the README", "priority": 3}]))
+    bead_id = created["id"]
+    updated = await request(client, "gastown/updateBead", {"id": bead_id, "priority": 0, "title": "Tidy it"})
+    assert (updated.bead.priority, updated.bead.title) == (0, "Tidy it")
+    closed = await request(client, "gastown/updateBead", {"id": bead_id, "status": "closed", "reason": "done"})
+    assert closed.bead.status == "closed" and closed.bead.close_reason == "done"
+    reopened = await request(client, "gastown/updateBead", {"id": bead_id, "status": "open"})
+    assert reopened.bead.status == "open"
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/updateBead", {"id": bead_id, "priority": 9})
+    assert err.value.code == -32602 and "priority" in err.value.message
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/updateBead", {"id": "gt-none", "status": "closed"})
+    assert err.value.code == -32803

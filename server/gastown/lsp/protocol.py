@@ -20,6 +20,10 @@ BEADS = "gastown/beads"
 BEAD = "gastown/bead"
 AGENTS = "gastown/agents"
 DIFF = "gastown/diff"
+REVIEW = "gastown/review"
+UPDATE_BEAD = "gastown/updateBead"
+ABORT_AGENT = "gastown/abortAgent"
+AGENT_EVENT = "gastown/agentEvent"
 DOCUMENT = "gastown/document"
 BEADS_CHANGED = "gastown/beadsChanged"
 AGENT_STATUS = "gastown/agentStatus"
@@ -131,6 +135,54 @@ class DocumentResult(BaseModel):
     exists: bool
 
 
+class ReviewParams(_Params):
+    """The Overseer's verdict on a bead's branch: the whole branch, one file, or some hunks.
+
+    Accepted hunks are merged by the Refinery (a hunk-level cherry-pick onto the integration branch).
+    A rejection with a comment sends the bead back to its polecat, which resumes with the comment.
+    """
+
+    bead_id: str = Field(min_length=1, alias="beadId")
+    action: Literal["accept", "reject"]
+    scope: Literal["branch", "file", "hunk"] = "branch"
+    path: str | None = Field(default=None, description="The file, for scope file or hunk")
+    hunk_ids: list[str] = Field(default_factory=list, alias="hunkIds")
+    comment: str | None = Field(default=None, description="Why; for a rejection it becomes rework feedback")
+    line: int | None = Field(default=None, ge=0, description="The line a comment is about (head side)")
+
+
+class ReviewResult(BaseModel):
+    bead_id: str
+    status: str = Field(description="The bead's status after the verdict")
+    merged: bool = Field(description="Whether something reached the integration branch")
+    pending_hunks: list[str] = Field(default_factory=list, description="Hunks still waiting for a verdict")
+    message: str
+
+
+class UpdateBeadParams(_Params):
+    id: str = Field(min_length=1)
+    status: Literal["open", "closed", "blocked", "deferred"] | None = None
+    priority: int | None = Field(default=None, ge=0, le=4)
+    title: str | None = Field(default=None, min_length=1)
+    reason: str | None = None
+
+
+class AbortAgentParams(_Params):
+    id: str = Field(min_length=1, description="Agent id, e.g. polecat-gt-a1b2")
+
+
+class AgentEventNote(BaseModel):
+    """One runtime event of an agent, streamed for the log view."""
+
+    agent: str
+    bead_id: str | None = None
+    kind: str
+    at: str
+    text: str | None = None
+    tool: str | None = None
+    approved: bool | None = None
+
+
 # Everything `gastown schemas` writes, by schema file name.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "SubmitGoalParams": SubmitGoalParams,
@@ -147,5 +199,11 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "DiffResult": BeadDiff,
     "DocumentParams": DocumentParams,
     "DocumentResult": DocumentResult,
+    "ReviewParams": ReviewParams,
+    "ReviewResult": ReviewResult,
+    "UpdateBeadParams": UpdateBeadParams,
+    "AbortAgentParams": AbortAgentParams,
+    "AgentEventNote": AgentEventNote,
+    "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
 }

@@ -22,7 +22,7 @@ from gastown.lsp import protocol as P
 from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
-from gastown.town.bus import Bus, GoalFinished, Progress
+from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, Progress
 from gastown.town.diff import bead_diff, file_at
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
@@ -64,6 +64,11 @@ class GastownServer(LanguageServer):
             # Coalesced: thirty polecats streaming usage would otherwise flood the client.
             if self._agent_flush is None:
                 self._agent_flush = asyncio.get_running_loop().call_later(0.1, self.flush_agents)
+        elif isinstance(event, AgentEventRecord):
+            e = event.event
+            note = P.AgentEventNote(agent=event.agent, bead_id=event.bead_id, kind=e["kind"], at=e["at"],
+                                    text=e.get("text"), tool=e.get("tool"), approved=e.get("approved"))
+            self.protocol.notify(P.AGENT_EVENT, note.model_dump(mode="json"))
         elif isinstance(event, Progress):
             token = self.goal_tokens.get(event.goal_id)
             if token is not None:
@@ -203,6 +208,28 @@ async def bead(ls: GastownServer, params: Any) -> dict:
         found = await store.get(p.id)
     except BeadNotFound:
         raise RequestFailed(f"no bead with id {p.id!r}") from None
+    return P.BeadResult(bead=found).model_dump(mode="json", exclude_none=True)
+
+
+@server.feature(P.UPDATE_BEAD)
+async def update_bead(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.UpdateBeadParams, params)
+    store = (await ls.require_town()).store
+    try:
+        if p.status == "closed":
+            await store.close_bead(p.id, reason=p.reason or "closed by the Overseer", actor="overseer")
+        elif p.status == "open":
+            await store.reopen(p.id, actor="overseer")
+        elif p.status is not None:
+            await store.update(p.id, status=p.status, actor="overseer")
+        fields = {k: v for k, v in (("priority", p.priority), ("title", p.title)) if v is not None}
+        if fields:
+            await store.update(p.id, actor="overseer", **fields)
+        found = await store.get(p.id)
+    except BeadNotFound:
+        raise RequestFailed(f"no bead with id {p.id!r}") from None
+    except LedgerError as exc:
+        raise RequestFailed(str(exc)) from None
     return P.BeadResult(bead=found).model_dump(mode="json", exclude_none=True)
 
 
