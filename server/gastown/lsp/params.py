@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
+from gastown.validation import describe
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -35,7 +37,4 @@ def parse(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'params'}: {err['msg']}" for err in exc.errors()
-        )
-        raise JsonRpcInvalidParams(f"invalid params for {model.__name__}: {problems}") from None
+        raise JsonRpcInvalidParams(f"invalid params for {model.__name__}: {describe(exc, 'params')}") from None

@@ -23,7 +23,7 @@ from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, Progress
-from gastown.town.diff import bead_diff, file_at
+from gastown.town.diff import BeadDiff, bead_diff, file_at
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
 
@@ -239,27 +239,26 @@ async def agents(ls: GastownServer, params: Any) -> dict:
     return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
 
 
+async def _bead_diff(ls: GastownServer, bead_id: str) -> BeadDiff:
+    town = await ls.require_town()
+    try:
+        return await asyncio.to_thread(bead_diff, town.worktrees.repo, town.worktrees.integration, bead_id)
+    except LookupError as exc:
+        raise RequestFailed(str(exc)) from None
+
+
 @server.feature(P.DIFF)
 async def diff(ls: GastownServer, params: Any) -> dict:
     p = parse(P.DiffParams, params)
-    town = await ls.require_town()
-    try:
-        found = await asyncio.to_thread(bead_diff, town.worktrees.repo, town.worktrees.integration, p.bead_id)
-    except LookupError as exc:
-        raise RequestFailed(str(exc)) from None
-    return found.model_dump(mode="json")
+    return (await _bead_diff(ls, p.bead_id)).model_dump(mode="json")
 
 
 @server.feature(P.DOCUMENT)
 async def document(ls: GastownServer, params: Any) -> dict:
     p = parse(P.DocumentParams, params)
-    town = await ls.require_town()
-    try:
-        found = await asyncio.to_thread(bead_diff, town.worktrees.repo, town.worktrees.integration, p.bead_id)
-    except LookupError as exc:
-        raise RequestFailed(str(exc)) from None
+    found = await _bead_diff(ls, p.bead_id)
     rev = found.base if p.side == "base" else found.head
-    text = await asyncio.to_thread(file_at, town.worktrees.repo, rev, p.path)
+    text = await asyncio.to_thread(file_at, ls.town.worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
 
 
@@ -277,7 +276,8 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
         if lens.command == CREATE_BEAD:
             args = [{**args[0], "uri": params.text_document.uri}]
         rng = types.Range(types.Position(lens.line, lens.start), types.Position(lens.line, lens.end))
-        out.append(types.CodeLens(range=rng, command=types.Command(title=lens.title, command=lens.command, arguments=args)))
+        command = types.Command(title=lens.title, command=lens.command, arguments=args)
+        out.append(types.CodeLens(range=rng, command=command))
     return out
 
 

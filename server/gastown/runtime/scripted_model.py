@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gastown.validation import describe
+
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be played; the message names the file and the field."""
@@ -82,10 +84,7 @@ class Scenario(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-            )
-            raise ScenarioError(f"scenario {path}: {problems}") from None
+            raise ScenarioError(f"scenario {path}: {describe(exc)}") from None
 
 
 def _fill(value: Any, env: dict[str, str]) -> Any:
