@@ -157,3 +157,63 @@ async def test_import_newer_updated_at_wins(store, tmp_path):
     assert (await store.get("bd-a")).title == "a2"
     assert (await store.get("bd-b")).title == "b1"
     assert (await store.get("bd-c")).title == "c"
+
+
+async def test_import_skips_identical_content_by_hash_and_bumps_nothing(store, tmp_path, fixture_path):
+    await store.import_jsonl(fixture_path)
+    version = store.version
+    some = (await store.list())[0]
+    events_before = await store.events(some.id)
+    again = await store.import_jsonl(fixture_path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2210)
+    assert store.version == version and await store.events(some.id) == events_before
+    assert await store.import_if_changed(fixture_path) is None  # same bytes as last time: not even parsed
+
+
+async def test_import_equal_timestamp_different_content_takes_incoming(store, tmp_path):
+    path = tmp_path / "issues.jsonl"
+    row = {"id": "bd-a", "title": "one", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"}
+    path.write_text(json.dumps(row) + "\n")
+    await store.import_jsonl(path)
+    path.write_text(json.dumps({**row, "title": "two"}) + "\n")
+    assert (await store.import_jsonl(path)).updated == 1
+    assert (await store.get("bd-a")).title == "two"
+    assert [e.event_type for e in await store.events("bd-a")] == ["created", "updated"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "needle"),
+    [
+        ('{"id":"bd-2","title":"t","dependencies":[{"issue_id":"bd-2","depends_on_id":7}]}',
+         "field 'dependencies.0.depends_on_id'"),
+        ('{"id":"bd-2","title":"t","dependencies":[{"issue_id":"bd-9","depends_on_id":"bd-1"}]}',
+         "field 'dependencies.issue_id'"),
+        ('{"id":"bd-2","title":"t","comments":[{"author":"x"}]}', "field 'comments.0.text'"),
+        ('["not", "an", "object"]', "expected a JSON object"),
+        ('{"title":"no id"}', "field 'id'"),
+    ],
+)
+async def test_malformed_nested_fields_are_named(store, tmp_path, bad, needle):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id":"bd-1","title":"one"}\n\n' + bad + "\n")
+    existing = await store.create("already here")
+    with pytest.raises(LedgerError) as err:
+        await store.import_jsonl(path)
+    assert f"{path}:3:" in str(err.value) and needle in str(err.value)
+    assert [b.id for b in await store.list()] == [existing.id]
+
+
+async def test_not_utf8_names_the_line(store, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"id":"bd-1","title":"one"}\n{"id":"bd-2","title":"\xff"}\n')
+    with pytest.raises(LedgerError, match=r"bad.jsonl:2: not UTF-8"):
+        await store.import_jsonl(path)
+    assert await store.list() == []
+
+
+async def test_line_separators_inside_strings_survive(store, tmp_path):
+    path = tmp_path / "odd.jsonl"
+    text = "next\u0085line\u2028sep\x1cfs"
+    path.write_text(json.dumps({"id": "bd-1", "title": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+    await store.import_jsonl(path)
+    assert (await store.get("bd-1")).title == text

@@ -130,6 +130,12 @@ class LedgerChange(BaseModel):
 
 def parse_ts(value: str) -> datetime:
     """Parse an RFC 3339 timestamp as Beads writes it (any offset, ``Z``, up to nanoseconds) to aware UTC."""
+    try:
+        dt = datetime.fromisoformat(value)  # Python 3.11 reads Z, offsets and up to 9 fraction digits
+    except (ValueError, TypeError):
+        pass
+    else:
+        return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(UTC)
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"

@@ -83,6 +83,7 @@ def _v2(conn: sqlite3.Connection) -> None:
         "CREATE VIRTUAL TABLE issues_fts USING fts5("
         "title, description, notes, comments, tokenize = 'porter unicode61 remove_diacritics 2')"
     )
+    conn.execute("CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY)")  # see core.flush_fts
     deps: dict[str, list[Any]] = defaultdict(list)
     for issue_id, data in conn.execute("SELECT issue_id, data FROM dependencies ORDER BY seq"):
         deps[issue_id].append(json.loads(data))
@@ -97,6 +98,7 @@ def _v2(conn: sqlite3.Connection) -> None:
             counters[m[1]] = max(counters.get(m[1], 0), int(m[2]))
     conn.executemany("INSERT INTO child_counters (parent_id, last_child) VALUES (?, ?)", counters.items())
     core.refresh_blocked(conn, (), everything=True)
+    core.flush_fts(conn)
 
 
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (_V1, _v2)

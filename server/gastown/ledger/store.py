@@ -1,47 +1,53 @@
 """The working store of the ledger: SQLite (WAL) through aiosqlite.
 
-Each bead is one row: its full JSON (``Bead.to_json_dict`` minus ``dependencies``, unknown fields
-included) plus indexed columns; dependencies live in their own table (in their original order), the
-audit trail in ``events``. Every write is one ``BEGIN IMMEDIATE`` transaction, writers are serialised by
-an asyncio lock, reads go through a second connection and so only ever see committed state. After each
-committed transaction that changed something the version goes up by one and listeners are told.
+Each bead is one row holding its canonical JSONL line (unknown fields included) plus indexed columns —
+among them the incrementally maintained ``workable``/``blocked`` flags that make ``ready()`` one scan of
+a partial index (see ``core``). Dependencies also live in their own table for graph queries; the audit
+trail is in ``events``; titles, descriptions, notes and comments in an FTS5 index.
+
+Every ledger operation is one call into the aiosqlite worker thread (``core`` does the SQL there), so an
+operation costs one round trip from the event loop. Writes run in ``BEGIN IMMEDIATE`` transactions,
+serialised in-process by an asyncio lock and across processes by SQLite (busy timeout plus retries, so a
+concurrent writer waits rather than failing); reads go through a second connection and so only ever see
+committed state. After each committed transaction that changed something the version goes up by one
+and listeners are told.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import json
+import hashlib
 import logging
-from collections import defaultdict
+import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
-from pydantic import ValidationError
 
-from gastown.ledger import graph, sync
-from gastown.ledger.ids import id_candidates
+from gastown.ledger import core, schema, sync
 from gastown.ledger.model import (
     Bead,
     BeadEvent,
     BeadNotFound,
-    Comment,
-    Dependency,
     DependencyCycle,
     DepType,
     InvalidBead,
+    LedgerBusy,
     LedgerChange,
+    LedgerCorrupt,
     LedgerError,
-    Status,
-    now_iso,
-    parse_ts,
 )
+from gastown.ledger.schema import MIGRATIONS, SCHEMA_VERSION
 from gastown.ledger.sync import ImportResult
 
 __all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
     "BeadNotFound",
     "DependencyCycle",
     "ImportResult",
@@ -55,474 +61,176 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Listener = Callable[[LedgerChange], None]
+T = TypeVar("T")
 
-# PRAGMA user_version n means MIGRATIONS[:n] have been applied.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE issues (
-        id TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        priority INTEGER NOT NULL,
-        issue_type TEXT NOT NULL,
-        created_at TEXT NOT NULL,  -- normalised UTC (sortable), the original string is in data
-        updated_at TEXT NOT NULL,
-        assignee TEXT,
-        parent TEXT,
-        data TEXT NOT NULL
-    );
-    CREATE INDEX issues_status ON issues(status);
-    CREATE INDEX issues_order ON issues(priority, created_at, id);
-    CREATE INDEX issues_parent ON issues(parent);
-    CREATE INDEX issues_type ON issues(issue_type);
-    CREATE INDEX issues_assignee ON issues(assignee);
-    CREATE TABLE dependencies (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
-        depends_on_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        data TEXT NOT NULL,
-        UNIQUE (issue_id, depends_on_id, type)
-    );
-    CREATE INDEX dependencies_target ON dependencies(depends_on_id);
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        issue_id TEXT NOT NULL,
-        event_type TEXT NOT NULL,
-        actor TEXT NOT NULL DEFAULT '',
-        old_value TEXT,
-        new_value TEXT,
-        comment TEXT,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX events_issue ON events(issue_id, id);
-    INSERT INTO meta(key, value) VALUES ('version', '0');
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-# Fields update() may set: the model's own plus the Beads fields we know and keep as extras.
-_NOT_UPDATABLE = frozenset({"id", "dependencies", "comments", "created_at", "updated_at"})
-UPDATABLE_FIELDS = frozenset((set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER)) - _NOT_UPDATABLE)
+UPDATABLE_FIELDS = core.UPDATABLE_FIELDS
 
 
-def _sort_ts(value: str) -> str:
+def _translate(err: sqlite3.Error, path: Path) -> LedgerError | None:
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+    if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return LedgerCorrupt(path, str(err))
+    if core.is_busy(err):
+        return LedgerBusy(path, core.PATIENCE_S)
+    return None
+
+
+def _setup(conn: sqlite3.Connection, writer: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout={core.BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if writer:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        for statement in core.TEMP_TABLES:
+            conn.execute(statement)
+        core.begin_immediate(conn)
+        try:
+            schema.migrate(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a garbage file fails here
+
+
+def _one_shot(
+    conn: sqlite3.Connection, prefix: str, actor: str, fn: Callable[..., T], args: tuple, kw: dict
+) -> tuple[T, LedgerChange | None]:
+    """BEGIN, one write, refresh ready/blocked, COMMIT: one round trip for a whole store operation."""
+    st = core.begin(conn, prefix, actor)
     try:
-        return parse_ts(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        return value
+        result = fn(st, *args, **kw)
+        change = core.finish(st)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result, change
 
 
-def _invalid(err: ValidationError) -> InvalidBead:
-    first = err.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "bead"
-    return InvalidBead(field, first.get("msg", "invalid value"))
+def _commit(st: core.WriteState) -> LedgerChange | None:
+    change = core.finish(st)
+    st.conn.execute("COMMIT")
+    return change
 
 
-def _validate(data: dict[str, Any]) -> Bead:
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _import_op(
+    st: core.WriteState,
+    beads: Sequence[Bead],
+    actor: str,
+    sync_key: str,
+    digest: str,
+    raw_lines: Sequence[str] | None = None,
+) -> ImportResult:
+    result = core.import_beads(st, beads, actor, raw_lines)
+    core.set_meta(st.conn, sync_key, digest)
+    return result
+
+
+def _set_meta_op(conn: sqlite3.Connection, key: str, value: str) -> None:
+    core.begin_immediate(conn)
     try:
-        return Bead.model_validate(data)
-    except ValidationError as e:
-        raise _invalid(e) from None
+        core.set_meta(conn, key, value)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
-def _check_title(title: Any) -> str:
-    if not isinstance(title, str) or not title.strip():
-        raise InvalidBead("title", "must be a non-empty string")
-    return title
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # never waits for other connections
 
 
-def _check_priority(priority: Any) -> int:
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 4:
-        raise InvalidBead("priority", f"must be an integer 0..4 (got {priority!r})")
-    return priority
+def _flush_fts_op(conn: sqlite3.Connection) -> None:
+    core.begin_immediate(conn)
+    try:
+        core.flush_fts(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
 
 
-def _row_values(bead: Bead) -> tuple[Any, ...]:
-    data = bead.to_json_dict()
-    data.pop("dependencies", None)
-    return (
-        bead.id,
-        bead.status,
-        bead.priority,
-        bead.issue_type,
-        _sort_ts(bead.created_at),
-        _sort_ts(bead.updated_at),
-        bead.assignee,
-        bead.parent_id,
-        json.dumps(data, ensure_ascii=False),
-    )
+def _sync_key(path: Path) -> str:
+    return f"jsonl_sha256:{path.resolve()}"
 
 
-_UPSERT = """
-INSERT INTO issues (id, status, priority, issue_type, created_at, updated_at, assignee, parent, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET status=excluded.status, priority=excluded.priority,
-    issue_type=excluded.issue_type, created_at=excluded.created_at, updated_at=excluded.updated_at,
-    assignee=excluded.assignee, parent=excluded.parent, data=excluded.data
-"""
-_INSERT_DEP = "INSERT OR IGNORE INTO dependencies (issue_id, depends_on_id, type, data) VALUES (?, ?, ?, ?)"
-_INSERT_EVENT = (
-    "INSERT INTO events (issue_id, event_type, actor, old_value, new_value, comment, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _dep_row(dep: Dependency) -> tuple[str, str, str, str]:
-    data = json.dumps(dep.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
-    return (dep.issue_id, dep.depends_on_id, dep.type, data)
-
-
-async def _load(conn: aiosqlite.Connection, where: str = "", params: Sequence[Any] = ()) -> list[Bead]:
-    """Beads matching ``where`` (over ``issues``), ordered by priority, creation, id, with their deps."""
-    sql = f"SELECT id, data FROM issues {where} ORDER BY priority, created_at, id"
-    async with conn.execute(sql, params) as cur:
-        rows = await cur.fetchall()
-    if not rows:
-        return []
-    deps: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if len(rows) == 1:
-        dep_sql, dep_params = (
-            "SELECT issue_id, data FROM dependencies WHERE issue_id = ? ORDER BY seq",
-            (rows[0][0],),
-        )
-    else:
-        dep_sql = (
-            "SELECT issue_id, data FROM dependencies WHERE issue_id IN "
-            f"(SELECT id FROM issues {where}) ORDER BY seq"
-        )
-        dep_params = tuple(params)
-    async with conn.execute(dep_sql, dep_params) as cur:
-        async for issue_id, data in cur:
-            deps[issue_id].append(json.loads(data))
-    out = []
-    for bead_id, data in rows:
-        d = json.loads(data)
-        if bead_id in deps:
-            d["dependencies"] = deps[bead_id]
-        out.append(Bead.model_validate(d))
-    return out
-
-
-async def _get(conn: aiosqlite.Connection, bead_id: str) -> Bead:
-    beads = await _load(conn, "WHERE id = ?", (bead_id,))
-    if not beads:
-        raise BeadNotFound(bead_id)
-    return beads[0]
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class Tx:
-    """The write operations, inside one transaction (see ``Store.batch``)."""
+    """The write operations, inside one transaction (see ``Store.batch``); each is one round trip."""
 
-    def __init__(self, store: Store, conn: aiosqlite.Connection, actor: str) -> None:
+    def __init__(self, store: Store, state: core.WriteState) -> None:
         self._store = store
-        self._conn = conn
-        self.actor = actor
-        self.changed: dict[str, Bead] = {}
+        self._st = state
+        self.actor = state.actor
         self._active = True
 
-    # -- helpers ------------------------------------------------------------------------------------
-    def _check_active(self) -> None:
+    @property
+    def changed(self) -> dict[str, Bead]:
+        return self._st.changed
+
+    async def _do(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         if not self._active:
             raise LedgerError("this batch has ended; open a new one with store.batch()")
+        return await self._store._run(self._store._wconn, fn, self._st, *args, **kw)
 
-    async def _event(
-        self,
-        bead_id: str,
-        event_type: str,
-        actor: str,
-        old: Any = None,
-        new: Any = None,
-        comment: str | None = None,
-    ) -> None:
-        await self._conn.execute(
-            _INSERT_EVENT,
-            (bead_id, event_type, actor or self.actor, _text(old), _text(new), comment, now_iso()),
-        )
-
-    async def _write(self, bead: Bead, *, deps: bool = False) -> Bead:
-        await self._conn.execute(_UPSERT, _row_values(bead))
-        if deps:
-            await self._conn.execute("DELETE FROM dependencies WHERE issue_id = ?", (bead.id,))
-            await self._conn.executemany(_INSERT_DEP, [_dep_row(d) for d in bead.dependencies or ()])
-        self.changed[bead.id] = bead
-        return bead
-
-    async def _exists(self, bead_id: str) -> bool:
-        async with self._conn.execute("SELECT 1 FROM issues WHERE id = ?", (bead_id,)) as cur:
-            return await cur.fetchone() is not None
-
-    async def _meta_int(self, key: str, default: int = 0) -> int:
-        async with self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else default
-
-    async def _set_meta(self, key: str, value: Any) -> None:
-        await self._conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, str(value)),
-        )
-
-    # -- reads inside the transaction ----------------------------------------------------------------
     async def get(self, bead_id: str) -> Bead:
-        self._check_active()
-        return await _get(self._conn, bead_id)
+        if not self._active:
+            raise LedgerError("this batch has ended; open a new one with store.batch()")
+        return await self._store._run(self._store._wconn, core.get, self._st.conn, bead_id)
 
-    # -- writes -----------------------------------------------------------------------------------
-    async def create(
-        self,
-        title: str,
-        *,
-        description: str | None = None,
-        acceptance_criteria: str | None = None,
-        design: str | None = None,
-        notes: str | None = None,
-        priority: int = 2,
-        issue_type: str = "task",
-        parent: str | None = None,
-        labels: Iterable[str] | None = None,
-        assignee: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        actor: str = "",
-    ) -> Bead:
-        self._check_active()
-        actor = actor or self.actor
-        _check_title(title)
-        _check_priority(priority)
-        if not isinstance(issue_type, str) or not issue_type.strip():
-            raise InvalidBead("issue_type", "must be a non-empty string")
-        if parent is not None and not await self._exists(parent):
-            raise BeadNotFound(parent)
-        async with self._conn.execute("SELECT COUNT(*) FROM issues") as cur:
-            (count,) = await cur.fetchone()  # type: ignore[misc]
-        now = now_iso()
-        bead_id = ""
-        for candidate in id_candidates(self._store.prefix, title, existing=count, timestamp=now):
-            if not await self._exists(candidate):
-                bead_id = candidate
-                break
-        deps = (
-            [Dependency(issue_id=bead_id, depends_on_id=parent, type=DepType.PARENT_CHILD, created_by=actor)]
-            if parent
-            else None
-        )
-        bead = _validate(
-            {
-                "id": bead_id,
-                "title": title,
-                "description": description,
-                "design": design,
-                "acceptance_criteria": acceptance_criteria,
-                "notes": notes,
-                "priority": priority,
-                "issue_type": issue_type,
-                "assignee": assignee,
-                "created_by": actor or None,
-                "labels": list(labels) if labels is not None else None,
-                "metadata": metadata,
-                "dependencies": deps,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        await self._write(bead, deps=True)
-        await self._event(bead_id, "created", actor, new=title)
-        return bead
+    async def create(self, title: str, **fields: Any) -> Bead:
+        """See ``Store.create``."""
+        return await self._do(core.create, title, **fields)
 
     async def add_dependency(
         self, issue_id: str, depends_on_id: str, type: str = DepType.BLOCKS, actor: str = ""
     ) -> Bead:
-        self._check_active()
-        actor = actor or self.actor
-        if not isinstance(type, str) or not type:
-            raise InvalidBead("type", "dependency type must be a non-empty string")
-        if issue_id == depends_on_id:
-            raise InvalidBead("depends_on_id", f"{issue_id} cannot depend on itself")
-        bead = await _get(self._conn, issue_id)
-        if not await self._exists(depends_on_id):
-            raise BeadNotFound(depends_on_id)
-        existing = bead.dependencies or []
-        if any(d.depends_on_id == depends_on_id and d.type == type for d in existing):
-            return bead
-        if type == DepType.PARENT_CHILD and bead.parent_id is not None:
-            raise InvalidBead("parent", f"{issue_id} already has parent {bead.parent_id}")
-        if type in graph.CYCLE_TYPES:
-            types = sorted(graph.CYCLE_TYPES)
-            marks = ",".join("?" * len(types))
-            async with self._conn.execute(
-                f"SELECT issue_id, depends_on_id FROM dependencies WHERE type IN ({marks})", types
-            ) as cur:
-                edges = [(a, b) for a, b in await cur.fetchall()]
-            path = graph.path_between(edges, depends_on_id, issue_id)
-            if path is not None:
-                raise DependencyCycle([issue_id, *path])
-        dep = Dependency(issue_id=issue_id, depends_on_id=depends_on_id, type=type, created_by=actor)
-        new = bead.model_copy(update={"dependencies": [*existing, dep], "updated_at": now_iso()})
-        await self._conn.execute(_INSERT_DEP, _dep_row(dep))
-        await self._write(new)
-        await self._event(issue_id, "dependency_added", actor, new=f"{type}:{depends_on_id}")
-        return new
+        return await self._do(core.add_dependency, issue_id, depends_on_id, type, actor)
 
     async def remove_dependency(
         self, issue_id: str, depends_on_id: str, type: str | None = None, actor: str = ""
     ) -> Bead:
-        """Remove the dependency (of ``type``, or of any type when None); a missing one is no error."""
-        self._check_active()
-        actor = actor or self.actor
-        bead = await _get(self._conn, issue_id)
-        keep = [
-            d
-            for d in bead.dependencies or []
-            if not (d.depends_on_id == depends_on_id and (type is None or d.type == type))
-        ]
-        if len(keep) == len(bead.dependencies or []):
-            return bead
-        new = bead.model_copy(update={"dependencies": keep or None, "updated_at": now_iso()})
-        await self._write(new, deps=True)
-        await self._event(issue_id, "dependency_removed", actor, old=f"{type or '*'}:{depends_on_id}")
-        return new
+        return await self._do(core.remove_dependency, issue_id, depends_on_id, type, actor)
 
     async def update(self, bead_id: str, *, actor: str = "", **fields: Any) -> Bead:
-        """Set fields (``None`` unsets one). Status → closed sets ``closed_at``; leaving closed clears it."""
-        self._check_active()
-        actor = actor or self.actor
-        unknown = sorted(set(fields) - UPDATABLE_FIELDS)
-        if unknown:
-            raise InvalidBead(unknown[0], "not a field that can be updated")
-        if "title" in fields:
-            _check_title(fields["title"])
-        if "priority" in fields:
-            _check_priority(fields["priority"])
-        if "status" in fields and (not isinstance(fields["status"], str) or not fields["status"]):
-            raise InvalidBead("status", "must be a non-empty string")
-        bead = await _get(self._conn, bead_id)
-        old = bead.to_json_dict()
-        new = dict(old)
-        for key, value in fields.items():
-            if value is None:
-                new.pop(key, None)
-            else:
-                new[key] = list(value) if key == "labels" else value
-        old_status, new_status = old.get("status"), new.get("status")
-        if new_status != old_status:
-            if new_status == Status.CLOSED:
-                new.setdefault("closed_at", now_iso())
-            elif old_status == Status.CLOSED and "closed_at" not in fields:
-                new.pop("closed_at", None)
-                if "close_reason" not in fields:
-                    new.pop("close_reason", None)
-        if new == old:
-            return bead
-        new["updated_at"] = now_iso()
-        updated = _validate(new)
-        await self._write(updated)
-        for key in sorted(set(old) | set(new)):
-            if key in ("updated_at", "closed_at") or old.get(key) == new.get(key):
-                continue
-            if key == "close_reason" and new_status != old_status:
-                continue  # carried by the closed/reopened event
-            if key == "status":
-                kind = {Status.CLOSED: "closed"}.get(new_status or "", "status_changed")
-                if old_status == Status.CLOSED and new_status == Status.OPEN:
-                    kind = "reopened"
-                await self._event(
-                    bead_id, kind, actor, old=old_status, new=new_status, comment=new.get("close_reason")
-                )
-            else:
-                await self._event(bead_id, "updated", actor, old=old.get(key), new=new.get(key), comment=key)
-        return updated
+        return await self._do(core.update, bead_id, actor=actor, **fields)
 
     async def claim(self, bead_id: str, assignee: str, actor: str = "") -> Bead | None:
-        """Compare-and-set: open and unassigned → in_progress + assignee; None if not claimable."""
-        self._check_active()
-        if not assignee:
-            raise InvalidBead("assignee", "must be a non-empty string")
-        bead = await _get(self._conn, bead_id)
-        if bead.status != Status.OPEN or bead.assignee:
-            return None
-        new = bead.model_copy(
-            update={"status": Status.IN_PROGRESS, "assignee": assignee, "updated_at": now_iso()}
-        )
-        await self._write(new)
-        await self._event(bead_id, "claimed", actor or self.actor or assignee, old=bead.status, new=assignee)
-        return new
+        return await self._do(core.claim, bead_id, assignee, actor)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
-        self._check_active()
-        bead = await _get(self._conn, bead_id)
-        if bead.status == Status.CLOSED:
-            return bead
-        return await self.update(bead_id, actor=actor, status=Status.CLOSED, close_reason=reason or None)
+        return await self._do(core.close_bead, bead_id, reason, actor)
 
     async def reopen(self, bead_id: str, actor: str = "") -> Bead:
-        self._check_active()
-        bead = await _get(self._conn, bead_id)
-        if bead.status == Status.OPEN:
-            return bead
-        return await self.update(bead_id, actor=actor, status=Status.OPEN, closed_at=None, close_reason=None)
+        return await self._do(core.reopen, bead_id, actor)
 
     async def add_comment(self, bead_id: str, author: str, text: str) -> Bead:
-        self._check_active()
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidBead("text", "a comment needs text")
-        bead = await _get(self._conn, bead_id)
-        seq = await self._meta_int("comment_seq") + 1
-        await self._set_meta("comment_seq", seq)
-        comment = Comment(id=seq, issue_id=bead_id, author=author, text=text)
-        new = bead.model_copy(update={"comments": [*(bead.comments or []), comment], "updated_at": now_iso()})
-        await self._write(new)
-        await self._event(bead_id, "commented", author or self.actor, comment=text)
-        return new
+        return await self._do(core.add_comment, bead_id, author, text)
+
+    async def add_labels(self, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+        return await self._do(core.add_labels, bead_id, list(labels), actor)
+
+    async def remove_labels(self, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+        return await self._do(core.remove_labels, bead_id, list(labels), actor)
 
     async def import_beads(self, beads: Sequence[Bead], actor: str = "import") -> ImportResult:
-        """Upsert parsed beads: new ids are created; on existing ids the newer ``updated_at`` wins
-        (a tie with different content takes the incoming copy)."""
-        self._check_active()
-        existing: dict[str, tuple[str, str]] = {}
-        async with self._conn.execute("SELECT id, updated_at, data FROM issues") as cur:
-            async for bead_id, updated, data in cur:
-                existing[bead_id] = (updated, data)
-        created = updated_n = unchanged = 0
-        rows, dep_rows, events, replaced = [], [], [], []
-        now = now_iso()
-        max_comment = 0
-        for bead in beads:
-            for c in bead.comments or ():
-                if isinstance(c.id, int):
-                    max_comment = max(max_comment, c.id)
-            values = _row_values(bead)
-            old = existing.get(bead.id)
-            if old is None:
-                created += 1
-                events.append((bead.id, "created", actor, None, bead.title, "import", now))
-            else:
-                if values[5] < old[0]:
-                    unchanged += 1
-                    continue
-                if values[5] == old[0]:
-                    old_bead = await _get(self._conn, bead.id)
-                    if old_bead.to_json_dict() == bead.to_json_dict():
-                        unchanged += 1
-                        continue
-                updated_n += 1
-                replaced.append((bead.id,))
-                events.append((bead.id, "updated", actor, None, None, "import", now))
-            rows.append(values)
-            dep_rows.extend(_dep_row(d) for d in bead.dependencies or ())
-            self.changed[bead.id] = bead
-        await self._conn.executemany(_UPSERT, rows)
-        await self._conn.executemany("DELETE FROM dependencies WHERE issue_id = ?", replaced)
-        await self._conn.executemany(_INSERT_DEP, dep_rows)
-        await self._conn.executemany(_INSERT_EVENT, events)
-        if max_comment > await self._meta_int("comment_seq"):
-            await self._set_meta("comment_seq", max_comment)
-        return ImportResult(created=created, updated=updated_n, unchanged=unchanged)
+        return await self._do(core.import_beads, beads, actor)
 
 
 class Store:
@@ -536,60 +244,35 @@ class Store:
         self._lock = asyncio.Lock()
         self._listeners: list[Listener] = []
         self._version = 0
+        self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------------
     @classmethod
     async def open(cls, db_path: Path | str, prefix: str = "gt") -> Store:
         db_path = Path(db_path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        wconn = await aiosqlite.connect(db_path, isolation_level=None)
+        conns: list[aiosqlite.Connection] = []
         try:
-            await cls._configure(wconn)
-            await wconn.execute("PRAGMA journal_mode=WAL")
-            await cls._migrate(wconn)
-            rconn = await aiosqlite.connect(db_path, isolation_level=None)
-        except BaseException:
-            await wconn.close()
+            for writer in (True, False):
+                conn = await aiosqlite.connect(db_path, isolation_level=None)
+                conns.append(conn)
+                await conn._execute(_setup, conn._conn, writer)
+            store = cls(db_path, prefix, conns[0], conns[1])
+            store._version = int(await store._read(_get_meta, "version") or 0)
+            return store
+        except BaseException as e:
+            for conn in conns:
+                await conn.close()
+            if isinstance(e, sqlite3.Error):
+                err = _translate(e, db_path) or LedgerError(f"cannot open the ledger database {db_path}: {e}")
+                raise err from e
             raise
-        await cls._configure(rconn)
-        store = cls(db_path, prefix, wconn, rconn)
-        store._version = await store._read_version(rconn)
-        return store
-
-    @staticmethod
-    async def _configure(conn: aiosqlite.Connection) -> None:
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-
-    @staticmethod
-    async def _migrate(conn: aiosqlite.Connection) -> None:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            async with conn.execute("PRAGMA user_version") as cur:
-                (current,) = await cur.fetchone()  # type: ignore[misc]
-            if current > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"ledger database schema {current} is newer than this gastown understands ({SCHEMA_VERSION})"
-                )
-            for script in MIGRATIONS[current:]:
-                for statement in (s.strip() for s in script.split(";")):
-                    if statement:
-                        await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    async def _read_version(conn: aiosqlite.Connection) -> int:
-        async with conn.execute("SELECT value FROM meta WHERE key = 'version'") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
 
     async def close(self) -> None:
         async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             await self._rconn.close()
             await self._wconn.close()
 
@@ -599,10 +282,65 @@ class Store:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @classmethod
+    async def rebuild(
+        cls, db_path: Path | str, jsonl_path: Path | str, prefix: str = "gt"
+    ) -> tuple[Store, ImportResult]:
+        """Rebuild the database from the JSONL: the JSONL is read and validated first; then the old
+        database (damaged or not) is moved aside to ``<db>.corrupt``, a fresh one is created and the
+        JSONL imported. Returns the open store and what was imported."""
+        db_path, jsonl_path = Path(db_path), Path(jsonl_path)
+        data = await asyncio.to_thread(jsonl_path.read_bytes) if jsonl_path.is_file() else None
+        if data is None:
+            raise LedgerError(f"cannot rebuild {db_path}: {jsonl_path} does not exist")
+        beads = await asyncio.to_thread(sync.parse_jsonl, jsonl_path)
+        if db_path.exists():
+            os.replace(db_path, db_path.with_name(db_path.name + ".corrupt"))
+        for suffix in ("-wal", "-shm"):
+            side = db_path.with_name(db_path.name + suffix)
+            if side.exists():
+                side.unlink()
+        store = await cls.open(db_path, prefix)
+        try:
+            result = await store._write_op(
+                "rebuild", _import_op, beads, "rebuild", _sync_key(jsonl_path), _digest(data)
+            )
+        except BaseException:
+            await store.close()
+            raise
+        return store, result
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    async def _run(self, conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        if self._closed:
+            raise LedgerError(f"the ledger store {self.db_path} is closed")
+        try:
+            return await conn._execute(fn, *args, **kw)
+        except sqlite3.Error as e:
+            err = _translate(e, self.db_path)
+            if err is None:
+                raise
+            raise err from e
+
+    async def _read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await self._run(self._rconn, fn, self._rconn._conn, *args, **kw)
+
+    async def _write_op(self, actor: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        async with self._lock:
+            result, change = await self._run(
+                self._wconn, _one_shot, self._wconn._conn, self.prefix, actor, fn, args, kw
+            )
+        if change is not None:
+            self._version = change.version
+            self._notify(change)
+        return result
+
     # -- versions and listeners -----------------------------------------------------------------------
     @property
     def version(self) -> int:
-        """Monotonic; +1 per committed transaction that changed something."""
+        """Monotonic; +1 per committed transaction that changed something. The count lives in the
+        database (other processes' writes count too); this is the last value this store saw — after its
+        own commits, at open, or on ``refresh_version()``."""
         return self._version
 
     def add_listener(self, cb: Listener) -> Callable[[], None]:
@@ -626,27 +364,21 @@ class Store:
     async def batch(self, actor: str = "") -> AsyncIterator[Tx]:
         """One transaction: everything inside commits together or (on an exception) not at all."""
         async with self._lock:
-            conn = self._wconn
-            await conn.execute("BEGIN IMMEDIATE")
-            tx = Tx(self, conn, actor)
+            state = await self._run(self._wconn, core.begin, self._wconn._conn, self.prefix, actor)
+            tx = Tx(self, state)
             try:
                 yield tx
-                change = None
-                if tx.changed:
-                    version = await tx._meta_int("version") + 1
-                    await tx._set_meta("version", version)
-                    change = LedgerChange(version=version, changed=list(tx.changed.values()))
-                await conn.execute("COMMIT")
+                change = await self._run(self._wconn, _commit, state)
             except BaseException:
                 tx._active = False
-                await conn.execute("ROLLBACK")
+                await self._run(self._wconn, _rollback, self._wconn._conn)
                 raise
             tx._active = False
-            if change is not None:
-                self._version = change.version
-                self._notify(change)
+        if change is not None:
+            self._version = change.version
+            self._notify(change)
 
-    # -- single-operation writes (each its own transaction) --------------------------------------------
+    # -- single-operation writes (each its own transaction, one round trip) ----------------------------
     async def create(
         self,
         title: str,
@@ -662,122 +394,173 @@ class Store:
         assignee: str | None = None,
         metadata: dict[str, Any] | None = None,
         actor: str = "",
+        **extra: Any,
     ) -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.create(
-                title,
-                description=description,
-                acceptance_criteria=acceptance_criteria,
-                design=design,
-                notes=notes,
-                priority=priority,
-                issue_type=issue_type,
-                parent=parent,
-                labels=labels,
-                assignee=assignee,
-                metadata=metadata,
-            )
+        """A new bead. With ``parent`` its id is ``<parent>.<n>``, else ``<prefix>-<hash>``. ``extra``
+        sets other Beads fields (``owner``, ``defer_until``, ``external_ref``, ``ephemeral``, ...)."""
+        return await self._write_op(
+            actor,
+            core.create,
+            title,
+            description=description,
+            acceptance_criteria=acceptance_criteria,
+            design=design,
+            notes=notes,
+            priority=priority,
+            issue_type=issue_type,
+            parent=parent,
+            labels=labels,
+            assignee=assignee,
+            metadata=metadata,
+            **extra,
+        )
 
     async def add_dependency(
         self, issue_id: str, depends_on_id: str, type: str = DepType.BLOCKS, actor: str = ""
     ) -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.add_dependency(issue_id, depends_on_id, type)
+        """``issue_id`` depends on ``depends_on_id``; a blocking edge that closes a cycle is refused
+        with ``DependencyCycle`` naming it."""
+        return await self._write_op(actor, core.add_dependency, issue_id, depends_on_id, type)
 
     async def remove_dependency(
         self, issue_id: str, depends_on_id: str, type: str | None = None, actor: str = ""
     ) -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.remove_dependency(issue_id, depends_on_id, type)
+        return await self._write_op(actor, core.remove_dependency, issue_id, depends_on_id, type)
 
     async def update(self, bead_id: str, *, actor: str = "", **fields: Any) -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.update(bead_id, **fields)
+        return await self._write_op(actor, core.update, bead_id, **fields)
 
     async def claim(self, bead_id: str, assignee: str, actor: str = "") -> Bead | None:
-        async with self.batch(actor) as tx:
-            return await tx.claim(bead_id, assignee)
+        """Compare-and-set: open and unassigned → in_progress + assignee; None if not claimable."""
+        return await self._write_op(actor, core.claim, bead_id, assignee)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.close_bead(bead_id, reason)
+        return await self._write_op(actor, core.close_bead, bead_id, reason)
 
     async def reopen(self, bead_id: str, actor: str = "") -> Bead:
-        async with self.batch(actor) as tx:
-            return await tx.reopen(bead_id)
+        return await self._write_op(actor, core.reopen, bead_id)
 
     async def add_comment(self, bead_id: str, author: str, text: str) -> Bead:
-        async with self.batch(author) as tx:
-            return await tx.add_comment(bead_id, author, text)
+        return await self._write_op(author, core.add_comment, bead_id, author, text)
 
-    # -- reads (committed state only) -----------------------------------------------------------------
+    async def add_labels(self, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+        return await self._write_op(actor, core.add_labels, bead_id, list(labels))
+
+    async def remove_labels(self, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+        return await self._write_op(actor, core.remove_labels, bead_id, list(labels))
+
+    async def add_label(self, bead_id: str, label: str, actor: str = "") -> Bead:
+        return await self.add_labels(bead_id, [label], actor)
+
+    async def remove_label(self, bead_id: str, label: str, actor: str = "") -> Bead:
+        return await self.remove_labels(bead_id, [label], actor)
+
+    # -- reads (committed state only, one round trip each) ---------------------------------------------
     async def get(self, bead_id: str) -> Bead:
-        return await _get(self._rconn, bead_id)
+        return await self._read(core.get, bead_id)
 
     async def list(
         self,
         status: str | Sequence[str] | None = None,
         parent: str | None = None,
         issue_type: str | Sequence[str] | None = None,
+        label: str | Sequence[str] | None = None,
+        assignee: str | None = None,
+        limit: int | None = None,
     ) -> builtins.list[Bead]:
-        """Beads filtered by status / direct parent / type, ordered by priority then creation."""
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for column, value in (("status", status), ("issue_type", issue_type)):
-            if value is None:
-                continue
-            values = [value] if isinstance(value, str) else builtins.list(value)
-            clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
-            params.extend(values)
-        if parent is not None:
-            clauses.append("parent = ?")
-            params.append(parent)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return await _load(self._rconn, where, params)
+        """Beads filtered by status / direct parent / type / every label / assignee, ordered by priority
+        then creation; limit 0/None = all."""
+        return await self._read(core.list_beads, status, parent, issue_type, label, assignee, limit)
 
     async def children(self, parent_id: str) -> builtins.list[Bead]:
         return await self.list(parent=parent_id)
 
-    async def ready(self, limit: int | None = None, parent: str | None = None) -> builtins.list[Bead]:
-        """Ready beads (see ``graph.ready``); ``parent`` keeps descendants of that bead; limit 0/None = all."""
-        beads = await self.list()
-        out = graph.ready(beads)
-        if parent is not None:
-            kids = graph.children_index(beads)
-            under: set[str] = set()
-            frontier = [parent]
-            while frontier:
-                for child in kids.get(frontier.pop(), ()):
-                    if child not in under:
-                        under.add(child)
-                        frontier.append(child)
-            out = [b for b in out if b.id in under]
-        return out[:limit] if limit and limit > 0 else out
+    async def ready(
+        self, limit: int | None = None, parent: str | None = None, now: datetime | None = None
+    ) -> builtins.list[Bead]:
+        """Ready beads (the rules of ``graph.ready``), priority then creation order; ``parent`` keeps
+        descendants of that bead; limit 0/None = all. An index scan: ready/blocked is kept on write."""
+        return await self._read(core.ready, limit, parent, now)
 
     async def blocked(self) -> builtins.list[Bead]:
         """Beads not closed/tombstone that are blocked by the dependency rules."""
-        beads = await self.list()
-        ids = graph.blocked_ids(beads)
-        return [b for b in beads if b.id in ids and b.status not in Status.DONE]
+        return await self._read(core.blocked)
+
+    async def search(
+        self, query: str, limit: int = 20, *, syntax: bool | None = None
+    ) -> builtins.list[Bead]:
+        """Full-text search over title, description, notes and comments, best match (bm25) first.
+        ``syntax``: True = FTS5 query syntax, False = plain words, None = plain unless the query uses
+        FTS5 operators. A malformed query raises ``LedgerError``."""
+        return [b for b, _ in await self.search_scored(query, limit, syntax=syntax)]
+
+    async def search_scored(
+        self, query: str, limit: int = 20, *, syntax: bool | None = None
+    ) -> builtins.list[tuple[Bead, float]]:
+        """``search`` with each bead's relevance (higher is better)."""
+        if await self._read(core.fts_pending):
+            async with self._lock:
+                await self._run(self._wconn, _flush_fts_op, self._wconn._conn)
+        return await self._read(core.search, query, limit, syntax)
 
     async def events(self, bead_id: str) -> builtins.list[BeadEvent]:
-        async with self._rconn.execute(
-            "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at "
-            "FROM events WHERE issue_id = ? ORDER BY id",
-            (bead_id,),
-        ) as cur:
-            rows = await cur.fetchall()
-        keys = ("id", "issue_id", "event_type", "actor", "old_value", "new_value", "comment", "created_at")
-        return [BeadEvent.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+        return await self._read(core.events, bead_id)
+
+    async def dependency_tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 50) -> dict:
+        """See ``core.dependency_tree``."""
+        return await self._read(core.dependency_tree, bead_id, reverse=reverse, max_depth=max_depth)
+
+    async def cycles(self) -> builtins.list[builtins.list[str]]:
+        """Cycles among blocking/parent-child/waits-for edges (imports may bring them)."""
+        return await self._read(core.cycles)
+
+    async def refresh_version(self) -> int:
+        """Re-read the version from the database (other processes may have written)."""
+        self._version = int(await self._read(_get_meta, "version") or 0)
+        return self._version
 
     # -- JSONL ----------------------------------------------------------------------------------------
     async def export_jsonl(self, path: Path | str) -> bool:
         """Write every bead (tombstones too) deterministically; returns whether the file changed."""
-        text = sync.render_jsonl(await self.list())
-        return await asyncio.to_thread(sync.write_atomic, Path(path), text)
+        path = Path(path)
+        text = await self._read(core.export_text)
+        changed = await asyncio.to_thread(sync.write_atomic, path, text)
+        digest = _digest(text.encode("utf-8"))
+        key = _sync_key(path)
+        if await self._read(_get_meta, key) != digest:
+            async with self._lock:
+                await self._run(self._wconn, _set_meta_op, self._wconn._conn, key, digest)
+        return changed
 
     async def import_jsonl(self, path: Path | str, actor: str = "import") -> ImportResult:
-        """All or nothing: every line is parsed and validated before anything is written."""
-        beads = await asyncio.to_thread(sync.parse_jsonl, Path(path))
-        async with self.batch(actor) as tx:
-            return await tx.import_beads(beads, actor)
+        """All or nothing: every line is parsed and validated before anything is written. New ids are
+        created; an identical bead is skipped (content hash); otherwise the newer ``updated_at`` wins."""
+        path = Path(path)
+        data, beads, lines = await asyncio.to_thread(_read_and_parse, path)
+        result = await self._write_op(actor, _import_op, beads, actor, _sync_key(path), _digest(data), lines)
+        if result.created + result.updated > 1000:
+            # move the big write out of the WAL now rather than in the middle of the next small write
+            async with self._lock:
+                await self._run(self._wconn, _checkpoint, self._wconn._conn)
+        return result
+
+    async def import_if_changed(self, path: Path | str, actor: str = "import") -> ImportResult | None:
+        """Import ``path`` if it differs from what this ledger last exported to or imported from it
+        (git pull, checkout, merge...); None when it is unchanged or missing."""
+        path = Path(path)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+        if await self._read(_get_meta, _sync_key(path)) == _digest(data):
+            return None
+        return await self.import_jsonl(path, actor)
+
+
+def _read_and_parse(path: Path) -> tuple[bytes, builtins.list[Bead], builtins.list[str]]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as e:
+        raise LedgerError(f"{path}: no such file") from e
+    lines: builtins.list[str] = []
+    return data, sync.parse_jsonl(path, data, lines), lines

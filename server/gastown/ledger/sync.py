@@ -66,33 +66,56 @@ DEPENDENCY_KEY_ORDER: tuple[str, ...] = ("issue_id", "depends_on_id", "type", "c
 COMMENT_KEY_ORDER: tuple[str, ...] = ("id", "issue_id", "author", "text", "created_at")
 
 
+_RANKS: dict[tuple[str, ...], dict[str, int]] = {
+    order: {k: i for i, k in enumerate(order)}
+    for order in (BEAD_KEY_ORDER, DEPENDENCY_KEY_ORDER, COMMENT_KEY_ORDER)
+}
+
+
+_ORDER_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def _ordered(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
-    rank = {k: i for i, k in enumerate(order)}
-    known = sorted((k for k in d if k in rank), key=rank.__getitem__)
-    unknown = sorted(k for k in d if k not in rank)
-    return {k: d[k] for k in known + unknown}
+    keys = tuple(d)
+    cached = _ORDER_CACHE.get((order, keys))
+    if cached is None:
+        rank = _RANKS[order]
+        known = sorted((k for k in keys if k in rank), key=rank.__getitem__)
+        cached = tuple(known + sorted(k for k in keys if k not in rank))
+        if len(_ORDER_CACHE) < 4096:  # beads share a handful of key sets
+            _ORDER_CACHE[(order, keys)] = cached
+    return {k: d[k] for k in cached}
 
 
 def ordered_bead_dict(bead: Bead | dict[str, Any]) -> dict[str, Any]:
     d = bead.to_json_dict() if isinstance(bead, Bead) else dict(bead)
     d = _ordered(d, BEAD_KEY_ORDER)
     if d.get("dependencies"):
-        d["dependencies"] = [_ordered(x, DEPENDENCY_KEY_ORDER) for x in d["dependencies"]]
+        d["dependencies"] = [
+            _ordered(x, DEPENDENCY_KEY_ORDER) if isinstance(x, dict) else x for x in d["dependencies"]
+        ]
     if d.get("comments"):
-        d["comments"] = [_ordered(x, COMMENT_KEY_ORDER) for x in d["comments"]]
+        d["comments"] = [_ordered(x, COMMENT_KEY_ORDER) if isinstance(x, dict) else x for x in d["comments"]]
     return d
 
 
 # Go's encoding/json (Beads) escapes these inside strings; doing the same keeps our lines byte-identical
 # to Beads' own export. They can only occur inside JSON strings, so a plain replace is exact.
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_GO_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
 
 def bead_line(bead: Bead | dict[str, Any]) -> str:
     text = json.dumps(ordered_bead_dict(bead), ensure_ascii=False, separators=(",", ":"))
-    return text.translate(_GO_ESCAPES)
+    for raw, escaped in _GO_ESCAPES:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
 
 
 def render_jsonl(beads: list[Bead]) -> str:
@@ -131,30 +154,42 @@ def _field_of(err: ValidationError) -> str:
     return f"field '{loc}': {first.get('msg', 'invalid')}"
 
 
-def parse_jsonl(path: Path) -> list[Bead]:
-    """Parse and validate every line; the first bad line raises LedgerError naming file, line and field."""
+def _explain(path: Path, lineno: int, line: str) -> Bead:
+    """Re-parse a line that failed validation, step by step, to raise the clearest LedgerError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise LedgerError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from e
+    if not isinstance(raw, dict):
+        raise LedgerError(f"{path}:{lineno}: expected a JSON object, got {type(raw).__name__}")
+    try:
+        return Bead.model_validate(raw)
+    except ValidationError as e:
+        bid = raw.get("id", "?")
+        raise LedgerError(f"{path}:{lineno}: issue {bid}: {_field_of(e)}") from e
+
+
+def parse_jsonl(path: Path, data: bytes | None = None, lines: list[str] | None = None) -> list[Bead]:
+    """Parse and validate every line (of ``data``, else of the file); the first bad line raises
+    LedgerError naming file, line and field. ``lines``, if given, receives each bead's raw line."""
+    try:
+        raw_bytes = path.read_bytes() if data is None else data
     except FileNotFoundError as e:
         raise LedgerError(f"{path}: no such file") from e
+    try:
+        text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise LedgerError(f"{path}: not UTF-8 ({e})") from e
+        lineno = raw_bytes[: e.start].count(b"\n") + 1
+        raise LedgerError(f"{path}:{lineno}: not UTF-8 ({e.reason})") from e
     beads: list[Bead] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LedgerError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from e
-        if not isinstance(raw, dict):
-            raise LedgerError(f"{path}:{lineno}: expected a JSON object, got {type(raw).__name__}")
-        try:
-            bead = Bead.model_validate(raw)
-        except ValidationError as e:
-            bid = raw.get("id", "?")
-            raise LedgerError(f"{path}:{lineno}: issue {bid}: {_field_of(e)}") from e
+            bead = Bead.model_validate_json(line)
+        except ValidationError:
+            bead = _explain(path, lineno, line)  # raises, naming the line and the field
         for dep in bead.dependencies or ():
             if dep.issue_id != bead.id:
                 raise LedgerError(
@@ -167,6 +202,8 @@ def parse_jsonl(path: Path) -> list[Bead]:
             )
         seen[bead.id] = lineno
         beads.append(bead)
+        if lines is not None:
+            lines.append(line)
     return beads
 
 
