@@ -304,9 +304,9 @@ async def watched_files(ls: GastownServer, params: types.DidChangeWatchedFilesPa
     jsonl = ls.town.workspace / ".beads" / "issues.jsonl"
     for change in params.changes:
         path = Path(unquote(urlparse(change.uri).path))
-        if path == jsonl and change.type != types.FileChangeType.Deleted and path.exists():
+        if path == jsonl and change.type != types.FileChangeType.Deleted:
             try:
-                result = await ls.town.store.import_jsonl(path, actor="git")
+                result = await ls.town.store.import_if_changed(path, actor="git")
             except LedgerError as exc:
                 ls.window_show_message(types.ShowMessageParams(
                     type=types.MessageType.Error, message=f"Gas Town: not imported: {exc}"))
