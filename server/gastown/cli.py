@@ -94,9 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", default=".")
     p.set_defaults(func=_cmd_land)
 
+    from gastown.ledger.cli import add_init_parser
     from gastown.ledger.cli import add_parser as add_bead_parser
 
     add_bead_parser(sub)
+    from gastown.town.records import add_parsers as add_town_parsers  # status, worktrees, gc
+
+    add_town_parsers(sub)
+    add_init_parser(sub)
     return parser
 
 

@@ -41,6 +41,45 @@ class ProviderSettings(BaseModel):
         return provider
 
 
+# --- Polecats and the Witness (issue 4) -----------------------------------------------------------
+class BudgetSettings(BaseModel):
+    """Caps; 0 = no cap. At a bead cap its polecat is stopped and the bead blocked; at a goal cap dispatch
+    of that goal pauses and the Overseer is told."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    tokens_per_bead: int = Field(default=0, ge=0, alias="tokensPerBead")
+    tokens_per_goal: int = Field(default=0, ge=0, alias="tokensPerGoal")
+    seconds_per_bead: float = Field(default=0, ge=0, alias="secondsPerBead")
+    seconds_per_goal: float = Field(default=0, ge=0, alias="secondsPerGoal")
+
+
+class PolecatSettings(BaseModel):
+    """The polecats' permission policy, the Witness's supervision, budgets and the worktree pool."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    deny_commands: list[str] = Field(default_factory=list, alias="denyCommands",
+                                     description="Extra regexes a shell command must not match (added to the "
+                                                 "built-in denials: git push, branch switching, sudo, installs, "
+                                                 "network tools)")
+    allow_commands: list[str] = Field(default_factory=list, alias="allowCommands",
+                                      description="If set, a shell command must match one of these regexes")
+    allow_urls: bool = Field(default=False, alias="allowUrls", description="Let polecats fetch URLs")
+    readable_paths: list[str] = Field(default_factory=list, alias="readablePaths",
+                                      description="Folders polecats may read besides their worktree and the "
+                                                  "workspace")
+    stall_seconds: float = Field(default=120, gt=0, alias="stallSeconds",
+                                 description="No agent event for this long: the Witness nudges, then restarts")
+    tool_stall_seconds: float = Field(default=900, gt=0, alias="toolStallSeconds",
+                                      description="The same while a tool (e.g. a test run) is executing")
+    max_restarts: int = Field(default=2, ge=0, le=10, alias="maxRestarts",
+                              description="Restarts of a stuck polecat before the bead is escalated")
+    nudge: str = Field(default="You have been quiet for a while. If you are stuck, say what blocks you and call "
+                       "report_blocked; otherwise continue and call report_done when the bead is done.")
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    keep_idle_worktrees: int = Field(default=8, ge=0, alias="keepIdleWorktrees",
+                                     description="Idle worktrees `gastown gc` keeps for reuse")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
     provider: ProviderSettings = Field(default_factory=ProviderSettings)
@@ -81,6 +120,10 @@ class Settings(BaseModel):
                                description="A reviewer session scores each diff against the acceptance criteria")
     auto_land: bool = Field(default=False, alias="autoLand",
                             description="Land the integration branch on the current branch when a goal succeeds")
+
+    # --- Polecats and the Witness (issue 4) -------------------------------------------------------
+    polecats: PolecatSettings = Field(default_factory=PolecatSettings,
+                                      description="Permission policy, Witness, budgets, worktree pool")
 
     @classmethod
     def from_env(cls, overrides: dict | None = None) -> Settings:

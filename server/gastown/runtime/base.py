@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 from gastown.ledger.model import now_iso
 
 EventKind = Literal[
-    "message", "tool_start", "tool_done", "permission", "usage", "idle", "error", "abort", "started"
+    "message", "tool_start", "tool_done", "permission", "usage", "idle", "error", "abort", "started",
+    "session",  # a session was created or resumed (detail: {"resumed": bool})
+    "witness",  # a supervisor action on the run (detail: {"action": nudge|restart|escalate|stop|budget})
 ]
 
 
@@ -88,6 +90,10 @@ class AgentSession(Protocol):
         """Send a prompt and wait until the session is idle; returns the last assistant message."""
         ...
 
+    async def nudge(self, prompt: str) -> None:
+        """Steer a busy session: the prompt is delivered at once (it reaches the model at its next call)."""
+        ...
+
     async def abort(self) -> None: ...
 
     async def disconnect(self) -> None: ...
@@ -100,4 +106,6 @@ class AgentRuntime(Protocol):
 
     async def create_session(self, spec: SessionSpec) -> AgentSession: ...
 
-    async def resume_session(self, session_id: str, spec: SessionSpec) -> AgentSession: ...
+    async def resume_session(self, session_id: str, spec: SessionSpec) -> AgentSession:
+        """Reattach to a persisted session (also after the runtime restarted); RuntimeError_ if it is gone."""
+        ...

@@ -130,6 +130,9 @@ class CopilotSession:
             raise RuntimeError_(f"session {self._spec.name}: {self._error}")
         return self._last_message
 
+    async def nudge(self, prompt: str) -> None:
+        await self._s.send(prompt, mode="immediate")
+
     async def abort(self) -> None:
         await self._s.abort()
 
@@ -177,15 +180,19 @@ class CopilotRuntime:
             log.warning("Copilot CLI did not stop cleanly; killing it")
         await _force_stop(client)
 
-    def _session_kwargs(self, spec: SessionSpec) -> dict[str, Any]:
+    def _session_kwargs(self, spec: SessionSpec, holder: dict[str, str]) -> dict[str, Any]:
         def on_permission(request: Any, _invocation: Any) -> Any:
             ask = _ask_of(request)
             decision = spec.policy.decide(ask)
             if spec.on_event:
-                spec.on_event(AgentEvent(
-                    session_id="", kind="permission", approved=decision.approved, text=decision.reason,
-                    tool=ask.kind, detail={"paths": ask.paths, "command": ask.command},
-                ))
+                try:
+                    spec.on_event(AgentEvent(
+                        session_id=holder.get("id", ""), kind="permission", approved=decision.approved,
+                        text=decision.reason, tool=ask.kind,
+                        detail={"paths": ask.paths, "command": ask.command, "url": ask.url},
+                    ))
+                except Exception:  # recording must never change the decision
+                    log.exception("permission event listener failed")
             if decision.approved:
                 return PermissionDecisionApproveOnce()
             return PermissionDecisionReject(feedback=decision.reason)
@@ -207,14 +214,24 @@ class CopilotRuntime:
     async def create_session(self, spec: SessionSpec) -> CopilotSession:
         await self.start()
         assert self._client is not None
-        sdk_session = await self._client.create_session(**self._session_kwargs(spec))
-        return CopilotSession(sdk_session, spec)
+        holder: dict[str, str] = {}
+        sdk_session = await self._client.create_session(**self._session_kwargs(spec, holder))
+        holder["id"] = sdk_session.session_id
+        session = CopilotSession(sdk_session, spec)
+        session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": False}))
+        return session
 
     async def resume_session(self, session_id: str, spec: SessionSpec) -> CopilotSession:
         await self.start()
         assert self._client is not None
-        sdk_session = await self._client.resume_session(session_id, **self._session_kwargs(spec))
-        return CopilotSession(sdk_session, spec)
+        holder = {"id": session_id}
+        try:
+            sdk_session = await self._client.resume_session(session_id, **self._session_kwargs(spec, holder))
+        except Exception as exc:
+            raise RuntimeError_(f"session {session_id} cannot be resumed: {exc}") from exc
+        session = CopilotSession(sdk_session, spec)
+        session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": True}))
+        return session
 
 
 def _sdk_tool(spec: Any) -> Any:

@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gastown.config import PolecatSettings
 from gastown.runtime.base import Decision, PermissionAsk
 
 # Commands a polecat may never run: they would leave its worktree, its branch or the machine's state.
@@ -99,3 +100,18 @@ class ReadOnlyPolicy:
             if all(any(_inside(Path(os.path.realpath(p)), r) for r in roots) for p in ask.paths):
                 return Decision(True, "read inside the workspace")
         return Decision(False, f"the Mayor may not perform {ask.kind} requests")
+
+
+def polecat_policy(worktree: Path, workspace: Path | None = None, settings: PolecatSettings | None = None
+                   ) -> WorktreePolicy:
+    """The configured policy for one polecat: its worktree writable; the worktree, the workspace and the
+    configured folders readable; the built-in command denials plus the configured ones."""
+    settings = settings or PolecatSettings()
+    readable = [worktree, *([workspace] if workspace else []), *(Path(p) for p in settings.readable_paths)]
+    return WorktreePolicy(
+        worktree,
+        readable=readable,
+        deny_commands=[*DEFAULT_DENY, *settings.deny_commands],
+        allow_commands=list(settings.allow_commands),
+        allow_urls=settings.allow_urls,
+    )

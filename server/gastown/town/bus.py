@@ -104,8 +104,49 @@ class ReviewState(BaseModel):
     comment: str = ""
 
 
+
+# --- Polecats and the Witness (issue 4): what the Overseer must see --------------------------------
+
+class WitnessAction(BaseModel):
+    """The Witness acted on a polecat: nudge | restart | escalate | stop (a budget cap) | abort (Overseer)."""
+
+    agent: str
+    bead_id: str
+    action: str
+    reason: str
+    restarts: int = 0
+
+
+class Escalation(BaseModel):
+    """A bead needs the Overseer: the Witness gave up on it (stuck after restarts) or a budget stopped it.
+    The bead is blocked and carries a comment saying why."""
+
+    bead_id: str
+    agent: str
+    reason: str
+
+
+class DispatchPaused(BaseModel):
+    """A budget cap paused dispatch (``paused=False``: the Overseer resumed it). ``scope`` is
+    ``goal:<epic id>`` or ``bead:<bead id>``."""
+
+    scope: str
+    paused: bool
+    reason: str
+
+
+class Recovered(BaseModel):
+    """Town.open reconciled after a crash or a stop in the middle of runs."""
+
+    crashed_runs: list[int] = []
+    requeued: list[str] = []  # beads put back to open (their work is kept on their branches)
+    worktrees: dict[str, str] = {}  # worktree name -> bead id it was matched to
+    wip_commits: dict[str, str] = {}  # bead id -> commit that saved uncommitted work
+
+
 Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord | PlanProposed | PlanDrafted
-         | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState)
+         | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
+         | WitnessAction | Escalation | DispatchPaused | Recovered)
 
 
 class Bus:

@@ -24,3 +24,7 @@ class AgentInfo(BaseModel):
     started_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
     detail: str | None = Field(default=None, description="Last message, error or exit reason")
+    run_id: int | None = Field(default=None, description="The polecat's current or last run record")
+    restarts: int = Field(default=0, description="Witness restarts in the current run")
+    last_event_at: str | None = Field(default=None, description="Heartbeat: time of the last agent event")
+    exit_reason: str | None = Field(default=None, description="How the last run ended (done, escalated, ...)")
