@@ -18,7 +18,9 @@ $(EXT_STAMP): package.json package-lock.json
 $(EXT_BUNDLE): $(EXT_STAMP) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.json
 	$(NPM) run build
 
-.PHONY: ext-test ext-gen-types code-server ext-e2e
+EXT_VSIX := dist/gastown.vsix
+
+.PHONY: ext-test ext-gen-types code-server ext-e2e ext-package ext-bench
 # Regenerate extension/src/protocol.ts from schemas/ (after `make schemas`); ext-test fails while stale.
 ext-gen-types: $(EXT_STAMP)
 	$(NPM) run gen:types
@@ -36,3 +38,12 @@ code-server:
 # The real-VS Code test on its own (the full pytest run includes it).
 ext-e2e: $(EXT_BUNDLE) code-server
 	$(EXT_PYTHON) -m pytest -q -p no:cacheprovider -m vscode tests/e2e_vscode
+
+# The installable .vsix (vsce; the manifest, the minified bundle and the README, see .vscodeignore).
+ext-package: $(EXT_VSIX)
+$(EXT_VSIX): $(EXT_STAMP) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.json .vscodeignore README.md
+	$(NPM) run package
+
+# The Beads tree with 10,000 beads: prints JSON lines {"metric", "value", "unit"} (figures, not a test).
+ext-bench: $(EXT_STAMP)
+	$(NPM) run bench

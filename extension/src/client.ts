@@ -2,58 +2,106 @@
 // gastown/* methods typed with the generated protocol.
 import * as vscode from "vscode";
 import {
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
+  State,
   TransportKind,
 } from "vscode-languageclient/node";
 import type {
+  AbortAgentParams,
+  AgentEventNote,
   AgentsResult,
   AgentStatus,
+  BeadParams,
+  BeadResult,
   BeadsChanged,
   BeadsParams,
   BeadsResult,
+  DiffParams,
+  DiffResult,
+  DocumentParams,
+  DocumentResult,
+  ReviewParams,
+  ReviewResult,
   SubmitGoalParams,
   SubmitGoalResult,
+  UpdateBeadParams,
 } from "./protocol";
 import { findPython } from "./python";
-import { initializationOptions, type Settings } from "./settings";
+import { initializationOptions, serverEnv, type Settings } from "./settings";
 
 export const Methods = {
   submitGoal: "gastown/submitGoal",
   beads: "gastown/beads",
+  bead: "gastown/bead",
   agents: "gastown/agents",
+  updateBead: "gastown/updateBead",
+  diff: "gastown/diff",
+  document: "gastown/document",
+  review: "gastown/review",
+  abortAgent: "gastown/abortAgent",
   beadsChanged: "gastown/beadsChanged",
   agentStatus: "gastown/agentStatus",
+  agentEvent: "gastown/agentEvent",
 } as const;
 
 /** What the views and commands need from the server (a seam for tests). */
 export interface TownApi {
   submitGoal(params: SubmitGoalParams): Promise<SubmitGoalResult>;
   beads(params?: BeadsParams): Promise<BeadsResult>;
+  bead(params: BeadParams): Promise<BeadResult>;
   agents(): Promise<AgentsResult>;
-  onBeadsChanged(handler: (delta: BeadsChanged) => void): vscode.Disposable;
-  onAgentStatus(handler: (status: AgentStatus) => void): vscode.Disposable;
+  updateBead(params: UpdateBeadParams): Promise<BeadResult>;
+  diff(params: DiffParams): Promise<DiffResult>;
+  document(params: DocumentParams): Promise<DocumentResult>;
+  review(params: ReviewParams): Promise<ReviewResult>;
+  abortAgent(params: AbortAgentParams): Promise<unknown>;
+  /** Tell the server the git-synced ledger copy changed, so it imports it (as after a git pull). */
+  importLedger(): Promise<void>;
+}
+
+/** Notification handlers, set once per client. */
+export interface TownHandlers {
+  beadsChanged(delta: BeadsChanged): void;
+  agentStatus(status: AgentStatus): void;
+  agentEvent(note: AgentEventNote): void;
+  /** The server (re)started and answers: views re-fetch. */
+  running(): void;
 }
 
 export class TownClient implements TownApi {
-  private constructor(readonly client: LanguageClient) {}
+  private constructor(
+    readonly client: LanguageClient,
+    private readonly folder: vscode.WorkspaceFolder,
+  ) {}
 
-  static async start(settings: Settings, folder: vscode.WorkspaceFolder, output: vscode.OutputChannel) {
+  static async start(
+    settings: Settings,
+    folder: vscode.WorkspaceFolder,
+    output: vscode.OutputChannel,
+    apiKey: string | undefined,
+    handlers: TownHandlers,
+  ): Promise<TownClient> {
     const python = await findPython(settings.pythonPath, folder.uri);
-    output.appendLine(`Starting: ${python.path} -m gastown serve (interpreter from ${python.source}) in ${folder.uri.fsPath}`);
+    output.appendLine(
+      `Starting: ${python.path} -m gastown serve (interpreter from ${python.source}; GASTOWN_LOG=${settings.logLevel}) in ${folder.uri.fsPath}`,
+    );
+    for (const problem of settings.problems) output.appendLine(`Setting ignored: ${problem}`);
     const serverOptions: ServerOptions = {
       command: python.path,
       args: ["-m", "gastown", "serve"],
       // TransportKind.stdio appends --stdio to the argv; `gastown serve` accepts it.
       transport: TransportKind.stdio,
-      options: { cwd: folder.uri.fsPath, env: { ...process.env } },
+      options: { cwd: folder.uri.fsPath, env: serverEnv(settings) },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file" }],
       workspaceFolder: folder,
       outputChannel: output,
-      initializationOptions: initializationOptions(settings),
+      initializationOptions: initializationOptions(settings, apiKey),
       synchronize: {
         // The git-synced ledger copy: the server re-imports it when git changes it underneath.
         fileEvents: vscode.workspace.createFileSystemWatcher(
@@ -62,28 +110,65 @@ export class TownClient implements TownApi {
       },
     };
     const client = new LanguageClient("gastown", "Gas Town", serverOptions, clientOptions);
+    client.onNotification(Methods.beadsChanged, handlers.beadsChanged);
+    client.onNotification(Methods.agentStatus, handlers.agentStatus);
+    client.onNotification(Methods.agentEvent, handlers.agentEvent);
+    let started = false;
+    client.onDidChangeState((e) => {
+      // After the client restarts a crashed server, the views must fetch again.
+      if (e.newState === State.Running && started) handlers.running();
+    });
     await client.start();
-    return new TownClient(client);
+    started = true;
+    handlers.running();
+    return new TownClient(client, folder);
+  }
+
+  private request<R>(method: string, params: unknown): Promise<R> {
+    return this.client.sendRequest<R>(method, params);
   }
 
   submitGoal(params: SubmitGoalParams): Promise<SubmitGoalResult> {
-    return this.client.sendRequest<SubmitGoalResult>(Methods.submitGoal, params);
+    return this.request(Methods.submitGoal, params);
   }
 
   beads(params: BeadsParams = { filter: "all" }): Promise<BeadsResult> {
-    return this.client.sendRequest<BeadsResult>(Methods.beads, params);
+    return this.request(Methods.beads, params);
+  }
+
+  bead(params: BeadParams): Promise<BeadResult> {
+    return this.request(Methods.bead, params);
   }
 
   agents(): Promise<AgentsResult> {
-    return this.client.sendRequest<AgentsResult>(Methods.agents, {});
+    return this.request(Methods.agents, {});
   }
 
-  onBeadsChanged(handler: (delta: BeadsChanged) => void): vscode.Disposable {
-    return this.client.onNotification(Methods.beadsChanged, handler);
+  updateBead(params: UpdateBeadParams): Promise<BeadResult> {
+    return this.request(Methods.updateBead, params);
   }
 
-  onAgentStatus(handler: (status: AgentStatus) => void): vscode.Disposable {
-    return this.client.onNotification(Methods.agentStatus, handler);
+  diff(params: DiffParams): Promise<DiffResult> {
+    return this.request(Methods.diff, params);
+  }
+
+  document(params: DocumentParams): Promise<DocumentResult> {
+    return this.request(Methods.document, params);
+  }
+
+  review(params: ReviewParams): Promise<ReviewResult> {
+    return this.request(Methods.review, params);
+  }
+
+  abortAgent(params: AbortAgentParams): Promise<unknown> {
+    return this.request(Methods.abortAgent, params);
+  }
+
+  async importLedger(): Promise<void> {
+    const uri = vscode.Uri.joinPath(this.folder.uri, ".beads", "issues.jsonl");
+    await this.client.sendNotification(DidChangeWatchedFilesNotification.type, {
+      changes: [{ uri: uri.toString(), type: FileChangeType.Changed }],
+    });
   }
 
   stop(): Promise<void> {

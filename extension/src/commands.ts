@@ -1,16 +1,259 @@
-// Palette commands. Each waits for the server connection, so it works right after activation.
+// Commands: the palette's (category "Gas Town"), the views' context actions, and gastown.showBead (used
+// by the server's code lenses). Each waits for the server connection, so it works right after activation.
 import * as vscode from "vscode";
 import type { TownApi } from "./client";
+import { beadUri, logUri } from "./docs/providers";
+import type { AgentInfo, BeadSummary } from "./protocol";
+import type { ReviewController } from "./review/review";
+import { API_KEY_SECRET } from "./settings";
+import { errorText } from "./errors";
+import type { AgentsTreeProvider } from "./views/agents";
+import { OPEN_AGENT_LOG } from "./views/agents";
 import type { BeadsTreeProvider } from "./views/beads";
+import { SHOW_BEAD } from "./views/beads";
+import { type BeadFilter, compareBeads } from "./views/beadsModel";
 
-export function registerCommands(
-  town: () => Promise<TownApi>,
-  beads: BeadsTreeProvider,
-): vscode.Disposable[] {
+export { errorText };
+
+export interface CommandDeps {
+  town: () => Promise<TownApi>;
+  beads: BeadsTreeProvider;
+  agents: AgentsTreeProvider;
+  review: ReviewController;
+  secrets: vscode.SecretStorage;
+  output: vscode.OutputChannel;
+  restart: () => Promise<void>;
+  setFilter: (filter: BeadFilter) => void;
+  sync: () => Promise<void>;
+}
+
+export const Commands = {
+  submitGoal: "gastown.submitGoal",
+  reviewNextDiff: "gastown.reviewNextDiff",
+  showBead: SHOW_BEAD,
+  abortPolecat: "gastown.abortPolecat",
+  syncBeads: "gastown.syncBeads",
+  restartServer: "gastown.restartServer",
+  openTownLog: "gastown.openTownLog",
+  setApiKey: "gastown.setProviderApiKey",
+  newBead: "gastown.newBead",
+  filter: "gastown.beads.filter",
+  filterReady: "gastown.beads.filterReady",
+  filterOpen: "gastown.beads.filterOpen",
+  filterAll: "gastown.beads.filterAll",
+  dispatch: "gastown.bead.dispatch",
+  close: "gastown.bead.close",
+  reopen: "gastown.bead.reopen",
+  setPriority: "gastown.bead.setPriority",
+  openDiff: "gastown.bead.openDiff",
+  agentLog: OPEN_AGENT_LOG,
+  agentDiff: "gastown.agent.openDiff",
+  agentWorktree: "gastown.agent.openWorktree",
+} as const;
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { town, beads, agents, review } = deps;
+  const reg = (id: string, fn: (...args: any[]) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        deps.output.appendLine(`${id} failed: ${errorText(err)}`);
+        void vscode.window.showErrorMessage(`Gas Town: ${errorText(err)}`);
+        return undefined;
+      }
+    });
+  const update = async (id: string, change: { status?: "open" | "closed"; priority?: number }, done: string) => {
+    const { bead } = await (await town()).updateBead({ id, ...change });
+    void vscode.window.setStatusBarMessage(`Gas Town: ${bead.id} ${done} (${bead.status}, P${bead.priority ?? "?"})`, 4000);
+    return bead;
+  };
   return [
-    vscode.commands.registerCommand("gastown.submitGoal", (goal?: string) => submitGoal(town, goal)),
-    vscode.commands.registerCommand("gastown.refreshBeads", () => beads.refresh()),
+    reg(Commands.submitGoal, (goal?: string) => submitGoal(town, goal)),
+    reg(Commands.reviewNextDiff, () => reviewNextDiff(beads, review)),
+    reg(Commands.showBead, async (arg?: unknown) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Show which bead?"));
+      if (!id) return undefined;
+      const doc = await vscode.workspace.openTextDocument(beadUri(id));
+      return vscode.window.showTextDocument(doc, { preview: true });
+    }),
+    reg(Commands.abortPolecat, async (arg?: unknown) => {
+      const id = agentIdOf(arg) ?? (await pickAgent(agents));
+      if (!id) return undefined;
+      const ok = await vscode.window.showWarningMessage(
+        `Abort ${id}? Its session ends now and its bead goes back to the Witness.`,
+        { modal: true },
+        "Abort",
+      );
+      if (ok !== "Abort") return undefined;
+      const result = await (await town()).abortAgent({ id });
+      void vscode.window.showInformationMessage(`Gas Town: ${id} aborted.`);
+      return result;
+    }),
+    reg(Commands.syncBeads, () => deps.sync()),
+    reg(Commands.restartServer, () => deps.restart()),
+    reg(Commands.openTownLog, () => deps.output.show(true)),
+    reg(Commands.setApiKey, async () => {
+      const key = await vscode.window.showInputBox({
+        title: "Gas Town: Set Provider API Key",
+        prompt: "The bring-your-own-key provider's API key, kept in VS Code's secret storage (empty: remove it).",
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (key === undefined) return;
+      if (key.trim()) await deps.secrets.store(API_KEY_SECRET, key.trim());
+      else await deps.secrets.delete(API_KEY_SECRET);
+      const pick = await vscode.window.showInformationMessage(
+        `Gas Town: API key ${key.trim() ? "stored" : "removed"}. The server gets it when it starts.`,
+        "Restart Server",
+      );
+      if (pick) await deps.restart();
+    }),
+    reg(Commands.newBead, async (title?: string) => {
+      const text =
+        typeof title === "string" && title.trim()
+          ? title.trim()
+          : (await vscode.window.showInputBox({ title: "Gas Town: Create Bead", prompt: "Title of the new bead" }))?.trim();
+      if (!text) return undefined;
+      return vscode.commands.executeCommand("gastown.createBead", { title: text });
+    }),
+    reg(Commands.filter, async () => {
+      const items = (["ready", "open", "all"] as BeadFilter[]).map((f) => ({
+        label: f === beads.filter ? `$(check) ${f}` : f,
+        filter: f,
+        description: { ready: "open, unblocked, dispatchable", open: "not closed", all: "everything" }[f],
+      }));
+      const pick = await vscode.window.showQuickPick(items, { title: "Gas Town: show which beads?" });
+      if (pick) deps.setFilter(pick.filter);
+    }),
+    reg(Commands.filterReady, () => deps.setFilter("ready")),
+    reg(Commands.filterOpen, () => deps.setFilter("open")),
+    reg(Commands.filterAll, () => deps.setFilter("all")),
+    reg(Commands.dispatch, async (arg?: unknown) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Dispatch which bead?", (b) => b.status !== "closed"));
+      return id && update(id, { status: "open" }, "queued for dispatch");
+    }),
+    reg(Commands.close, async (arg?: unknown) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Close which bead?", (b) => b.status !== "closed"));
+      return id && update(id, { status: "closed" }, "closed");
+    }),
+    reg(Commands.reopen, async (arg?: unknown) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Reopen which bead?", (b) => b.status === "closed"));
+      return id && update(id, { status: "open" }, "reopened");
+    }),
+    reg(Commands.setPriority, async (arg?: unknown, given?: number) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Set the priority of which bead?"));
+      if (!id) return undefined;
+      let priority = typeof given === "number" ? given : undefined;
+      if (priority === undefined) {
+        const current = beads.model.get(id)?.priority;
+        const names = ["critical", "high", "medium", "low", "backlog"];
+        const pick = await vscode.window.showQuickPick(
+          names.map((name, p) => ({ label: `P${p}`, description: `${name}${p === current ? " (current)" : ""}`, p })),
+          { title: `Gas Town: priority of ${id}` },
+        );
+        priority = pick?.p;
+      }
+      return priority === undefined ? undefined : update(id, { priority }, `set to P${priority}`);
+    }),
+    reg(Commands.openDiff, async (arg?: unknown) => {
+      const id =
+        beadIdOf(arg) ?? (await pickBead(beads, "Open the diff of which bead?", (b) => b.issue_type !== "epic"));
+      return id && review.openDiff(id);
+    }),
+    reg(Commands.agentLog, async (arg?: unknown) => {
+      const id = agentIdOf(arg) ?? (await pickAgent(agents, true));
+      if (!id) return undefined;
+      const doc = await vscode.workspace.openTextDocument(logUri(id));
+      return vscode.window.showTextDocument(doc, { preview: true });
+    }),
+    reg(Commands.agentDiff, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg);
+      if (!agent?.bead_id) throw new Error(`${agent?.id ?? "this agent"} has no bead`);
+      return review.openDiff(agent.bead_id);
+    }),
+    reg(Commands.agentWorktree, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg);
+      if (!agent?.worktree) throw new Error(`${agent?.id ?? "this agent"} has no worktree`);
+      return vscode.commands.executeCommand("vscode.openFolder", vscode.Uri.file(agent.worktree), {
+        forceNewWindow: true,
+      });
+    }),
   ];
+}
+
+/** A bead id from a command argument: an id, a tree node, or a bead summary. */
+export function beadIdOf(arg: unknown): string | undefined {
+  if (typeof arg === "string" && arg) return arg;
+  if (arg && typeof arg === "object") {
+    const o = arg as { bead?: { id?: unknown }; id?: unknown };
+    if (o.bead && typeof o.bead.id === "string") return o.bead.id;
+    if (typeof o.id === "string" && !("role" in o)) return o.id;
+  }
+  return undefined;
+}
+
+/** An agent id from a command argument: an id or an AgentInfo row. */
+export function agentIdOf(arg: unknown): string | undefined {
+  if (typeof arg === "string" && arg) return arg;
+  if (arg && typeof arg === "object" && typeof (arg as AgentInfo).id === "string") return (arg as AgentInfo).id;
+  return undefined;
+}
+
+function agentOf(agents: AgentsTreeProvider, arg: unknown): AgentInfo | undefined {
+  const id = agentIdOf(arg);
+  return id ? (agents.get(id) ?? (typeof arg === "object" ? (arg as AgentInfo) : undefined)) : undefined;
+}
+
+async function pickBead(
+  beads: BeadsTreeProvider,
+  title: string,
+  keep: (b: BeadSummary) => boolean = () => true,
+): Promise<string | undefined> {
+  const items = beads.model
+    .all()
+    .filter((b) => b.status !== "tombstone" && keep(b))
+    .map((b) => ({ label: b.title, description: `${b.id} · ${b.status} · P${b.priority}`, id: b.id }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage("Gas Town: no bead to choose from.");
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: `Gas Town: ${title}`, matchOnDescription: true }))?.id;
+}
+
+async function pickAgent(agents: AgentsTreeProvider, all = false): Promise<string | undefined> {
+  const items = agents
+    .list()
+    .filter((a) => all || (a.role === "polecat" && !["done", "failed"].includes(a.state)))
+    .map((a) => ({ label: a.id, description: `${a.state}${a.bead_id ? ` · ${a.bead_id}` : ""}` }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(all ? "Gas Town: no agents yet." : "Gas Town: no polecat is running.");
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: "Gas Town: which agent?" }))?.label;
+}
+
+/** The bead whose diff to review next: status "review", highest priority first. */
+export function nextForReview(all: readonly BeadSummary[], skip: ReadonlySet<string> = new Set()): BeadSummary | undefined {
+  return [...all].filter((b) => b.status === "review" && !skip.has(b.id)).sort(compareBeads)[0];
+}
+
+async function reviewNextDiff(beads: BeadsTreeProvider, review: ReviewController) {
+  const done = new Set(
+    beads.model
+      .all()
+      .filter((b) => {
+        const r = review.review(b.id);
+        return r !== undefined && !r.stale && r.undecided().length === 0;
+      })
+      .map((b) => b.id),
+  );
+  const next = nextForReview(beads.model.all(), done);
+  if (!next) {
+    void vscode.window.showInformationMessage("Gas Town: no bead is waiting for review.");
+    return undefined;
+  }
+  return review.openDiff(next.id);
 }
 
 /** Ask for a goal (unless given), send gastown/submitGoal, report the epic. Returns the result. */
@@ -42,8 +285,4 @@ export async function submitGoal(town: () => Promise<TownApi>, given?: string) {
     void vscode.window.showErrorMessage(`Gas Town: submitting the goal failed: ${errorText(err)}`);
     return undefined;
   }
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

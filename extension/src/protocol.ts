@@ -72,10 +72,26 @@ export interface AgentInfo {
    */
   detail?: string | null;
   /**
+   * How the last run ended (done, escalated, ...)
+   */
+  exit_reason?: string | null;
+  /**
    * Agent name, e.g. 'polecat-gt-a1b2' or 'mayor'
    */
   id: string;
+  /**
+   * Heartbeat: time of the last agent event
+   */
+  last_event_at?: string | null;
+  /**
+   * Witness restarts in the current run
+   */
+  restarts?: number;
   role: "mayor" | "polecat" | "refinery" | "witness";
+  /**
+   * The polecat's current or last run record
+   */
+  run_id?: number | null;
   started_at?: string;
   state: "starting" | "working" | "needs-input" | "stalled" | "done" | "failed" | "merging" | "idle";
   tokens?: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { BeadsResult } from "../src/protocol";
+import type { BeadsResult, BeadSummary } from "../src/protocol";
 import {
   BeadsModel,
   BeadsSync,
@@ -7,6 +7,7 @@ import {
   beadDescription,
   beadTooltip,
   buildTree,
+  matchesFilter,
   statusIcon,
 } from "../src/views/beadsModel";
 import { bead, deferred } from "./fixtures";
@@ -213,5 +214,129 @@ describe("BeadsSync", () => {
     expect(fetchAll).toHaveBeenCalledTimes(2);
     expect(sync.model.version).toBe(9);
     expect(sync.model.get("far")).toBeDefined();
+  });
+});
+
+describe("BeadsModel: the tree kept up to date by deltas", () => {
+  /** The tree built from scratch by the simplest rule: a reference for the incremental one. */
+  function reference(beads: BeadSummary[]): unknown[] {
+    const byId = new Map(beads.map((b) => [b.id, b]));
+    const parentOf = new Map<string, string | undefined>();
+    for (const b of beads) {
+      const p = b.parent && b.parent !== b.id && byId.has(b.parent) ? b.parent : undefined;
+      parentOf.set(b.id, p);
+    }
+    // Break cycles the way the model does not promise to: compare only acyclic inputs.
+    const kids = (id: string | undefined) =>
+      beads
+        .filter((b) => parentOf.get(b.id) === id)
+        .sort((x, y) => x.priority - y.priority || (x.id < y.id ? -1 : 1))
+        .flatMap((b): unknown[] => {
+          const sub = kids(b.id);
+          return sub.length ? [b.id, sub] : [b.id];
+        });
+    return kids(undefined);
+  }
+
+  it("matches a from-scratch build after random deltas (adds, moves, re-prioritising, removals)", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 30; round++) {
+      // Parents always have a smaller number than their child: no cycles.
+      const ids = Array.from({ length: 40 }, (_, i) => `b${String(i).padStart(2, "0")}`);
+      const make = (i: number, extra: Partial<BeadSummary> = {}) =>
+        bead(ids[i], { priority: rand(4), parent: i > 0 && rand(3) ? ids[rand(i)] : null, ...extra });
+      let live = new Map<string, BeadSummary>();
+      for (let i = 0; i < 20; i++) live.set(ids[i], make(i));
+      const model = new BeadsModel();
+      model.reset({ version: 1, beads: [...live.values()] });
+      for (let v = 2; v < 12; v++) {
+        const changed: BeadSummary[] = [];
+        const removed: string[] = [];
+        for (let k = 0; k < 6; k++) {
+          const i = rand(40);
+          if (rand(5) === 0 && live.has(ids[i])) {
+            removed.push(ids[i]);
+            live.delete(ids[i]);
+            for (let c = changed.length - 1; c >= 0; c--) if (changed[c].id === ids[i]) changed.splice(c, 1);
+          } else {
+            const b = make(i);
+            changed.push(b);
+            live.set(b.id, b);
+            const at = removed.indexOf(b.id);
+            if (at >= 0) removed.splice(at, 1);
+          }
+        }
+        // Within one delta the server sends each bead once: keep the last version of each.
+        const last = new Map(changed.map((b) => [b.id, b]));
+        live = new Map([...live].filter(([id]) => !removed.includes(id) || last.has(id)));
+        expect(model.apply({ version: v, changed: [...last.values()], removed: removed.filter((id) => !last.has(id)) })).toBe("applied");
+        expect(shape(model.tree())).toEqual(reference([...live.values()]));
+        // Parent links agree with the children lists.
+        for (const node of model.values()) for (const c of node.children) expect(c.parent).toBe(node);
+      }
+    }
+  });
+
+  it("reports which rows a delta touched, or everything when the roots changed", () => {
+    const m = new BeadsModel();
+    m.reset({ version: 1, beads: [bead("e", { issue_type: "epic" }), bead("t1", { parent: "e" }), bead("t2", { parent: "e" })] });
+    const e = m.node("e")!;
+    const t1 = m.node("t1")!;
+    m.apply({ version: 2, changed: [bead("t1", { parent: "e", status: "closed" })] });
+    expect(m.lastChange).toEqual({ all: false, nodes: [t1] });
+    m.apply({ version: 3, changed: [bead("t3", { parent: "e" })] });
+    expect(m.lastChange.all).toBe(false);
+    expect(m.lastChange.all === false && m.lastChange.nodes).toContain(e);
+    m.apply({ version: 4, removed: ["t2"] });
+    expect(m.lastChange).toEqual({ all: false, nodes: [e] });
+    m.apply({ version: 5, changed: [bead("root2")] });
+    expect(m.lastChange).toEqual({ all: true });
+  });
+
+  it("hangs tasks under an epic that arrives after them, and frees them when it goes", () => {
+    const m = new BeadsModel();
+    m.reset({ version: 1, beads: [bead("t1", { parent: "e" }), bead("t2", { parent: "e" })] });
+    expect(shape(m.tree())).toEqual(["t1", "t2"]);
+    m.apply({ version: 2, changed: [bead("e", { issue_type: "epic", priority: 0 })] });
+    expect(shape(m.tree())).toEqual(["e", ["t1", "t2"]]);
+    m.apply({ version: 3, removed: ["e"] });
+    expect(shape(m.tree())).toEqual(["t1", "t2"]);
+    m.apply({ version: 4, changed: [bead("e", { issue_type: "epic", priority: 0 })] });
+    expect(shape(m.tree())).toEqual(["e", ["t1", "t2"]]);
+  });
+
+  it("moves a task to another epic and keeps node identity through a full re-fetch", () => {
+    const m = new BeadsModel();
+    m.reset({ version: 1, beads: [bead("a"), bead("b"), bead("t", { parent: "a" })] });
+    const t = m.node("t")!;
+    m.apply({ version: 2, changed: [bead("t", { parent: "b" })] });
+    expect(shape(m.tree())).toEqual(["a", "b", ["t"]]);
+    expect(t.parent).toBe(m.node("b"));
+    m.reset({ version: 5, beads: [bead("a"), bead("b"), bead("t", { parent: "a", status: "closed" })] });
+    expect(m.node("t")).toBe(t);
+    expect(shape(m.tree())).toEqual(["a", ["t"], "b"]);
+  });
+
+  it("does not lose beads when a change would make a parent cycle", () => {
+    const m = new BeadsModel();
+    m.reset({ version: 1, beads: [bead("x"), bead("y", { parent: "x" })] });
+    m.apply({ version: 2, changed: [bead("x", { parent: "y" })] });
+    expect(allIds(m.tree()).sort()).toEqual(["x", "y"]);
+  });
+});
+
+describe("matchesFilter", () => {
+  it("ready comes from the server's set; open is not closed; all hides tombstones", () => {
+    const ready = new Set(["r"]);
+    expect(matchesFilter(bead("r"), "ready", ready)).toBe(true);
+    expect(matchesFilter(bead("x"), "ready", ready)).toBe(false);
+    expect(matchesFilter(bead("x", { status: "review" }), "open", ready)).toBe(true);
+    expect(matchesFilter(bead("x", { status: "closed" }), "open", ready)).toBe(false);
+    expect(matchesFilter(bead("x", { status: "closed" }), "all", ready)).toBe(true);
+    expect(matchesFilter(bead("x", { status: "tombstone" }), "all", ready)).toBe(false);
   });
 });

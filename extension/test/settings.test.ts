@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { choosePython } from "../src/python";
-import { initializationOptions, readSettings } from "../src/settings";
+import { initializationOptions, readSettings, serverEnv } from "../src/settings";
 
 const config = (values: Record<string, unknown>) => ({
   get: <T>(key: string) => values[key] as T | undefined,
@@ -66,5 +66,68 @@ describe("choosePython", () => {
       },
     });
     expect(found.source).toBe("path");
+  });
+});
+
+describe("town settings in initializationOptions", () => {
+  /** A configuration as VS Code has it: defaults from package.json, values set by the user. */
+  const scoped = (set: Record<string, unknown>, defaults: Record<string, unknown> = {}) => ({
+    get: <T>(key: string) => (key in set ? set[key] : defaults[key]) as T | undefined,
+    inspect: <T>(key: string) => ({ defaultValue: defaults[key] as T, globalValue: set[key] as T | undefined }),
+  });
+
+  it("sends only what the user set, with the server's camelCase names", () => {
+    const s = readSettings(
+      scoped(
+        {
+          maxPolecats: 8,
+          autoMerge: false,
+          verifyCommand: " make check ",
+          "budgets.turnTimeoutSeconds": 120,
+          "budgets.reworkAttempts": 0,
+        },
+        { maxPolecats: 4, autoMerge: true, planApproval: false, verifyCommand: "" },
+      ),
+    );
+    expect(initializationOptions(s)).toEqual({
+      provider: { type: "copilot" },
+      maxPolecats: 8,
+      autoMerge: false,
+      verifyCommand: "make check",
+      turnTimeout: 120,
+      reworkAttempts: 0,
+    });
+    expect(s.problems).toEqual([]);
+  });
+
+  it("leaves defaults out entirely (the server keeps its own)", () => {
+    const s = readSettings(scoped({}, { maxPolecats: 4, autoMerge: true, planApproval: false }));
+    expect(initializationOptions(s)).toEqual({ provider: { type: "copilot" } });
+  });
+
+  it("drops invalid values with a note instead of failing the server's validation", () => {
+    const s = readSettings(
+      scoped({ maxPolecats: 0, autoMerge: "yes", "budgets.maxPlanSize": 2.5, planApproval: null, verifyCommand: "" }),
+    );
+    expect(initializationOptions(s)).toEqual({ provider: { type: "copilot" } });
+    expect(s.problems.map((p) => p.split(":")[0])).toEqual([
+      "gastown.maxPolecats",
+      "gastown.autoMerge",
+      "gastown.budgets.maxPlanSize",
+    ]);
+  });
+
+  it("passes the API key from secret storage in provider.apiKey only", () => {
+    const s = readSettings(config({ "provider.type": "openai", "provider.baseUrl": "http://h/v1" }));
+    expect(initializationOptions(s, "sk-123")).toEqual({
+      provider: { type: "openai", baseUrl: "http://h/v1", apiKey: "sk-123" },
+    });
+    expect(initializationOptions(s, "")).toEqual({ provider: { type: "openai", baseUrl: "http://h/v1" } });
+  });
+
+  it("runs the server with GASTOWN_LOG=WARNING unless the log level setting says otherwise", () => {
+    expect(serverEnv(readSettings(config({})), { PATH: "/bin" })).toEqual({ PATH: "/bin", GASTOWN_LOG: "WARNING" });
+    expect(serverEnv(readSettings(config({ "server.logLevel": "debug" })), {}).GASTOWN_LOG).toBe("DEBUG");
+    expect(serverEnv(readSettings(config({ "server.logLevel": "LOUD" })), {}).GASTOWN_LOG).toBe("WARNING");
   });
 });

@@ -71,3 +71,10 @@ def test_partial_patch_applies_only_accepted_hunks(tmp_path: Path):
 def test_nothing_accepted_is_an_empty_patch():
     files = parse_unified_diff("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n")
     assert files[0].hunks[0].old_lines == 1 and partial_patch(files, set()) == ""
+
+
+def test_identical_hunks_in_different_files_have_different_ids():
+    text = ("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
+            "diff --git a/y b/y\n--- a/y\n+++ b/y\n@@ -1 +1 @@\n-a\n+b\n")
+    x, y = parse_unified_diff(text)
+    assert x.hunks[0].id != y.hunks[0].id

@@ -3,6 +3,13 @@ import type { AgentInfo } from "../protocol";
 
 const ROLE_ORDER: Record<string, number> = { mayor: 0, witness: 1, refinery: 2, polecat: 3 };
 
+/** States in which an agent is alive and its clock runs. */
+export const ACTIVE_STATES: ReadonlySet<AgentInfo["state"]> = new Set(["starting", "working", "needs-input", "stalled", "merging"]);
+
+export function isActive(agent: AgentInfo): boolean {
+  return ACTIVE_STATES.has(agent.state);
+}
+
 /** Mayor, witness, refinery, then polecats by id. */
 export function sortAgents(agents: readonly AgentInfo[]): AgentInfo[] {
   return [...agents].sort(
@@ -10,20 +17,56 @@ export function sortAgents(agents: readonly AgentInfo[]): AgentInfo[] {
   );
 }
 
-/** "working · gt-a1b2 · create_file" (bead and tool only when there are some). */
-export function agentDescription(agent: AgentInfo): string {
+/** "1.2k tok" style token counts. */
+export function formatTokens(n: number | undefined): string | undefined {
+  if (!n) return undefined;
+  if (n < 1000) return `${n} tok`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k tok`;
+  return `${(n / 1_000_000).toFixed(1)}M tok`;
+}
+
+/** "m:ss" or "h:mm:ss". */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/** How long the agent has run: until now while it is active, else until its last update. */
+export function elapsedMs(agent: AgentInfo, now: number): number | undefined {
+  const start = agent.started_at ? Date.parse(agent.started_at) : NaN;
+  if (Number.isNaN(start)) return undefined;
+  const end = isActive(agent) ? now : agent.updated_at ? Date.parse(agent.updated_at) : now;
+  return Math.max(0, (Number.isNaN(end) ? now : end) - start);
+}
+
+/** "working · gt-a1b2 · create_file · 1.2k tok · 0:42" (each part only when there is one). */
+export function agentDescription(agent: AgentInfo, now?: number): string {
   const parts: string[] = [agent.state];
   if (agent.bead_id) parts.push(agent.bead_id);
   if (agent.current_tool) parts.push(agent.current_tool);
+  const tokens = formatTokens(agent.tokens);
+  if (tokens) parts.push(tokens);
+  if (now !== undefined) {
+    const ms = elapsedMs(agent, now);
+    if (ms !== undefined) parts.push(formatElapsed(ms));
+  }
   return parts.join(" · ");
 }
 
-export function agentTooltip(agent: AgentInfo): string {
+export function agentTooltip(agent: AgentInfo, now?: number): string {
   const lines = [`**${agent.id}** (${agent.role}) · ${agent.state}`];
   if (agent.bead_id) lines.push("", `Bead: ${agent.bead_id}`);
   if (agent.branch) lines.push("", `Branch: \`${agent.branch}\``);
+  if (agent.worktree) lines.push("", `Worktree: \`${agent.worktree}\``);
   if (agent.current_tool) lines.push("", `Tool: ${agent.current_tool}`);
   if (agent.tokens) lines.push("", `Tokens: ${agent.tokens}`);
+  if (now !== undefined) {
+    const ms = elapsedMs(agent, now);
+    if (ms !== undefined) lines.push("", `Elapsed: ${formatElapsed(ms)}`);
+  }
   if (agent.detail) lines.push("", agent.detail);
   return lines.join("\n");
 }
@@ -48,4 +91,43 @@ export function agentIcon(state: AgentInfo["state"]): { id: string; color?: stri
     default:
       return { id: "person" };
   }
+}
+
+/** Bead id -> the agent working on it (the latest active one wins, else the latest). */
+export function agentsByBead(agents: readonly AgentInfo[]): Map<string, AgentInfo> {
+  const out = new Map<string, AgentInfo>();
+  for (const agent of agents) {
+    if (!agent.bead_id) continue;
+    const seen = out.get(agent.bead_id);
+    if (!seen || (isActive(agent) && !isActive(seen)) || (isActive(agent) === isActive(seen) && (agent.updated_at ?? "") > (seen.updated_at ?? ""))) {
+      out.set(agent.bead_id, agent);
+    }
+  }
+  return out;
+}
+
+/** The status bar's figures. */
+export interface TownSummary {
+  running: number;
+  ready: number | undefined;
+  review: number;
+  tokens: number;
+}
+
+export function summaryText(s: TownSummary): string {
+  const parts = [`$(organization) ${s.running} running`];
+  parts.push(s.ready === undefined ? "… ready" : `${s.ready} ready`);
+  if (s.review) parts.push(`$(git-pull-request) ${s.review} to review`);
+  const tokens = formatTokens(s.tokens);
+  if (tokens) parts.push(tokens);
+  return parts.join(" · ");
+}
+
+export function summaryTooltip(s: TownSummary): string {
+  return [
+    `Gas Town: ${s.running} agent${s.running === 1 ? "" : "s"} running`,
+    `${s.ready ?? "?"} bead${s.ready === 1 ? "" : "s"} ready to dispatch`,
+    `${s.review} waiting for review`,
+    `${s.tokens} tokens used by the agents listed`,
+  ].join("\n");
 }

@@ -1,59 +1,147 @@
 // The Beads view: epics with their tasks under them, fed by gastown/beads and gastown/beadsChanged.
+// Rows are stable node objects, so a delta repaints only the rows it touched (the whole tree only when
+// the roots change or a filter other than "all" is on).
 import * as vscode from "vscode";
-import type { BeadsChanged, BeadsResult } from "../protocol";
-import { type BeadNode, BeadsSync, beadDescription, beadTooltip, statusIcon } from "./beadsModel";
+import type { AgentInfo, BeadsChanged, BeadsResult } from "../protocol";
+import { agentsByBead } from "./agentsModel";
+import {
+  type BeadFilter,
+  type BeadNode,
+  BeadsSync,
+  FilteredTree,
+  type TreeChange,
+  beadDescription,
+  beadTooltip,
+  statusIcon,
+} from "./beadsModel";
+
+export const SHOW_BEAD = "gastown.showBead";
 
 export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<BeadNode | undefined | void>();
+  private readonly changed = new vscode.EventEmitter<BeadNode | BeadNode[] | undefined | void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private sync: BeadsSync | undefined;
-  private roots: BeadNode[] = [];
+  private readonly dataChanged = new vscode.EventEmitter<void>();
+  /** Fired after any change of the beads (for the status bar and filters). */
+  readonly onDidChangeBeads = this.dataChanged.event;
+  private sync: BeadsSync = new BeadsSync(async () => ({ version: 0, beads: [] }));
+  private view: FilteredTree = new FilteredTree(this.sync.model);
+  private agents = new Map<string, AgentInfo>();
+  private connected = false;
 
-  /** Attach to a server: fetch everything, then follow deltas. */
+  /** Attach to a server: fetch everything, then follow deltas. Called again after a server restart. */
   connect(fetchAll: () => Promise<BeadsResult>): Promise<void> {
-    this.sync = new BeadsSync(fetchAll, () => this.rebuild());
+    const filter = this.view.filter;
+    const ready = this.view.ready;
+    this.sync = new BeadsSync(fetchAll, (change) => this.onChange(change));
+    this.view = new FilteredTree(this.sync.model);
+    this.view.filter = filter;
+    this.view.ready = ready;
+    this.connected = true;
     return this.sync.refresh();
   }
 
   onDelta(delta: BeadsChanged): Promise<void> {
-    return this.sync ? this.sync.onDelta(delta) : Promise.resolve();
+    return this.connected ? this.sync.onDelta(delta) : Promise.resolve();
   }
 
   refresh(): Promise<void> {
-    return this.sync ? this.sync.refresh() : Promise.resolve();
+    return this.connected ? this.sync.refresh() : Promise.resolve();
   }
 
   get version(): number | undefined {
-    return this.sync?.model.version;
+    return this.sync.model.version;
   }
 
-  private rebuild(): void {
-    this.roots = this.sync ? this.sync.model.tree() : [];
+  get model() {
+    return this.sync.model;
+  }
+
+  get filter(): BeadFilter {
+    return this.view.filter;
+  }
+
+  setFilter(filter: BeadFilter): void {
+    if (filter === this.view.filter) return;
+    this.view.filter = filter;
+    this.view.update();
     this.changed.fire();
   }
 
+  /** The server's ready set (gastown/beads {filter: ready}); repaints when the ready filter is on. */
+  setReady(ids: ReadonlySet<string>): void {
+    this.view.ready = ids;
+    if (this.view.filter === "ready") {
+      this.view.update();
+      this.changed.fire();
+    }
+  }
+
+  /** Number of beads the current filter matches. */
+  count(): number {
+    return this.view.count();
+  }
+
+  /** Live agents: rows of beads whose agent changed repaint. */
+  setAgents(agents: readonly AgentInfo[]): void {
+    const next = agentsByBead(agents);
+    const touched: BeadNode[] = [];
+    const ids = new Set([...this.agents.keys(), ...next.keys()]);
+    for (const id of ids) {
+      const a = this.agents.get(id);
+      const b = next.get(id);
+      if (a?.id !== b?.id || a?.state !== b?.state || a?.current_tool !== b?.current_tool) {
+        const node = this.sync.model.node(id);
+        if (node) touched.push(node);
+      }
+    }
+    this.agents = next;
+    if (touched.length) this.changed.fire(touched);
+  }
+
+  private onChange(change: TreeChange): void {
+    if (this.view.filter !== "all") {
+      this.view.update();
+      this.changed.fire();
+    } else if (change.all) {
+      this.changed.fire();
+    } else if (change.nodes.length) {
+      this.changed.fire(change.nodes);
+    }
+    this.dataChanged.fire();
+  }
+
   getChildren(element?: BeadNode): BeadNode[] {
-    return element ? element.children : this.roots;
+    return this.view.children(element);
+  }
+
+  getParent(element: BeadNode): BeadNode | undefined {
+    return element.parent;
   }
 
   getTreeItem(node: BeadNode): vscode.TreeItem {
     const bead = node.bead;
     const item = new vscode.TreeItem(
       bead.title,
-      node.children.length > 0
-        ? vscode.TreeItemCollapsibleState.Expanded
-        : vscode.TreeItemCollapsibleState.None,
+      this.view.hasChildren(node) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
     );
     item.id = bead.id;
-    item.description = beadDescription(bead);
-    item.tooltip = new vscode.MarkdownString(beadTooltip(bead));
+    const agent = this.agents.get(bead.id);
+    item.description = beadDescription(bead, agent);
     const icon = statusIcon(bead.status);
     item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
     item.contextValue = `bead.${bead.issue_type}.${bead.status}`;
+    item.command = { command: SHOW_BEAD, title: "Show Bead", arguments: [bead.id] };
+    return item;
+  }
+
+  /** The tooltip (acceptance criteria and all) is built when the row is hovered, not for every row. */
+  resolveTreeItem(item: vscode.TreeItem, node: BeadNode): vscode.TreeItem {
+    item.tooltip = new vscode.MarkdownString(beadTooltip(node.bead, this.agents.get(node.bead.id)));
     return item;
   }
 
   dispose(): void {
     this.changed.dispose();
+    this.dataChanged.dispose();
   }
 }

@@ -22,6 +22,7 @@ from gastown.lsp import protocol as P
 from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
+from gastown.lsp.review import ReviewBook
 from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, Progress
 from gastown.town.diff import BeadDiff, bead_diff, file_at
 from gastown.town.state import AgentInfo
@@ -39,6 +40,7 @@ class GastownServer(LanguageServer):
         self.goal_tokens: dict[str, str | int] = {}
         self._agent_flush: asyncio.TimerHandle | None = None
         self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
+        self.reviews = ReviewBook()
         self.beads: dict[str, Bead] = {}  # for code lenses, which must answer without a query each
         self._lens_refresh: asyncio.TimerHandle | None = None
 
@@ -260,6 +262,31 @@ async def document(ls: GastownServer, params: Any) -> dict:
     rev = found.base if p.side == "base" else found.head
     text = await asyncio.to_thread(file_at, ls.town.worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
+
+
+@server.feature(P.REVIEW)
+async def review(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.ReviewParams, params)
+    town = await ls.require_town()
+    found = await _bead_diff(ls, p.bead_id)
+    try:
+        decision = ls.reviews.record(p, found)
+        if decision.kind == "accept":
+            await town.accept(p.bead_id, decision.hunk_ids)
+            message = ("accepted: the Refinery merges it once verified" if decision.hunk_ids is None else
+                       f"accepted {len(decision.hunk_ids)} hunks: the Refinery merges them once verified")
+        elif decision.kind == "reject":
+            await town.reject(p.bead_id, decision.comment, keep_hunks=decision.keep)
+            message = "sent back to its polecat with your comments" + (
+                f"; {len(decision.keep)} accepted hunks merge first" if decision.keep else "")
+        else:
+            message = f"noted; {len(decision.pending)} hunks still need a verdict"
+    except ValueError as exc:
+        ls.reviews.forget(p.bead_id)
+        raise RequestFailed(str(exc)) from None
+    bead = await town.store.get(p.bead_id)
+    return P.ReviewResult(bead_id=p.bead_id, status=bead.status, merged=bead.status == Status.CLOSED,
+                          pending_hunks=decision.pending, message=message).model_dump(mode="json")
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)

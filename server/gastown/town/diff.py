@@ -95,7 +95,8 @@ def parse_unified_diff(text: str) -> list[FileDiff]:
     flush_file()
     for f in files:
         for h in f.hunks:
-            h.id = hashlib.sha1(f"{f.path}\n{h.header}\n" "\n".join(h.lines).encode()).hexdigest()[:12]
+            body = "\n".join(h.lines)
+            h.id = hashlib.sha1(f"{f.path}\n{h.header}\n{body}".encode()).hexdigest()[:12]
     return files
 
 

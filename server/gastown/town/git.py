@@ -62,6 +62,7 @@ class Lease:
     conflicts: list[str] = field(default_factory=list)  # of those, files left with conflict markers
     acquire_ms: float = 0.0
     _fd: int | None = None
+    _plan: tuple | None = None  # set by reserve(), consumed by prepare()
 
 
 @dataclass
@@ -290,7 +291,7 @@ class Worktrees:
         return sum(1 for line in out.splitlines() if line.startswith("+"))
 
     def acquire(self, branch: str, base: str | None = None, *, onto_base: bool = False) -> Lease:
-        """Lease a worktree with ``branch`` checked out.
+        """Lease a worktree with ``branch`` checked out (:meth:`reserve` then :meth:`prepare`).
 
         - a worktree that already has ``branch`` checked out (a parked run, a crash) is taken as it is;
         - else an idle pool worktree is reused (preferring the one last used for this branch), else a new
@@ -299,6 +300,13 @@ class Worktrees:
           ``base``. With ``onto_base`` (rework) unmerged work not based on ``base`` is carried over onto
           ``base`` (the old tip archived first); files that do not apply cleanly get conflict markers.
         """
+        lease = self.reserve(branch, base, onto_base=onto_base)
+        self.prepare(lease)
+        return lease
+
+    def reserve(self, branch: str, base: str | None = None, *, onto_base: bool = False) -> Lease:
+        """Choose and lock the worktree (cheap: refs and memory); its folder is known, its checkout not
+        done yet. ``lease.reused`` = the folder already exists (a session may start there meanwhile)."""
         started = time.monotonic()
         refs = self.refs(f"refs/heads/{self.integration}", f"refs/heads/{branch}")
         if base is None:  # the integration head, read in the same git call as the branch
@@ -335,37 +343,44 @@ class Worktrees:
                 fd = self._lock(chosen)
             self._leased.add(chosen)
             slot = slots.get(chosen)
-        path = self.root / chosen
+        lease = Lease(chosen, self.root / chosen, branch, base, reused=mode != "new",
+                      continued=has_work or mode == "same", _fd=fd)
+        lease._plan = (mode, tip if has_work else base, bool(slot and slot.clean), onto_base and lease.continued,
+                       started)
+        return lease
+
+    def prepare(self, lease: Lease) -> None:
+        """Do the checkout a :meth:`reserve` planned. On failure the reservation is dropped."""
+        assert lease._plan is not None, "prepare() needs a reserve()d lease"
+        mode, target, clean, carry, started = lease._plan
+        lease._plan = None
+        path = lease.path
         try:
-            target = tip if has_work else base
-            if mode == "same":
-                pass
-            elif mode == "reuse":
-                assert slot is not None
-                self._switch(path, branch, target)
-                if not slot.clean:
+            if mode == "reuse":
+                self._switch(path, lease.branch, target)
+                if not clean:
                     _run(["clean", "-q", "-ffdx"], cwd=path)
-            else:
+            elif mode == "new":
                 self.root.mkdir(parents=True, exist_ok=True)
                 with self.admin_lock:
-                    _run(["worktree", "add", "-q", "-B", branch, str(path), target], cwd=self.workdir)
-            lease = Lease(chosen, path, branch, base, reused=mode != "new", continued=has_work, _fd=fd)
-            if mode == "same":
-                lease.continued = True
-            if onto_base and (has_work or mode == "same"):
+                    _run(["worktree", "add", "-q", "-B", lease.branch, str(path), target], cwd=self.workdir)
+            if carry:
                 self._carry_onto(lease)
         except BaseException:
-            with self._pool_lock:
-                self._leased.discard(chosen)
-                if self._slots is not None:
-                    self._slots = None  # unknown state: rescan next time
-            self._unlock(fd)
+            self.drop(lease)
             raise
         with self._pool_lock:
             if self._slots is not None:
-                self._slots[chosen] = _Slot(path, branch)
+                self._slots[lease.name] = _Slot(path, lease.branch)
         lease.acquire_ms = round((time.monotonic() - started) * 1000, 1)
-        return lease
+
+    def drop(self, lease: Lease) -> None:
+        """Give up a reservation whose checkout failed or never happened (no git work)."""
+        with self._pool_lock:
+            self._leased.discard(lease.name)
+            self._slots = None  # unknown state: rescan next time
+        self._unlock(lease._fd)
+        lease._fd = None
 
     def _carry_onto(self, lease: Lease) -> None:
         """Rework: make the branch a child of ``lease.base`` carrying its previous changes as WIP."""

@@ -260,14 +260,29 @@ class Polecat:
         park = True
         try:
             self.timings["record_ms"] = _ms(started)
-            lease = await asyncio.to_thread(self.worktrees.acquire, self.branch, None, onto_base=bool(feedback))
-            base = lease.base
-            self.worktree = lease.path
-            self.timings["worktree_ms"] = lease.acquire_ms
-            self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
+            reserved = await asyncio.to_thread(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
+            base = reserved.base
+            self.worktree = reserved.path
             t_session = time.monotonic()
-            session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
+            if reserved.reused and not feedback:
+                # The folder exists: check it out while the session starts there (spawn = the slower
+                # of the two, not their sum). Rework waits: its prompt names what was carried over.
+                prep = asyncio.ensure_future(asyncio.to_thread(self.worktrees.prepare, reserved))
+                opening = asyncio.ensure_future(self._open_session(reserved, feedback, previous))
+                await asyncio.wait({prep, opening})  # both finish, whatever happens to either
+                if not prep.cancelled() and prep.exception() is None:
+                    lease = reserved  # checked out: released in `finally`, whatever else failed
+                if not opening.cancelled() and opening.exception() is None:
+                    session, prompt, resumed_from = opening.result()
+                for fut in (prep, opening):
+                    fut.result()  # re-raise the first failure
+            else:
+                await asyncio.to_thread(self.worktrees.prepare, reserved)
+                lease = reserved
+                session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
+            self.timings["worktree_ms"] = lease.acquire_ms
             self.timings["session_ms"] = _ms(t_session)
+            self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
             self.timings["spawn_ms"] = _ms(started)
             self._emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
             if self.records is not None:
