@@ -5,8 +5,8 @@ watching the Agents view and the status bar; then opens a bead's diff from the t
 polecat's log — with the real language server, the real Copilot CLI and the scripted local model behind it.
 
 The review flow (auto-merge off: accept one hunk, reject another with a comment, the bead goes back to
-work and closes, the accepted hunk is on the integration branch and the rejected one is not) needs the
-server's gastown/review; it runs when GASTOWN_E2E_REVIEW=1 (see test_review_*).
+work and closes, the accepted hunk is on the integration branch and the rejected one is not) is
+test_review_accept_one_hunk_reject_another_with_a_comment.
 
 Needs `dist/extension.js` (npm run build) and code-server (tests/e2e_vscode/install-code-server.sh);
 `make test` provides both. Missing pieces fail the test with the command to run; it never skips.
@@ -41,8 +41,6 @@ DRIVE = Path(__file__).with_name("drive.mjs")
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "vscode"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 REVIEW_SCENARIO = Path(__file__).with_name("review_scenario.json")
-# The review flow needs gastown/review on the server (issue 6); until then this is off.
-REVIEW_FLOW = os.environ.get("GASTOWN_E2E_REVIEW") == "1"
 
 USER_SETTINGS = {
     "workbench.startupEditor": "none",
@@ -261,7 +259,6 @@ def review_workspace(demo_workspace) -> tuple[Path, dict[str, str]]:
     return workspace, {**env, "GASTOWN_SCENARIO": str(REVIEW_SCENARIO)}
 
 
-@pytest.mark.skipif(not REVIEW_FLOW, reason="needs gastown/review on the server; run with GASTOWN_E2E_REVIEW=1")
 def test_review_accept_one_hunk_reject_another_with_a_comment(review_workspace, tmp_path):
     workspace, env = review_workspace
     artifacts = ARTIFACTS / "review"
