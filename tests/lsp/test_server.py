@@ -129,6 +129,15 @@ async def test_invalid_params_name_the_field(client: LanguageClient):
     assert err.value.code == -32803 and "no branch polecat/gt-none" in err.value.message
 
 
+async def test_abort_of_an_agent_that_is_not_running(client: LanguageClient):
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/abortAgent", {"id": "polecat-gt-none"})
+    assert err.value.code == -32803 and "polecat-gt-none" in err.value.message
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/abortAgent", {})
+    assert err.value.code == -32602 and "id" in err.value.message
+
+
 async def test_unknown_method_and_server_survives(client: LanguageClient):
     with pytest.raises(JsonRpcException) as err:
         await request(client, "gastown/noSuchThing", {})

@@ -235,6 +235,15 @@ async def update_bead(ls: GastownServer, params: Any) -> dict:
     return P.BeadResult(bead=found).model_dump(mode="json", exclude_none=True)
 
 
+@server.feature(P.ABORT_AGENT)
+async def abort_agent(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.AbortAgentParams, params)
+    town = await ls.require_town()
+    if not await town.witness.abort_agent(p.id):
+        raise RequestFailed(f"no live agent {p.id!r} to abort")
+    return {"aborted": p.id}
+
+
 @server.feature(P.AGENTS)
 async def agents(ls: GastownServer, params: Any) -> dict:
     town = (await ls.require_town())
