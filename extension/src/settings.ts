@@ -17,6 +17,15 @@ export interface TownOptions {
   verifyTimeout?: number;
   reworkAttempts?: number;
   maxPlanSize?: number;
+  conflictRadar?: "hold" | "serialize" | "off";
+  mergeBatchSize?: number;
+  reviewAgent?: boolean;
+  autoLand?: boolean;
+  polecats?: {
+    stallSeconds?: number;
+    maxRestarts?: number;
+    budget?: { tokensPerBead?: number; tokensPerGoal?: number; secondsPerBead?: number; secondsPerGoal?: number };
+  };
 }
 
 export interface Settings {
@@ -43,10 +52,12 @@ const LEVELS: readonly LogLevel[] = ["DEBUG", "INFO", "WARNING", "ERROR"];
 /** Setting key (under `gastown.`) -> server key, kind and bounds. */
 const TOWN_KEYS: ReadonlyArray<{
   setting: string;
-  option: keyof TownOptions;
+  /** The server's key; a dotted path for nested settings (e.g. polecats.budget.tokensPerBead). */
+  option: string;
   kind: "int" | "number" | "boolean" | "string";
   min?: number;
   max?: number;
+  values?: readonly string[];
 }> = [
   { setting: "maxPolecats", option: "maxPolecats", kind: "int", min: 1, max: 64 },
   { setting: "verifyCommand", option: "verifyCommand", kind: "string" },
@@ -56,7 +67,27 @@ const TOWN_KEYS: ReadonlyArray<{
   { setting: "budgets.verifyTimeoutSeconds", option: "verifyTimeout", kind: "number", min: 1 },
   { setting: "budgets.reworkAttempts", option: "reworkAttempts", kind: "int", min: 0, max: 10 },
   { setting: "budgets.maxPlanSize", option: "maxPlanSize", kind: "int", min: 1, max: 200 },
+  { setting: "budgets.tokensPerBead", option: "polecats.budget.tokensPerBead", kind: "int", min: 0 },
+  { setting: "budgets.tokensPerGoal", option: "polecats.budget.tokensPerGoal", kind: "int", min: 0 },
+  { setting: "budgets.secondsPerBead", option: "polecats.budget.secondsPerBead", kind: "number", min: 0 },
+  { setting: "budgets.secondsPerGoal", option: "polecats.budget.secondsPerGoal", kind: "number", min: 0 },
+  { setting: "witness.stallSeconds", option: "polecats.stallSeconds", kind: "number", min: 1 },
+  { setting: "witness.maxRestarts", option: "polecats.maxRestarts", kind: "int", min: 0, max: 10 },
+  { setting: "conflictRadar", option: "conflictRadar", kind: "string", values: ["hold", "serialize", "off"] },
+  { setting: "mergeBatchSize", option: "mergeBatchSize", kind: "int", min: 1, max: 64 },
+  { setting: "reviewAgent", option: "reviewAgent", kind: "boolean" },
+  { setting: "autoLand", option: "autoLand", kind: "boolean" },
 ];
+
+/** Set a dotted path in a nested options object. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node = (node[part] ??= {}) as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
 
 /** The settings keys (under `gastown.`) whose change needs a server restart. */
 export const RESTART_KEYS = [
@@ -93,11 +124,11 @@ export function readSettings(config: ConfigLike = vscode.workspace.getConfigurat
     if (value === undefined) continue;
     const bad = () => problems.push(`gastown.${k.setting}: ${JSON.stringify(value)} is not valid; using the server's default`);
     if (k.kind === "boolean") {
-      if (typeof value === "boolean") (town as Record<string, unknown>)[k.option] = value;
+      if (typeof value === "boolean") setPath(town as Record<string, unknown>, k.option, value);
       else bad();
     } else if (k.kind === "string") {
-      if (typeof value === "string") {
-        if (value.trim()) (town as Record<string, unknown>)[k.option] = value.trim();
+      if (typeof value === "string" && (!k.values || k.values.includes(value.trim()))) {
+        if (value.trim()) setPath(town as Record<string, unknown>, k.option, value.trim());
       } else bad();
     } else {
       const ok =
@@ -106,7 +137,7 @@ export function readSettings(config: ConfigLike = vscode.workspace.getConfigurat
         (k.kind !== "int" || Number.isInteger(value)) &&
         (k.min === undefined || value >= k.min) &&
         (k.max === undefined || value <= k.max);
-      if (ok) (town as Record<string, unknown>)[k.option] = value;
+      if (ok) setPath(town as Record<string, unknown>, k.option, value);
       else bad();
     }
   }

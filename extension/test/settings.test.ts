@@ -131,3 +131,21 @@ describe("town settings in initializationOptions", () => {
     expect(serverEnv(readSettings(config({ "server.logLevel": "LOUD" })), {}).GASTOWN_LOG).toBe("WARNING");
   });
 });
+
+describe("nested and enum town settings", () => {
+  it("sends budgets and witness settings nested under polecats, and refuses unknown radar modes", async () => {
+    const values: Record<string, unknown> = {
+      "budgets.tokensPerBead": 5000,
+      "budgets.secondsPerGoal": 600,
+      "witness.stallSeconds": 30,
+      conflictRadar: "sideways",
+      mergeBatchSize: 4,
+    };
+    const s = readSettings({ get: <T>(key: string) => values[key] as T });
+    const options = initializationOptions(s);
+    expect(options.polecats).toEqual({ stallSeconds: 30, budget: { tokensPerBead: 5000, secondsPerGoal: 600 } });
+    expect(options.mergeBatchSize).toBe(4);
+    expect(options.conflictRadar).toBeUndefined();
+    expect(s.problems.some((p) => p.includes("gastown.conflictRadar"))).toBe(true);
+  });
+});
