@@ -35,7 +35,7 @@ SCENARIO = {"model": "scripted", "rules": [
     ]},
     {"name": "polecat", "match": r"Title: Crash (?P<k>\w)\b.*?Worktree: (?P<wt>\S+)", "steps": [
         {"tool_calls": [{"name": "create", "arguments": {"path": "{{wt}}/{{k}}1.txt", "file_text": "one\n"}}]},
-        {"delay": 3, "tool_calls": [{"name": "bash", "arguments": {"command": "echo two > {{k}}2.txt",
+        {"delay": 4, "tool_calls": [{"name": "bash", "arguments": {"command": "echo two > {{k}}2.txt",
                                                                    "description": "second file"}}]},
         {"tool_calls": [{"name": "report_done", "arguments": {"summary": "{{k}}1 and {{k}}2"}}]},
         {"text": "Done."},

@@ -30,7 +30,7 @@ def _first_user(request: dict) -> str:
 
 async def test_stalled_session_nudged_restarted_then_escalated(town_of):
     seen: list = []
-    town = await town_of(STALL, polecats={"stallSeconds": 1, "maxRestarts": 1})
+    town = await town_of(STALL, polecats={"stallSeconds": 2, "maxRestarts": 1})
     town.bus.subscribe(seen.append)
     store, records = town.store, town.records
     epic = await store.create("Stalls", issue_type="epic")
@@ -47,7 +47,7 @@ async def test_stalled_session_nudged_restarted_then_escalated(town_of):
     run = (await records.runs(once.id))[-1]
     assert run.exit_reason == "done" and run.restarts == 1 and run.nudges >= 1
     actions = [e["detail"]["action"] for e in await records.events(run.id) if e["kind"] == "witness"]
-    assert actions[:2] == ["nudge", "restart"]
+    assert actions[0] == "nudge" and actions.count("restart") == 1 and "escalate" not in actions
     handoffs = [_first_user(r) for r in town._model_server.requests
                 if "Handoff" in _first_user(r) and "Stall once" in _first_user(r)]
     assert handoffs and "before.txt" in handoffs[0] and "called create" in handoffs[0]
@@ -85,7 +85,7 @@ LOOP = {"rules": [
 async def test_budget_caps_stop_a_bead_and_pause_dispatch(town_of):
     seen: list = []
     town = await town_of(LOOP, polecats={"stallSeconds": 30,
-                                         "budget": {"tokensPerBead": 400, "tokensPerGoal": 500}})
+                                         "budget": {"tokensPerBead": 400, "tokensPerGoal": 400}})
     town.bus.subscribe(seen.append)
     store, witness = town.store, town.witness
     epic = await store.create("Budget", issue_type="epic")

@@ -142,6 +142,7 @@ class Recovered(BaseModel):
     requeued: list[str] = []  # beads put back to open (their work is kept on their branches)
     worktrees: dict[str, str] = {}  # worktree name -> bead id it was matched to
     wip_commits: dict[str, str] = {}  # bead id -> commit that saved uncommitted work
+    awaiting_refinery: list[str] = []  # beads left in review with their branch unmerged: re-enqueue them
 
 
 Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord | PlanProposed | PlanDrafted

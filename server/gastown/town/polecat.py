@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -260,14 +262,14 @@ class Polecat:
         park = True
         try:
             self.timings["record_ms"] = _ms(started)
-            reserved = await asyncio.to_thread(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
+            reserved = await _git(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
             base = reserved.base
             self.worktree = reserved.path
             t_session = time.monotonic()
             if reserved.reused and not feedback:
                 # The folder exists: check it out while the session starts there (spawn = the slower
                 # of the two, not their sum). Rework waits: its prompt names what was carried over.
-                prep = asyncio.ensure_future(asyncio.to_thread(self.worktrees.prepare, reserved))
+                prep = asyncio.ensure_future(_git(self.worktrees.prepare, reserved))
                 opening = asyncio.ensure_future(self._open_session(reserved, feedback, previous))
                 await asyncio.wait({prep, opening})  # both finish, whatever happens to either
                 if not prep.cancelled() and prep.exception() is None:
@@ -277,7 +279,7 @@ class Polecat:
                 for fut in (prep, opening):
                     fut.result()  # re-raise the first failure
             else:
-                await asyncio.to_thread(self.worktrees.prepare, reserved)
+                await _git(self.worktrees.prepare, reserved)
                 lease = reserved
                 session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
             self.timings["worktree_ms"] = lease.acquire_ms
@@ -296,11 +298,11 @@ class Polecat:
             session, last, stop = await self._work(session, prompt, lease, feedback)
             summary = self._done[0] if self._done else (last or None)
             message = f"{self.bead.title}\n\n{summary or 'work on ' + self.bead.id}\n\nBead: {self.bead.id}"
-            await asyncio.to_thread(Worktrees.commit_all, lease.path, message, self.name)
-            tip = await asyncio.to_thread(self.worktrees.branch_tip, self.branch)
-            has_work = bool(tip) and await asyncio.to_thread(self.worktrees.unmerged_count, tip) > 0
+            await _git(Worktrees.commit_all, lease.path, message, self.name)
+            tip = await _git(self.worktrees.branch_tip, self.branch)
+            has_work = bool(tip) and await _git(self.worktrees.unmerged_count, tip) > 0
             commit_sha = tip if has_work else None
-            files = await asyncio.to_thread(self.worktrees.changed_files, base, tip) if has_work else []
+            files = await _git(self.worktrees.changed_files, base, tip) if has_work else []
             if stop is not None:
                 kind, reason = stop
                 exit_reason = {"escalate": "escalated", "budget": "budget", "abort": "aborted"}[kind]
@@ -339,7 +341,7 @@ class Polecat:
                 await asyncio.wait_for(session.disconnect(), 10)
         if lease is not None:
             try:
-                wip = await asyncio.to_thread(self.worktrees.release, lease, park=park)
+                wip = await _git(self.worktrees.release, lease, park=park)
                 if wip:
                     commit_sha = commit_sha or wip
             except Exception:
@@ -354,7 +356,8 @@ class Polecat:
     async def _open_session(self, lease: Lease, feedback: str | None, previous) -> tuple[AgentSession, str,
                                                                                               str | None]:
         spec = self._spec(lease.path)
-        interrupted = previous is not None and previous.exit_reason in ("crashed", "cancelled")
+        # Interrupted: the server stopped (or died: still marked live, taken over by start_run) mid-run.
+        interrupted = previous is not None and (previous.live or previous.exit_reason in ("crashed", "cancelled"))
         if previous is not None and previous.session_id and (feedback or interrupted):
             try:
                 session = await self.runtime.resume_session(previous.session_id, spec)
@@ -405,7 +408,7 @@ class Polecat:
 
     async def _handoff(self, lease: Lease, feedback: str | None, reason: str, restart: int) -> str:
         """The first prompt of a restarted session: the bead, and what the stopped session did."""
-        changed = await asyncio.to_thread(_status_lines, lease.path, lease.base)
+        changed = await _git(_status_lines, lease.path, lease.base)
         trail = list(self._trail)[-15:]
         summary = "\n".join(f"- {line}" for line in trail) or "- (nothing recorded)"
         files = ", ".join(changed[:30]) or "(none yet)"
@@ -426,6 +429,15 @@ class Polecat:
                 await self.store.update(self.bead.id, status=Status.BLOCKED, actor="witness")
         if self.witness is not None:
             self.witness.escalated(self.bead.id, self.name, reason)
+
+
+# Git work of polecats runs on its own pool: the loop's default executor has cpu+4 threads, and thirty
+# polecats starting at once would queue their checkouts behind each other there.
+_GIT_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="polecat-git")
+
+
+def _git(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+    return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
 
 
 def _ms(since: float) -> float:

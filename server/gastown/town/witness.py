@@ -335,7 +335,9 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
       them is committed to that branch (nothing is lost), and they stay parked for the bead's next polecat
       (which resumes the persisted session there);
     - beads left ``in_progress`` by a polecat that no longer runs are put back to ``open`` with a comment
-      naming the branch and commit that hold their work.
+      naming the branch and commit that hold their work;
+    - beads left in ``review`` with an unmerged branch are listed (``awaiting_refinery``): the Refinery's
+      queue lives in memory, so whoever owns it re-enqueues them.
     """
     report = Recovered()
     for run in await records.orphaned_live_runs():
@@ -368,6 +370,10 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
                                 f"run: {where}{resume}. Back to open.")
         await store.update(bead.id, status=Status.OPEN, assignee=None, actor="witness")
         report.requeued.append(bead.id)
+    for bead in await store.list(status=[Status.REVIEW]):
+        tip = branches.get(f"polecat/{bead.id}")
+        if tip and await asyncio.to_thread(worktrees.unmerged_count, tip):
+            report.awaiting_refinery.append(bead.id)
     if report.crashed_runs or report.requeued or report.wip_commits:
         log.warning("recovered: %s", report.model_dump())
     bus.publish(report)
