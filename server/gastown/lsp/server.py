@@ -23,7 +23,7 @@ from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.lsp.review import ReviewBook
-from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, Progress
+from gastown.town.bus import AgentEventRecord, Bus, DispatchPaused, Escalation, GoalFinished, Progress
 from gastown.town.diff import BeadDiff, bead_diff, file_at
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
@@ -76,12 +76,21 @@ class GastownServer(LanguageServer):
             if token is not None:
                 self.work_done_progress.report(
                     token, types.WorkDoneProgressReport(message=event.message, percentage=event.percentage))
+        elif isinstance(event, Escalation):
+            self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
+        elif isinstance(event, DispatchPaused):
+            state = "paused" if event.paused else "resumed"
+            level = types.MessageType.Warning if event.paused else types.MessageType.Info
+            self.show(level, f"Gas Town: dispatch {state} for {event.scope}: {event.reason}")
         elif isinstance(event, GoalFinished):
             token = self.goal_tokens.pop(event.goal_id, None)
             if token is not None:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=event.summary))
             level = types.MessageType.Info if event.ok else types.MessageType.Warning
             self.window_show_message(types.ShowMessageParams(type=level, message=f"Gas Town: {event.summary}"))
+
+    def show(self, level: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=level, message=message))
 
     def schedule_lens_refresh(self) -> None:
         caps = self.client_capabilities
@@ -150,6 +159,15 @@ async def _open_town(ls: GastownServer) -> None:
     ls.town = town
     ls.beads = {b.id: b for b in await town.store.list()}
     ls.bus.subscribe(ls.on_bus)
+    recovered = town.recovery
+    if recovered is not None and (recovered.requeued or recovered.awaiting_refinery or recovered.crashed_runs):
+        ls.show(types.MessageType.Info,
+                f"Gas Town recovered after a stop: {len(recovered.crashed_runs)} interrupted runs, "
+                f"{len(recovered.requeued)} beads requeued with their work kept, "
+                f"{len(recovered.awaiting_refinery)} back in the merge queue")
+    resumed = await town.resume_goals()  # nothing lost: unfinished goals carry on
+    if resumed:
+        ls.show(types.MessageType.Info, f"Gas Town: resuming {len(resumed)} unfinished goals: {', '.join(resumed)}")
 
 
 @server.feature(types.SHUTDOWN)

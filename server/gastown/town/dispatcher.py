@@ -18,6 +18,7 @@ from gastown.town.mayor import DRAFT
 from gastown.town.polecat import Polecat, PolecatResult, polecat_name
 from gastown.town.queue import MergeRequest
 from gastown.town.radar import ConflictRadar
+from gastown.town.records import PolecatBusy
 from gastown.town.refinery import Outcome, tail
 
 if TYPE_CHECKING:
@@ -309,6 +310,10 @@ class Dispatcher:
         except asyncio.CancelledError:
             self.board.update(name, state="failed", detail="cancelled")
             raise
+        except PolecatBusy as busy:  # another process's polecat holds the bead: it is not ours to send back
+            log.warning("%s", busy)
+            self.board.update(name, state="failed", detail=f"another polecat is working on {bead.id}")
+            return
         except Exception as exc:  # the bead must not be lost: back to open, or blocked after retries
             log.exception("polecat %s failed", name)
             self.board.update(name, state="failed", detail=str(exc))

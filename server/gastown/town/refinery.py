@@ -352,8 +352,9 @@ class Refinery:
             return
         if not (self.path / ".git").exists():
             self.worktrees.root.mkdir(parents=True, exist_ok=True)
-            self.worktrees.git.worktree("prune")
-            self.worktrees.git.worktree("add", "--detach", str(self.path), self.worktrees.integration)
+            with self.worktrees.admin_lock:  # git races when worktrees are added at the same time
+                self.worktrees.git.worktree("prune")
+                self.worktrees.git.worktree("add", "--detach", str(self.path), self.worktrees.integration)
         self._worktree_ready = True
 
     def _head(self) -> str:
