@@ -25,18 +25,16 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from gitrepo import git, make_repo  # bench/ is on sys.path when a bench runs
+
 from gastown.config import Settings
 from gastown.town.polecat import polecat_name
 from gastown.town.town import Town
-
-IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
 SCENARIO = {"model": "scripted", "rules": [
     # Cold round: one tool call, then a pause so that RSS is read with every session live after a turn.
@@ -51,23 +49,6 @@ SCENARIO = {"model": "scripted", "rules": [
         {"text": "Done."},
     ]},
 ]}
-
-
-def git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **IDENTITY})
-    return out.stdout.decode().strip()
-
-
-def make_repo(path: Path, files: int) -> Path:
-    path.mkdir(parents=True)
-    for i in range(files):
-        target = path / "src" / f"pkg{i % 10}" / f"mod_{i:03d}.py"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(f'"""module {i}."""\n\nVALUE = {i}\n\n\ndef f(x):\n    return x + VALUE\n')
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", f"{files} files")
-    return path
 
 
 def tree_rss_mb(root: int) -> float:

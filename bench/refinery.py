@@ -17,37 +17,17 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from gitrepo import git, make_repo  # bench/ is on sys.path when a bench runs
+
 from gastown.config import Settings
 from gastown.town.bus import MergeOutcome
 from gastown.town.queue import MergeRequest
 from gastown.town.town import Town
-
-IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-
-
-def git(cwd: Path, *args: str, env: dict | None = None, input: bytes | None = None) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, input=input,
-                         env={**os.environ, **IDENTITY, **(env or {})})
-    return out.stdout.decode().strip()
-
-
-def make_repo(path: Path, files: int) -> Path:
-    path.mkdir(parents=True)
-    for i in range(files):
-        target = path / "src" / f"pkg{i % 10}" / f"mod_{i:03d}.py"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(f'"""module {i}."""\n\nVALUE = {i}\n\n\ndef f(x):\n    return x + VALUE\n')
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "200 files")
-    return path
 
 
 def one_commit_branch(repo: Path, branch: str, base: str, rel: str, text: str) -> str:
