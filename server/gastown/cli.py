@@ -65,6 +65,12 @@ def _cmd_land(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gastown.ledger.bench import main as bench_ledger
+
+    return bench_ledger(args.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gastown", description="Gas Town for VS Code")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="play this scenario on the local scripted model (offline)")
     p.add_argument("--max-polecats", type=int, default=None)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("bench", help="benchmarks that print JSON figures (bench/ has the others)")
+    p.add_argument("which", choices=["ledger"])
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed on (e.g. --skip-100k)")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
     p.add_argument("--workspace", default=".")
