@@ -25,8 +25,8 @@ $(PY_STAMP): pyproject.toml
 
 
 # Every tier: lint and generated files, Python unit/ledger/LSP/runtime tests, extension unit tests and
-# types, and the real VS Code test (code-server + headless Chromium).
-test: lint schemas-check ext-test test-py
+# types, the .vsix (vsce), and the real VS Code test (code-server + headless Chromium).
+test: lint schemas-check ext-test ext-package test-py
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check server tests $(wildcard bench)
