@@ -27,6 +27,8 @@ import type {
   ReviewParams,
   ReviewResult,
   SubmitGoalParams,
+  PlanDecisionParams,
+  PlanDecisionResult,
   SubmitGoalResult,
   UpdateBeadParams,
 } from "./protocol";
@@ -42,6 +44,7 @@ export const Methods = {
   diff: "gastown/diff",
   document: "gastown/document",
   review: "gastown/review",
+  planDecision: "gastown/planDecision",
   abortAgent: "gastown/abortAgent",
   beadsChanged: "gastown/beadsChanged",
   agentStatus: "gastown/agentStatus",
@@ -58,6 +61,7 @@ export interface TownApi {
   diff(params: DiffParams): Promise<DiffResult>;
   document(params: DocumentParams): Promise<DocumentResult>;
   review(params: ReviewParams): Promise<ReviewResult>;
+  planDecision(params: PlanDecisionParams): Promise<PlanDecisionResult>;
   abortAgent(params: AbortAgentParams): Promise<unknown>;
   /** Tell the server the git-synced ledger copy changed, so it imports it (as after a git pull). */
   importLedger(): Promise<void>;
@@ -158,6 +162,10 @@ export class TownClient implements TownApi {
 
   review(params: ReviewParams): Promise<ReviewResult> {
     return this.request(Methods.review, params);
+  }
+
+  planDecision(params: PlanDecisionParams): Promise<PlanDecisionResult> {
+    return this.request(Methods.planDecision, params);
   }
 
   abortAgent(params: AbortAgentParams): Promise<unknown> {

@@ -46,6 +46,8 @@ export const Commands = {
   reopen: "gastown.bead.reopen",
   setPriority: "gastown.bead.setPriority",
   openDiff: "gastown.bead.openDiff",
+  approvePlan: "gastown.approvePlan",
+  discardPlan: "gastown.discardPlan",
   agentLog: OPEN_AGENT_LOG,
   agentDiff: "gastown.agent.openDiff",
   agentWorktree: "gastown.agent.openWorktree",
@@ -156,6 +158,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       }
       return priority === undefined ? undefined : update(id, { priority }, `set to P${priority}`);
     }),
+    reg(Commands.approvePlan, (arg?: unknown) => decidePlan(town, beads, arg, "approve")),
+    reg(Commands.discardPlan, (arg?: unknown) => decidePlan(town, beads, arg, "discard")),
     reg(Commands.openDiff, async (arg?: unknown) => {
       const id =
         beadIdOf(arg) ?? (await pickBead(beads, "Open the diff of which bead?", (b) => b.issue_type !== "epic"));
@@ -203,6 +207,31 @@ export function agentIdOf(arg: unknown): string | undefined {
 function agentOf(agents: AgentsTreeProvider, arg: unknown): AgentInfo | undefined {
   const id = agentIdOf(arg);
   return id ? (agents.get(id) ?? (typeof arg === "object" ? (arg as AgentInfo) : undefined)) : undefined;
+}
+
+/** Approve (or discard) a drafted plan: the epic from the tree, or picked among the drafted epics. */
+async function decidePlan(
+  town: () => Promise<TownApi>,
+  beads: BeadsTreeProvider,
+  arg: unknown,
+  decision: "approve" | "discard",
+) {
+  const id =
+    beadIdOf(arg) ??
+    (await pickBead(beads, `${decision === "approve" ? "Approve" : "Discard"} which plan?`, isDraftEpic));
+  if (!id) return undefined;
+  const result = await (await town()).planDecision({ epicId: id, decision });
+  void vscode.window.showInformationMessage(
+    decision === "approve"
+      ? `Gas Town: plan ${id} approved; ${result.bead_ids?.length ?? 0} beads go to the polecats.`
+      : `Gas Town: plan ${id} discarded.`,
+  );
+  return result;
+}
+
+/** An epic whose plan waits for the Overseer (plan approval on). */
+export function isDraftEpic(b: BeadSummary): boolean {
+  return b.issue_type === "epic" && b.status === "draft";
 }
 
 async function pickBead(

@@ -28,6 +28,8 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  PlanDecisionParams: PlanDecisionParams;
+  PlanDecisionResult: PlanDecisionResult;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
   SubmitGoalParams: SubmitGoalParams;
@@ -339,6 +341,28 @@ export interface DocumentParams {
 export interface DocumentResult {
   exists: boolean;
   text: string;
+}
+/**
+ * With plan approval on, the Overseer approves a drafted plan (as edited) or discards it.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PlanDecisionParams".
+ */
+export interface PlanDecisionParams {
+  decision: "approve" | "discard";
+  epicId: string;
+  reason?: string | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PlanDecisionResult".
+ */
+export interface PlanDecisionResult {
+  /**
+   * The beads now open for dispatch
+   */
+  bead_ids?: string[];
+  epic_id: string;
 }
 /**
  * The Overseer's verdict on a bead's branch: the whole branch, one file, or some hunks.

@@ -19,12 +19,14 @@ from tests.conftest import copilot_cli
 pytestmark = pytest.mark.runtime
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(
+SERVER = ClientServerConfig(
     server_command=[sys.executable, "-m", "gastown", "serve", "--stdio"],
     server_env={**os.environ, "GASTOWN_LOG": "WARNING"},
-))
-async def client(lsp_client: LanguageClient, tmp_path):
-    copilot_cli()
+)
+
+
+async def open_town(lsp_client: LanguageClient, tmp_path, **options) -> None:
+    """Initialize a session on a fresh sample repo, the demo scenario playing behind the real CLI."""
     repo = make_sample_repo(tmp_path / "calc")
     lsp_client.lens_refreshes = 0
 
@@ -41,9 +43,15 @@ async def client(lsp_client: LanguageClient, tmp_path):
             "worktreeRoot": str(tmp_path / "worktrees"),
             "verifyCommand": f"{sys.executable} -m unittest discover -q",
             "cliPath": copilot_cli(),
+            **options,
         },
     ))
     lsp_client.repo = repo
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient, tmp_path):
+    await open_town(lsp_client, tmp_path)
     yield
     await lsp_client.shutdown_session()
 

@@ -21,6 +21,7 @@ BEAD = "gastown/bead"
 AGENTS = "gastown/agents"
 DIFF = "gastown/diff"
 REVIEW = "gastown/review"
+PLAN_DECISION = "gastown/planDecision"
 UPDATE_BEAD = "gastown/updateBead"
 ABORT_AGENT = "gastown/abortAgent"
 AGENT_EVENT = "gastown/agentEvent"
@@ -159,6 +160,19 @@ class ReviewResult(BaseModel):
     message: str
 
 
+class PlanDecisionParams(_Params):
+    """With plan approval on, the Overseer approves a drafted plan (as edited) or discards it."""
+
+    epic_id: str = Field(min_length=1, alias="epicId")
+    decision: Literal["approve", "discard"]
+    reason: str | None = None
+
+
+class PlanDecisionResult(BaseModel):
+    epic_id: str
+    bead_ids: list[str] = Field(default_factory=list, description="The beads now open for dispatch")
+
+
 class UpdateBeadParams(_Params):
     id: str = Field(min_length=1)
     status: Literal["open", "closed", "blocked", "deferred"] | None = None
@@ -202,6 +216,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "ReviewParams": ReviewParams,
     "ReviewResult": ReviewResult,
     "UpdateBeadParams": UpdateBeadParams,
+    "PlanDecisionParams": PlanDecisionParams,
+    "PlanDecisionResult": PlanDecisionResult,
     "AbortAgentParams": AbortAgentParams,
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,

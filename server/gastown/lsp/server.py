@@ -23,7 +23,15 @@ from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.lsp.review import ReviewBook
-from gastown.town.bus import AgentEventRecord, Bus, DispatchPaused, Escalation, GoalFinished, Progress
+from gastown.town.bus import (
+    AgentEventRecord,
+    Bus,
+    DispatchPaused,
+    Escalation,
+    GoalFinished,
+    PlanDrafted,
+    Progress,
+)
 from gastown.town.diff import BeadDiff, bead_diff, file_at
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
@@ -76,6 +84,10 @@ class GastownServer(LanguageServer):
             if token is not None:
                 self.work_done_progress.report(
                     token, types.WorkDoneProgressReport(message=event.message, percentage=event.percentage))
+        elif isinstance(event, PlanDrafted):
+            self.show(types.MessageType.Info,
+                      f"Gas Town: plan {event.epic_id} drafted with {len(event.bead_ids)} beads — edit them, then "
+                      "run “Gas Town: Approve Plan”")
         elif isinstance(event, Escalation):
             self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
         elif isinstance(event, DispatchPaused):
@@ -251,6 +263,23 @@ async def update_bead(ls: GastownServer, params: Any) -> dict:
     except LedgerError as exc:
         raise RequestFailed(str(exc)) from None
     return P.BeadResult(bead=found).model_dump(mode="json", exclude_none=True)
+
+
+@server.feature(P.PLAN_DECISION)
+async def plan_decision(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.PlanDecisionParams, params)
+    town = await ls.require_town()
+    try:
+        if p.decision == "approve":
+            ids = await town.approve_plan(p.epic_id)
+        else:
+            await town.discard_plan(p.epic_id, p.reason or "plan discarded by the Overseer")
+            ids = []
+    except BeadNotFound:
+        raise RequestFailed(f"no epic with id {p.epic_id!r}") from None
+    except (ValueError, LedgerError) as exc:
+        raise RequestFailed(str(exc)) from None
+    return P.PlanDecisionResult(epic_id=p.epic_id, bead_ids=ids).model_dump(mode="json")
 
 
 @server.feature(P.ABORT_AGENT)
