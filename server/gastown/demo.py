@@ -58,7 +58,7 @@ def demo_settings(workdir: Path) -> Settings:
     )
 
 
-async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout) -> dict:
+async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout, kept: bool = True) -> dict:
     repo = make_sample_repo(workdir / "calc")
     bus = Bus()
     started = time.monotonic()
@@ -79,7 +79,8 @@ async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout) -> dict:
     print(f"Epic {epic.id}: {report.closed}/{report.beads} beads closed, {report.merged} branches merged into "
           f"gastown/integration, tests {'passed' if report.tests_passed else 'FAILED'} "
           f"in {time.monotonic() - started:.1f}s.", file=out)
-    print(f"Repository: {repo}\nIntegration branch:\n  " + log.replace("\n", "\n  "), file=out)
+    where = str(repo) if kept else f"{repo} (removed on exit; --keep keeps it)"
+    print(f"Repository: {where}\nIntegration branch:\n  " + log.replace("\n", "\n  "), file=out)
     if emit_json:
         print(json.dumps(result), file=out)
     return result
@@ -88,7 +89,7 @@ async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout) -> dict:
 def main(keep: bool, emit_json: bool, workdir: str | None = None) -> int:
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="gastown-demo-"))
     try:
-        result = asyncio.run(run_demo(root, emit_json))
+        result = asyncio.run(run_demo(root, emit_json, kept=keep or bool(workdir)))
     finally:
         if not keep and not workdir:
             shutil.rmtree(root, ignore_errors=True)
