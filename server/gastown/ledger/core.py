@@ -499,32 +499,25 @@ def create(
     return bead
 
 
+# Every bead `?` reaches over cycle-relevant edges, as the CTE r(id).
+_REACH = f"""
+    WITH RECURSIVE r(id) AS (
+        SELECT ?
+        UNION
+        SELECT d.depends_on_id FROM dependencies d JOIN r ON d.issue_id = r.id
+        WHERE d.type IN {_CYCLE_TYPES}
+    )"""
+
+
 def _path(conn: sqlite3.Connection, src: str, dst: str) -> list[str] | None:
     """A path src -> ... -> dst over cycle-relevant edges, or None. Reachability runs in SQLite; the path
     itself is rebuilt (breadth first, so the shortest) only when there is one."""
-    hit = conn.execute(
-        f"""
-        WITH RECURSIVE r(id) AS (
-            SELECT ?
-            UNION
-            SELECT d.depends_on_id FROM dependencies d JOIN r ON d.issue_id = r.id
-            WHERE d.type IN {_CYCLE_TYPES}
-        ) SELECT 1 FROM r WHERE id = ? LIMIT 1
-        """,
-        (src, dst),
-    ).fetchone()
+    hit = conn.execute(f"{_REACH} SELECT 1 FROM r WHERE id = ? LIMIT 1", (src, dst)).fetchone()
     if hit is None:
         return None
     edges = conn.execute(
-        f"""
-        WITH RECURSIVE r(id) AS (
-            SELECT ?
-            UNION
-            SELECT d.depends_on_id FROM dependencies d JOIN r ON d.issue_id = r.id
-            WHERE d.type IN {_CYCLE_TYPES}
-        ) SELECT d.issue_id, d.depends_on_id FROM dependencies d
-          WHERE d.issue_id IN (SELECT id FROM r) AND d.type IN {_CYCLE_TYPES} ORDER BY d.seq
-        """,
+        f"""{_REACH} SELECT d.issue_id, d.depends_on_id FROM dependencies d
+          WHERE d.issue_id IN (SELECT id FROM r) AND d.type IN {_CYCLE_TYPES} ORDER BY d.seq""",
         (src,),
     ).fetchall()
     return graph.path_between(edges, src, dst)
