@@ -98,8 +98,7 @@ class GastownServer(LanguageServer):
             token = self.goal_tokens.pop(event.goal_id, None)
             if token is not None:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=event.summary))
-            level = types.MessageType.Info if event.ok else types.MessageType.Warning
-            self.window_show_message(types.ShowMessageParams(type=level, message=f"Gas Town: {event.summary}"))
+            self.show(types.MessageType.Info if event.ok else types.MessageType.Warning, f"Gas Town: {event.summary}")
 
     def show(self, level: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=level, message=message))
@@ -166,7 +165,7 @@ async def _open_town(ls: GastownServer) -> None:
     except Exception as exc:  # not a git repo, bad settings, unreadable DB: tell the Overseer, keep serving
         ls.town_error = f"Gas Town cannot open {workspace}: {exc}"
         log.warning("%s", ls.town_error)
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=ls.town_error))
+        ls.show(types.MessageType.Error, ls.town_error)
         return
     ls.town = town
     ls.beads = {b.id: b for b in await town.store.list()}
@@ -192,7 +191,7 @@ async def on_shutdown(ls: GastownServer, _params: Any) -> None:
 @server.feature(P.SUBMIT_GOAL)
 async def submit_goal(ls: GastownServer, params: Any) -> dict:
     p = parse(P.SubmitGoalParams, params)
-    town = (await ls.require_town())
+    town = await ls.require_town()
     goal_id = uuid.uuid4().hex[:8]
     token = p.work_done_token if p.work_done_token is not None else f"gastown-goal-{goal_id}"
     if p.work_done_token is None and _supports_progress(ls):
@@ -293,7 +292,7 @@ async def abort_agent(ls: GastownServer, params: Any) -> dict:
 
 @server.feature(P.AGENTS)
 async def agents(ls: GastownServer, params: Any) -> dict:
-    town = (await ls.require_town())
+    town = await ls.require_town()
     return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
 
 
@@ -391,8 +390,7 @@ async def watched_files(ls: GastownServer, params: types.DidChangeWatchedFilesPa
             try:
                 result = await ls.town.store.import_if_changed(path, actor="git")
             except LedgerError as exc:
-                ls.window_show_message(types.ShowMessageParams(
-                    type=types.MessageType.Error, message=f"Gas Town: not imported: {exc}"))
+                ls.show(types.MessageType.Error, f"Gas Town: not imported: {exc}")
                 return
             log.info("imported %s: %s", path, result)
 
