@@ -96,8 +96,11 @@ async def test_many_polecats_in_parallel_confined_and_recorded(tmp_path: Path, t
     assert len(slots) == N + 1
     wave2 = [await store.create(f"Parallel {i}", parent=epic.id) for i in range(N, N + 3)]
     claimed2 = [await store.claim(b.id, polecat_name(b.id)) for b in wave2]
+    seated = town.seats.taken
     results2 = await asyncio.gather(*(town.dispatcher.run_polecat(b) for b in claimed2))
     assert all(r.commit for r in results2)
+    # Their sessions were started ahead of time on the idle slots (seats), and still did the work.
+    assert town.seats.taken - seated == len(wave2)
     assert sorted(p.name for p in town.worktrees.root.glob("wt-*")) == slots
     for r in results2:
         run = (await records.runs(r.bead_id))[-1]

@@ -367,7 +367,7 @@ class Dispatcher:
         polecat = Polecat(bead, town.runtime(), town.worktrees, turn_timeout=town.settings.turn_timeout_s,
                           on_event=self.board.listener(name, bead.id), store=town.store, records=town.records,
                           witness=town.witness, settings=town.settings.polecats,
-                          on_status=lambda **changes: self.board.update(name, **changes))
+                          on_status=lambda **changes: self.board.update(name, **changes), seats=town.seats)
         self.board.update(name, state="working")
         return await polecat.run(feedback)
 

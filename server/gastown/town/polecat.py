@@ -36,6 +36,7 @@ from gastown.runtime.base import (
 )
 from gastown.runtime.policy import polecat_policy
 from gastown.town.git import Lease, Worktrees
+from gastown.town.seats import Seats
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
@@ -141,7 +142,7 @@ class Polecat:
                  on_event: Callable[[AgentEvent], None] | None = None, store: Store | None = None,
                  records: RunRecords | None = None, witness: Witness | None = None,
                  settings: PolecatSettings | None = None,
-                 on_status: Callable[..., None] | None = None) -> None:
+                 on_status: Callable[..., None] | None = None, seats: Seats | None = None) -> None:
         self.bead = bead
         self.name = polecat_name(bead.id)
         self.branch = f"polecat/{bead.id}"
@@ -154,6 +155,7 @@ class Polecat:
         self.witness = witness
         self.settings = settings or PolecatSettings()
         self.on_status = on_status
+        self.seats = seats
         self.worktree: Path | None = None
         self.run_id: int | None = None
         self.timings: dict[str, float] = {}
@@ -231,6 +233,12 @@ class Polecat:
                      "discovered-from yours. Do not do that work yourself.", BeadCreate, bead_create),
             *tools,
         ]
+
+    def tool_handlers(self) -> dict[str, Callable]:
+        """This polecat's tools by name (a pre-started seat's session calls them)."""
+        if not hasattr(self, "_handlers"):
+            self._handlers = {t.name: t.handler for t in self._tools()}
+        return self._handlers
 
     def _spec(self, worktree: Path) -> SessionSpec:
         return SessionSpec(
@@ -344,6 +352,8 @@ class Polecat:
                 wip = await _git(self.worktrees.release, lease, park=park)
                 if wip:
                     commit_sha = commit_sha or wip
+                if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
+                    self.seats.prestart(lease.path, self._spec(lease.path))
             except Exception:
                 log.exception("releasing %s failed; the worktree stays as it is", lease.path)
         if self.records is not None and self.run_id is not None:
@@ -364,7 +374,9 @@ class Polecat:
                 return session, resume_prompt(self.bead, lease.path, feedback, lease), previous.session_id
             except RuntimeError_ as exc:
                 log.warning("%s: %s; starting a fresh session", self.name, exc)
-        session = await self.runtime.create_session(spec)
+        session = await self.seats.take(lease.path, self) if self.seats is not None else None
+        if session is None:
+            session = await self.runtime.create_session(spec)
         return session, build_prompt(self.bead, lease.path, feedback, lease), None
 
     async def _work(self, session: AgentSession, prompt: str, lease: Lease, feedback: str | None

@@ -24,6 +24,7 @@ from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords  # issue 4
 from gastown.town.refinery import Refinery, tail
+from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
 from gastown.town.witness import Witness, recover  # issue 4
 
@@ -52,6 +53,7 @@ class Town:
         self._owns_runtime = runtime is None
         self._model_server = None
         self.board = AgentBoard(self.bus)
+        self.seats = Seats(self.runtime)
         self._tasks: set[asyncio.Task] = set()
         self._export_handle: asyncio.TimerHandle | None = None
         repo = open_repo(self.workspace)
@@ -87,6 +89,7 @@ class Town:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.seats.close()  # sessions waiting on idle slots, before the CLI goes
         # --- issue 4: the Witness stops after the polecats; their records are flushed and closed ---
         await self.witness.stop()
         if self.records is not None:
