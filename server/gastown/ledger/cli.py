@@ -128,11 +128,7 @@ def _run(
                     await store.export_jsonl(jsonl)
                 return code
 
-        try:
-            return asyncio.run(main())
-        except LedgerError as e:
-            print(f"gastown: error: {e}", file=sys.stderr)
-            return 1
+        return asyncio.run(main())
 
     return func
 
@@ -363,11 +359,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             "moved_aside": str(aside) if had_db else None,
         }
 
-    try:
-        info = asyncio.run(main())
-    except LedgerError as e:
-        print(f"gastown: error: {e}", file=sys.stderr)
-        return 1
+    info = asyncio.run(main())
     if args.json:
         _print_json(info)
     else:
@@ -438,11 +430,7 @@ def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:
 
 
 def _init(args: argparse.Namespace) -> int:
-    try:
-        info = init_repo(Path(args.path).resolve(), prefix=args.prefix)
-    except LedgerError as e:
-        print(f"gastown: error: {e}", file=sys.stderr)
-        return 1
+    info = init_repo(Path(args.path).resolve(), prefix=args.prefix)
     if args.json:
         _print_json(info)
     else:
@@ -613,13 +601,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``bead …`` / ``init`` on their own (for tests)."""
+    """Run ``bead …`` / ``init`` on their own (for tests); errors are reported as `gastown` reports them
+    (gastown.cli.main catches the same LedgerError for the full command line)."""
     parser = argparse.ArgumentParser(prog="gastown")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     add_init_parser(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except LedgerError as e:
+        print(f"gastown: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
