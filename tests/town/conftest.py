@@ -14,17 +14,6 @@ from gastown.config import Settings
 from gastown.demo import make_sample_repo
 from gastown.town.town import Town
 from tests.conftest import copilot_cli
-from tests.scenario_kit import (  # noqa: F401  (re-exported for the tests)
-    create,
-    done,
-    edit,
-    mayor_rule,
-    polecat_rule,
-    propose,
-    say,
-    task,
-    write,
-)
 
 IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}

@@ -18,18 +18,8 @@ from gastown.ledger.model import Status
 from gastown.town.bus import MergeOutcome, PlanDrafted, PlanProposed, RadarOverlap, ReviewState
 from gastown.town.mayor import DRAFT, PlanError
 from gastown.town.town import Town
-from tests.town.conftest import (
-    create,
-    done,
-    edit,
-    git,
-    mayor_rule,
-    polecat_rule,
-    propose,
-    say,
-    task,
-    write,
-)
+from tests.scenario_kit import create, done, edit, mayor_rule, polecat_rule, propose, say, task, write
+from tests.town.conftest import git
 
 pytestmark = pytest.mark.runtime
 
