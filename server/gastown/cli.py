@@ -119,11 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from gastown.errors import USER_ERRORS
+    from gastown.errors import user_errors
 
     try:
         return args.func(args)
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         print(f"gastown: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gastown.errors import GastownError
+
 
 def now_iso() -> str:
     """Beads writes RFC 3339 timestamps with an offset; keep that shape."""
@@ -152,7 +154,7 @@ def parse_ts(value: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-class LedgerError(Exception):
+class LedgerError(GastownError):
     """Any refusal of the ledger; the message is meant for a human."""
 
 

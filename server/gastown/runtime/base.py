@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from gastown.errors import GastownError
 from gastown.ledger.model import now_iso
 
 EventKind = Literal[
@@ -34,11 +35,11 @@ class AgentEvent(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class RuntimeError_(Exception):
+class AgentRuntimeError(GastownError):
     """A runtime that cannot run: missing CLI, provider misconfigured, session failed."""
 
 
-class TurnTimeout(RuntimeError_):
+class TurnTimeout(AgentRuntimeError):
     pass
 
 
@@ -107,5 +108,5 @@ class AgentRuntime(Protocol):
     async def create_session(self, spec: SessionSpec) -> AgentSession: ...
 
     async def resume_session(self, session_id: str, spec: SessionSpec) -> AgentSession:
-        """Reattach to a persisted session (also after the runtime restarted); RuntimeError_ if it is gone."""
+        """Reattach to a persisted session (also after the runtime restarted); AgentRuntimeError if it is gone."""
         ...

@@ -19,7 +19,7 @@ from copilot.session import PermissionDecisionApproveOnce
 from copilot.tools import define_tool
 
 from gastown.config import ProviderSettings
-from gastown.runtime.base import AgentEvent, PermissionAsk, RuntimeError_, SessionSpec, TurnTimeout
+from gastown.runtime.base import AgentEvent, AgentRuntimeError, PermissionAsk, SessionSpec, TurnTimeout
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,13 @@ def resolve_cli_path(setting: str | None = None) -> str:
     candidates.append(("PATH", shutil.which("copilot")))
     for source, path in candidates[:2]:
         if path and not os.access(path, os.X_OK):
-            raise RuntimeError_(f"Copilot CLI from {source} is not an executable file: {path}")
+            raise AgentRuntimeError(f"Copilot CLI from {source} is not an executable file: {path}")
         if path:
             return path
     for _, path in candidates[2:]:
         if path and os.access(path, os.X_OK):
             return path
-    raise RuntimeError_(
+    raise AgentRuntimeError(
         "Copilot CLI not found: set gastown.copilot.cliPath or COPILOT_CLI_PATH, "
         "or run `npm install` (it installs @github/copilot@1.0.102)"
     )
@@ -127,7 +127,7 @@ class CopilotSession:
         except TimeoutError:
             raise TurnTimeout(f"session {self._spec.name}: no end of turn within {timeout:.0f}s") from None
         if self._error:
-            raise RuntimeError_(f"session {self._spec.name}: {self._error}")
+            raise AgentRuntimeError(f"session {self._spec.name}: {self._error}")
         return self._last_message
 
     async def nudge(self, prompt: str) -> None:
@@ -167,7 +167,7 @@ class CopilotRuntime:
                 await client.start()
             except Exception as exc:
                 await _force_stop(client)
-                raise RuntimeError_(f"Copilot CLI failed to start ({self.cli_path}): {exc}") from exc
+                raise AgentRuntimeError(f"Copilot CLI failed to start ({self.cli_path}): {exc}") from exc
             self._client = client
 
     async def stop(self) -> None:
@@ -228,7 +228,7 @@ class CopilotRuntime:
         try:
             sdk_session = await self._client.resume_session(session_id, **self._session_kwargs(spec, holder))
         except Exception as exc:
-            raise RuntimeError_(f"session {session_id} cannot be resumed: {exc}") from exc
+            raise AgentRuntimeError(f"session {session_id} cannot be resumed: {exc}") from exc
         session = CopilotSession(sdk_session, spec)
         session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": True}))
         return session

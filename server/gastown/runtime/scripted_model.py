@@ -19,10 +19,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gastown.errors import GastownError
 from gastown.validation import describe
 
 
-class ScenarioError(ValueError):
+class ScenarioError(GastownError, ValueError):
     """A scenario file that cannot be played; the message names the file and the field."""
 
 

@@ -19,9 +19,7 @@ from pathlib import Path
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-
-class GitError(Exception):
-    """A git problem the Overseer must see: not a repository, no commits, dirty tree, conflict."""
+from gastown.vcs.run import GitError
 
 
 def open_repo(path: Path) -> git.Repo:

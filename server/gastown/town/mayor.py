@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from gastown.errors import GastownError
 from gastown.ledger.model import Bead, DepType, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, SessionSpec, ToolSpec
@@ -31,7 +32,7 @@ different files, and list the files each task will likely touch. Call the propos
 with the whole plan; if it is rejected, fix every problem named and call it again."""
 
 
-class PlanError(Exception):
+class PlanError(GastownError):
     """The Mayor could not produce a valid plan; the message says why."""
 
 

@@ -28,8 +28,8 @@ from gastown.ledger.model import Bead, DepType, Status
 from gastown.runtime.base import (
     AgentEvent,
     AgentRuntime,
+    AgentRuntimeError,
     AgentSession,
-    RuntimeError_,
     SessionSpec,
     ToolSpec,
     TurnTimeout,
@@ -372,7 +372,7 @@ class Polecat:
             try:
                 session = await self.runtime.resume_session(previous.session_id, spec)
                 return session, resume_prompt(self.bead, lease.path, feedback, lease), previous.session_id
-            except RuntimeError_ as exc:
+            except AgentRuntimeError as exc:
                 log.warning("%s: %s; starting a fresh session", self.name, exc)
         session = await self.seats.take(lease.path, self) if self.seats is not None else None
         if session is None:
