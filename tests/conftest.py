@@ -10,6 +10,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Tiers that start the real Copilot CLI (directly, through a town, or through `gastown serve`): marked here so
+# that `-m "not runtime"` leaves every one of them out without each module having to remember.
+_RUNTIME_DIRS = ("runtime", "town", "lsp", "e2e_vscode")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO_ROOT / "tests").parts
+        if parts and parts[0] in _RUNTIME_DIRS:
+            item.add_marker(pytest.mark.runtime)
+
+
 def copilot_cli() -> str:
     """The npm-installed CLI; `make test` installs it. Missing = a set-up error, never a skip."""
     path = os.environ.get("COPILOT_CLI_PATH") or str(REPO_ROOT / "node_modules" / ".bin" / "copilot")
