@@ -1,0 +1,115 @@
+"""Ready/blocked, kept up to date on write.
+
+Each issue row carries:
+
+- ``workable``: everything ready asks of the bead itself except time (status open, not an internal type,
+  not ephemeral/pinned, readable ``defer_until``), computed from the bead when it is written;
+- ``blocked_direct``: one of its own ``blocks``/``conditional-blocks`` targets exists and is not done,
+  or a child of one of its ``waits-for`` targets is not done;
+- ``blocked``: ``blocked_direct``, or a parent (``parent-child``) is ``blocked`` (propagates down);
+- ``defer_until``: normalised, compared with the clock at query time.
+
+A write records which beads came into existence or changed doneness (``dirty``), which changed their own
+dependencies (``own_deps``) and which parents' sets of children may have changed (``parents``). Before
+commit :func:`refresh_blocked` recomputes ``blocked_direct`` for exactly the beads that can be affected —
+beads with changed dependencies, the blocking dependents of dirty beads and the waits-for dependents of
+their parents — and then ``blocked`` over those beads and their descendants, taking the stored value of
+any parent outside that region. A close with no dependents costs one query here and touches no other
+row. So ``ready()`` is one scan of a partial index; ``graph.py`` (the whole-ledger walk) stays the
+reference the tests hold it to.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from gastown.ledger.sql import BLOCKING as _BLOCKING
+from gastown.ledger.sql import DONE as _DONE
+
+# -- incremental ready/blocked --------------------------------------------------------------------------
+# One scratch table per connection (created when it opens, never inside a transaction):
+#   kind 0 — beads whose existence or doneness changed (their dependents may change)
+#   kind 1 — parents whose set of children may have changed (their waits-for dependents may change)
+#   kind 2 — seeds: beads whose ``blocked_direct`` must be recomputed
+#   kind 3 — the region: seeds and their descendants, whose ``blocked`` must be recomputed
+TEMP_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS gt_work (kind INTEGER NOT NULL, id TEXT NOT NULL, "
+    "PRIMARY KEY (kind, id)) WITHOUT ROWID",
+)
+_SEEDS = f"""
+INSERT OR IGNORE INTO temp.gt_work (kind, id)
+SELECT 2, issue_id FROM dependencies
+    WHERE type IN {_BLOCKING} AND depends_on_id IN (SELECT id FROM temp.gt_work WHERE kind = 0)
+UNION
+SELECT 2, issue_id FROM dependencies
+    WHERE type = 'waits-for' AND depends_on_id IN (
+        SELECT id FROM temp.gt_work WHERE kind = 1
+        UNION
+        SELECT depends_on_id FROM dependencies
+            WHERE type = 'parent-child' AND issue_id IN (SELECT id FROM temp.gt_work WHERE kind = 0))
+"""
+_ANY_SEED = "SELECT EXISTS (SELECT 1 FROM temp.gt_work WHERE kind = 2)"
+_REFRESH_STEPS = (
+    f"""
+    UPDATE issues SET blocked_direct = (
+        EXISTS (SELECT 1 FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
+                WHERE d.issue_id = issues.id AND d.type IN {_BLOCKING} AND t.status NOT IN {_DONE})
+        OR EXISTS (SELECT 1 FROM dependencies w
+                   JOIN dependencies k ON k.depends_on_id = w.depends_on_id AND k.type = 'parent-child'
+                   JOIN issues c ON c.id = k.issue_id
+                   WHERE w.issue_id = issues.id AND w.type = 'waits-for' AND c.status NOT IN {_DONE})
+    ) WHERE id IN (SELECT id FROM temp.gt_work WHERE kind = 2)
+    """,
+    # the region whose ``blocked`` can change: the seeds and all their descendants
+    """
+    WITH RECURSIVE r(id) AS (
+        SELECT id FROM temp.gt_work WHERE kind = 2
+        UNION
+        SELECT d.issue_id FROM r CROSS JOIN dependencies d ON d.depends_on_id = r.id AND d.type = 'parent-child'
+    ) INSERT OR IGNORE INTO temp.gt_work (kind, id) SELECT 3, id FROM r
+    """,
+    # blocked = reachable, through parent -> child edges inside the region, from a region bead that is
+    # blocked directly or has a blocked parent outside the region. (CROSS JOIN fixes the join order:
+    # the scratch table has no statistics, and the planner would otherwise scan ``issues``.)
+    """
+    WITH RECURSIVE
+    region(id) AS (SELECT id FROM temp.gt_work WHERE kind = 3),
+    b(id) AS (
+        SELECT r.id FROM region r CROSS JOIN issues i ON i.id = r.id WHERE i.blocked_direct = 1
+        UNION
+        SELECT d.issue_id FROM region r
+            CROSS JOIN dependencies d ON d.issue_id = r.id AND d.type = 'parent-child'
+            CROSS JOIN issues p ON p.id = d.depends_on_id
+            WHERE p.blocked = 1 AND p.id NOT IN region
+        UNION
+        SELECT d.issue_id FROM b CROSS JOIN dependencies d ON d.depends_on_id = b.id AND d.type = 'parent-child'
+    ) UPDATE issues SET blocked = (id IN b) WHERE id IN region
+    """,
+)
+
+
+def refresh_blocked(
+    conn: sqlite3.Connection,
+    changed: Iterable[str],
+    parents: Iterable[str] = (),
+    own_deps: Iterable[str] = (),
+    *,
+    everything: bool = False,
+) -> None:
+    """Bring ``blocked_direct``/``blocked`` up to date (see module doc) after writes: ``changed`` beads
+    whose existence or doneness may have changed, ``parents`` whose children changed, ``own_deps``
+    beads whose own dependencies changed. ``everything`` recomputes the whole ledger."""
+    try:
+        if everything:
+            conn.execute("INSERT OR IGNORE INTO temp.gt_work (kind, id) SELECT 2, id FROM issues")
+        else:
+            rows = [(0, i) for i in changed] + [(1, p) for p in parents] + [(2, i) for i in own_deps]
+            conn.executemany("INSERT OR IGNORE INTO temp.gt_work (kind, id) VALUES (?, ?)", rows)
+            conn.execute(_SEEDS)
+            if not conn.execute(_ANY_SEED).fetchone()[0]:
+                return
+        for step in _REFRESH_STEPS:
+            conn.execute(step)
+    finally:
+        conn.execute("DELETE FROM temp.gt_work")

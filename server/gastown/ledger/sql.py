@@ -1,0 +1,80 @@
+"""SQL text shared by the ledger's queries and the command line's light reader (no pydantic here).
+
+Timestamps are compared as normalised UTC text (``now_key``), so the clock check of ``ready`` stays in
+SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+DONE = "('closed','tombstone')"
+BLOCKING = "('blocks','conditional-blocks')"
+FAR_FUTURE = "9999-12-31T23:59:59.999999Z"
+ORDER = "ORDER BY priority, created_at, id"
+
+READY_SQL = (
+    "SELECT data FROM issues WHERE workable = 1 AND blocked = 0 AND (defer_until IS NULL OR defer_until <= ?) "
+    + ORDER
+)
+UNDER = """
+WITH RECURSIVE under(id) AS (
+    SELECT issue_id FROM dependencies WHERE depends_on_id = ? AND type = 'parent-child'
+    UNION
+    SELECT d.issue_id FROM dependencies d JOIN under u ON d.depends_on_id = u.id WHERE d.type = 'parent-child'
+)
+"""
+BLOCKED_WHERE = f"WHERE blocked = 1 AND status NOT IN {DONE}"
+
+
+def now_key(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def ready_query(limit: int | None = None, parent: str | None = None,
+                now: datetime | None = None) -> tuple[str, list[Any]]:
+    """The ready beads' ``data`` in priority, creation order (``parent``: its descendants only)."""
+    params: list[Any] = [now_key(now)]
+    sql = READY_SQL
+    if parent is not None:
+        sql = UNDER + sql.replace("WHERE workable", "WHERE id IN (SELECT id FROM under) AND workable")
+        params.insert(0, parent)
+    if limit and limit > 0:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def list_query(
+    status: str | Sequence[str] | None = None,
+    parent: str | None = None,
+    issue_type: str | Sequence[str] | None = None,
+    label: str | Sequence[str] | None = None,
+    assignee: str | None = None,
+    limit: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The filtered beads' ``data`` in priority, creation order."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("issue_type", issue_type)):
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+        params.extend(values)
+    if parent is not None:
+        clauses.append("parent = ?")
+        params.append(parent)
+    if assignee is not None:
+        clauses.append("assignee = ?")
+        params.append(assignee)
+    for one in [label] if isinstance(label, str) else list(label or ()):
+        clauses.append("EXISTS (SELECT 1 FROM json_each(issues.data, '$.labels') WHERE value = ?)")
+        params.append(one)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = f"SELECT data FROM issues {where} {ORDER}"
+    if limit and limit > 0:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params

@@ -1,0 +1,511 @@
+"""Writes: one transaction's state (:class:`WriteState`), taking the write lock, and every write
+operation as a plain function over ``sqlite3`` — create, update, claim, close, dependencies, comments,
+labels, import. Each records audit events and what ready/blocked must recompute (``blocked``)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gastown.ledger import graph, sync
+from gastown.ledger.blocked import refresh_blocked
+from gastown.ledger.ids import child_id, id_candidates
+from gastown.ledger.model import (
+    Bead,
+    BeadNotFound,
+    Comment,
+    Dependency,
+    DependencyCycle,
+    DepType,
+    InvalidBead,
+    LedgerChange,
+    Status,
+    now_iso,
+)
+from gastown.ledger.rows import (
+    _CYCLE_TYPES,
+    _INSERT_DEP,
+    _INSERT_EVENT,
+    _INSERT_FTS,
+    _UPSERT,
+    _fts_text,
+    _parents_of,
+    _text,
+    check_label,
+    check_priority,
+    check_title,
+    content_hash,
+    exists,
+    get,
+    meta_int,
+    row_values,
+    set_meta,
+    validate,
+    write_row,
+)
+from gastown.ledger.sync import ImportResult
+
+# Fields update() may set: the model's own plus the Beads fields we know and keep as extras.
+_NOT_UPDATABLE = frozenset({"id", "dependencies", "comments", "created_at", "updated_at"})
+UPDATABLE_FIELDS = frozenset((set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER)) - _NOT_UPDATABLE)
+
+# -- write state ------------------------------------------------------------------------------------------
+@dataclass
+class WriteState:
+    """What one transaction has written so far; lives from BEGIN to COMMIT/ROLLBACK."""
+
+    conn: sqlite3.Connection
+    prefix: str
+    actor: str = ""
+    changed: dict[str, Bead] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)  # existence or doneness changed
+    parents: set[str] = field(default_factory=set)  # set of children changed
+    own_deps: set[str] = field(default_factory=set)  # own dependencies changed
+
+    def event(
+        self,
+        bead_id: str,
+        event_type: str,
+        actor: str,
+        old: Any = None,
+        new: Any = None,
+        comment: str | None = None,
+    ) -> None:
+        self.conn.execute(
+            _INSERT_EVENT,
+            (bead_id, event_type, actor or self.actor, _text(old), _text(new), comment, now_iso()),
+        )
+
+    def write(self, bead: Bead, *, deps: bool = False, old: Bead | None = None) -> Bead:
+        write_row(self.conn, bead, deps=deps, old=old, fresh=old is None)
+        self.changed[bead.id] = bead
+        if old is None or (old.status in Status.DONE) != (bead.status in Status.DONE):
+            self.dirty.add(bead.id)
+        if deps and (bead.dependencies or (old is not None and old.dependencies)):
+            self.own_deps.add(bead.id)
+            self.dirty.add(bead.id)
+            if old is not None:
+                self.parents.update(_parents_of(old))
+        return bead
+
+
+BUSY_TIMEOUT_MS = 10_000  # each wait inside SQLite
+PATIENCE_S = 60.0  # how long a writer keeps trying before it tells the user
+
+
+def is_busy(err: sqlite3.Error) -> bool:
+    return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def begin_immediate(conn: sqlite3.Connection, patience_s: float | None = None) -> None:
+    """Take the write lock, waiting for other processes (SQLite's busy timeout, then retries)."""
+    deadline = time.monotonic() + (PATIENCE_S if patience_s is None else patience_s)
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if not is_busy(e) or time.monotonic() >= deadline:
+                raise
+
+
+def begin(conn: sqlite3.Connection, prefix: str, actor: str) -> WriteState:
+    begin_immediate(conn)
+    return WriteState(conn, prefix, actor)
+
+
+def finish(st: WriteState) -> LedgerChange | None:
+    """Bring ready/blocked up to date and bump the version; the caller commits."""
+    if len(st.own_deps) > 1000:  # a big import: one pass over everything is cheaper
+        refresh_blocked(st.conn, (), everything=True)
+    elif st.dirty or st.parents or st.own_deps:
+        refresh_blocked(st.conn, st.dirty, st.parents, st.own_deps)
+    if not st.changed:
+        return None
+    version = meta_int(st.conn, "version") + 1
+    set_meta(st.conn, "version", version)
+    return LedgerChange(version=version, changed=list(st.changed.values()))
+
+
+# -- writes -----------------------------------------------------------------------------------------------
+def create(
+    st: WriteState,
+    title: str,
+    *,
+    description: str | None = None,
+    acceptance_criteria: str | None = None,
+    design: str | None = None,
+    notes: str | None = None,
+    priority: int = 2,
+    issue_type: str = "task",
+    parent: str | None = None,
+    labels: Iterable[str] | None = None,
+    assignee: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    actor: str = "",
+    **extra: Any,
+) -> Bead:
+    conn = st.conn
+    actor = actor or st.actor
+    check_title(title)
+    check_priority(priority)
+    if not isinstance(issue_type, str) or not issue_type.strip():
+        raise InvalidBead("issue_type", "must be a non-empty string")
+    unknown = sorted(set(extra) - UPDATABLE_FIELDS)
+    if unknown:
+        raise InvalidBead(unknown[0], "not a field a bead can be created with")
+    label_list = [check_label(x) for x in labels] if labels is not None else None
+    if label_list is not None:
+        label_list = list(dict.fromkeys(label_list))
+    now = now_iso()
+    if parent is not None:
+        if not exists(conn, parent):
+            raise BeadNotFound(parent)
+        while True:
+            (n,) = conn.execute(
+                "INSERT INTO child_counters (parent_id, last_child) VALUES (?, 1) "
+                "ON CONFLICT(parent_id) DO UPDATE SET last_child = last_child + 1 RETURNING last_child",
+                (parent,),
+            ).fetchone()
+            bead_id = child_id(parent, n)
+            if not exists(conn, bead_id):
+                break
+    else:
+        (size,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM issues").fetchone()
+        bead_id = next(
+            c for c in id_candidates(st.prefix, title, existing=size, timestamp=now) if not exists(conn, c)
+        )
+    deps = (
+        [Dependency(issue_id=bead_id, depends_on_id=parent, type=DepType.PARENT_CHILD, created_at=now,
+                    created_by=actor)]
+        if parent
+        else None
+    )
+    bead = validate(
+        {
+            **extra,
+            "id": bead_id,
+            "title": title,
+            "description": description,
+            "design": design,
+            "acceptance_criteria": acceptance_criteria,
+            "notes": notes,
+            "priority": priority,
+            "issue_type": issue_type,
+            "assignee": assignee,
+            "created_by": actor or None,
+            "labels": label_list,
+            "metadata": metadata,
+            "dependencies": deps,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    st.write(bead, deps=True)
+    st.event(bead_id, "created", actor, new=title)
+    return bead
+
+
+# Every bead `?` reaches over cycle-relevant edges, as the CTE r(id).
+_REACH = f"""
+    WITH RECURSIVE r(id) AS (
+        SELECT ?
+        UNION
+        SELECT d.depends_on_id FROM dependencies d JOIN r ON d.issue_id = r.id
+        WHERE d.type IN {_CYCLE_TYPES}
+    )"""
+
+
+def _path(conn: sqlite3.Connection, src: str, dst: str) -> list[str] | None:
+    """A path src -> ... -> dst over cycle-relevant edges, or None. Reachability runs in SQLite; the path
+    itself is rebuilt (breadth first, so the shortest) only when there is one."""
+    hit = conn.execute(f"{_REACH} SELECT 1 FROM r WHERE id = ? LIMIT 1", (src, dst)).fetchone()
+    if hit is None:
+        return None
+    edges = conn.execute(
+        f"""{_REACH} SELECT d.issue_id, d.depends_on_id FROM dependencies d
+          WHERE d.issue_id IN (SELECT id FROM r) AND d.type IN {_CYCLE_TYPES} ORDER BY d.seq""",
+        (src,),
+    ).fetchall()
+    return graph.path_between(edges, src, dst)
+
+
+def add_dependency(
+    st: WriteState, issue_id: str, depends_on_id: str, type: str = DepType.BLOCKS, actor: str = ""
+) -> Bead:
+    conn = st.conn
+    actor = actor or st.actor
+    if not isinstance(type, str) or not type.strip():
+        raise InvalidBead("type", "dependency type must be a non-empty string")
+    if issue_id == depends_on_id:
+        raise InvalidBead("depends_on_id", f"{issue_id} cannot depend on itself")
+    bead = get(conn, issue_id)
+    if not exists(conn, depends_on_id):
+        raise BeadNotFound(depends_on_id)
+    existing = bead.dependencies or []
+    if any(d.depends_on_id == depends_on_id and d.type == type for d in existing):
+        return bead
+    if type == DepType.PARENT_CHILD and bead.parent_id is not None:
+        raise InvalidBead("parent", f"{issue_id} already has parent {bead.parent_id}")
+    if type in graph.CYCLE_TYPES:
+        path = _path(conn, depends_on_id, issue_id)
+        if path is not None:
+            raise DependencyCycle([issue_id, *path])
+    dep = Dependency(issue_id=issue_id, depends_on_id=depends_on_id, type=type, created_by=actor)
+    new = bead.model_copy(update={"dependencies": [*existing, dep], "updated_at": now_iso()})
+    conn.execute(_INSERT_DEP, (issue_id, depends_on_id, type))
+    st.write(new, old=bead)
+    st.own_deps.add(issue_id)
+    st.dirty.add(issue_id)
+    if type == DepType.PARENT_CHILD:
+        st.parents.add(depends_on_id)
+    st.event(issue_id, "dependency_added", actor, new=f"{type}:{depends_on_id}")
+    return new
+
+
+def remove_dependency(
+    st: WriteState, issue_id: str, depends_on_id: str, type: str | None = None, actor: str = ""
+) -> Bead:
+    """Remove the dependency (of ``type``, or of any type when None); a missing one is no error."""
+    actor = actor or st.actor
+    bead = get(st.conn, issue_id)
+    gone = [
+        d
+        for d in bead.dependencies or []
+        if d.depends_on_id == depends_on_id and (type is None or d.type == type)
+    ]
+    if not gone:
+        return bead
+    keep = [d for d in bead.dependencies or [] if d not in gone]
+    new = bead.model_copy(update={"dependencies": keep or None, "updated_at": now_iso()})
+    st.write(new, deps=True, old=bead)
+    for d in gone:
+        st.event(issue_id, "dependency_removed", actor, old=f"{d.type}:{depends_on_id}")
+    return new
+
+
+def update(st: WriteState, bead_id: str, *, actor: str = "", **fields: Any) -> Bead:
+    """Set fields (``None`` unsets one). Status → closed sets ``closed_at``; leaving closed clears it."""
+    actor = actor or st.actor
+    unknown = sorted(set(fields) - UPDATABLE_FIELDS)
+    if unknown:
+        raise InvalidBead(unknown[0], "not a field that can be updated")
+    if "title" in fields:
+        check_title(fields["title"])
+    if "priority" in fields:
+        check_priority(fields["priority"])
+    if "status" in fields and (not isinstance(fields["status"], str) or not fields["status"]):
+        raise InvalidBead("status", "must be a non-empty string")
+    if fields.get("labels") is not None:
+        if isinstance(fields["labels"], str):
+            raise InvalidBead("labels", "must be a list of strings")
+        fields["labels"] = list(dict.fromkeys(check_label(x) for x in fields["labels"])) or None
+    return _apply(st, get(st.conn, bead_id), fields, actor)
+
+
+def _apply(st: WriteState, bead: Bead, fields: dict[str, Any], actor: str) -> Bead:
+    bead_id = bead.id
+    old = bead.to_json_dict()
+    new = dict(old)
+    for key, value in fields.items():
+        if value is None:
+            new.pop(key, None)
+        else:
+            new[key] = value
+    old_status, new_status = old.get("status"), new.get("status")
+    if new_status != old_status:
+        if new_status == Status.CLOSED:
+            new.setdefault("closed_at", now_iso())
+        elif old_status == Status.CLOSED and "closed_at" not in fields:
+            new.pop("closed_at", None)
+            if "close_reason" not in fields:
+                new.pop("close_reason", None)
+    if new == old:
+        return bead
+    new["updated_at"] = now_iso()
+    updated = validate(new)
+    st.write(updated, old=bead)
+    for key in sorted(set(old) | set(new)):
+        if key in ("updated_at", "closed_at") or old.get(key) == new.get(key):
+            continue
+        if key == "close_reason" and new_status != old_status:
+            continue  # carried by the closed/reopened event
+        if key == "status":
+            kind = "closed" if new_status == Status.CLOSED else "status_changed"
+            if old_status in Status.DONE and new_status == Status.OPEN:
+                kind = "reopened"
+            st.event(bead_id, kind, actor, old=old_status, new=new_status, comment=new.get("close_reason"))
+        elif key == "labels":
+            before, after = old.get("labels") or [], new.get("labels") or []
+            for label in after:
+                if label not in before:
+                    st.event(bead_id, "label_added", actor, new=label)
+            for label in before:
+                if label not in after:
+                    st.event(bead_id, "label_removed", actor, old=label)
+        else:
+            st.event(bead_id, "updated", actor, old=old.get(key), new=new.get(key), comment=key)
+    return updated
+
+
+def claim(st: WriteState, bead_id: str, assignee: str, actor: str = "") -> Bead | None:
+    """Compare-and-set: open and unassigned → in_progress + assignee; None if not claimable."""
+    if not isinstance(assignee, str) or not assignee:
+        raise InvalidBead("assignee", "must be a non-empty string")
+    bead = get(st.conn, bead_id)
+    if bead.status != Status.OPEN or bead.assignee:
+        return None
+    new = bead.model_copy(update={"status": Status.IN_PROGRESS, "assignee": assignee, "updated_at": now_iso()})
+    st.write(new, old=bead)
+    st.event(bead_id, "claimed", actor or st.actor or assignee, old=bead.status, new=assignee)
+    return new
+
+
+def close_bead(st: WriteState, bead_id: str, reason: str = "", actor: str = "") -> Bead:
+    bead = get(st.conn, bead_id)
+    if bead.status == Status.CLOSED:
+        return bead
+    return _apply(st, bead, {"status": Status.CLOSED, "close_reason": reason or None}, actor or st.actor)
+
+
+def reopen(st: WriteState, bead_id: str, actor: str = "") -> Bead:
+    bead = get(st.conn, bead_id)
+    if bead.status == Status.OPEN:
+        return bead
+    return _apply(st, bead, {"status": Status.OPEN, "closed_at": None, "close_reason": None}, actor or st.actor)
+
+
+def add_comment(st: WriteState, bead_id: str, author: str, text: str) -> Bead:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidBead("text", "a comment needs text")
+    bead = get(st.conn, bead_id)
+    seq = meta_int(st.conn, "comment_seq") + 1
+    set_meta(st.conn, "comment_seq", seq)
+    comment = Comment(id=seq, issue_id=bead_id, author=author, text=text)
+    new = bead.model_copy(update={"comments": [*(bead.comments or []), comment], "updated_at": now_iso()})
+    st.write(new, old=bead)
+    st.event(bead_id, "commented", author or st.actor, comment=text)
+    return new
+
+
+def add_labels(st: WriteState, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+    bead = get(st.conn, bead_id)
+    wanted = [check_label(x) for x in labels]
+    current = list(bead.labels or [])
+    return update(st, bead_id, actor=actor, labels=current + [x for x in wanted if x not in current])
+
+
+def remove_labels(st: WriteState, bead_id: str, labels: Iterable[str], actor: str = "") -> Bead:
+    bead = get(st.conn, bead_id)
+    drop = set(labels)
+    return update(st, bead_id, actor=actor, labels=[x for x in bead.labels or [] if x not in drop] or None)
+
+
+_CHILD_ID = re.compile(r"^(.+)\.(\d+)$")
+
+
+def import_beads(
+    st: WriteState, beads: Sequence[Bead], actor: str = "import", raw_lines: Sequence[str] | None = None
+) -> ImportResult:
+    """Upsert parsed beads: a new id is created; an identical line (same content hash) is skipped; on a
+    different one the newer ``updated_at`` wins (a tie takes the incoming copy). ``raw_lines``: the
+    lines the beads were parsed from, when known — a line already in canonical form that matches the
+    stored hash is skipped without re-rendering it."""
+    conn = st.conn
+    existing: dict[str, tuple[str, str]] = {
+        bead_id: (updated, digest)
+        for bead_id, updated, digest in conn.execute("SELECT id, updated_at, content_hash FROM issues")
+    }
+    created = updated_n = unchanged = 0
+    events: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = []
+    replaced: list[tuple[str]] = []
+    written: list[Bead] = []
+    now = now_iso()
+    max_comment = 0
+    counters: dict[str, int] = {}
+    incoming = {b.id for b in beads}
+    old_parents = defaultdict(list)
+    for issue_id, parent in conn.execute(
+        "SELECT issue_id, depends_on_id FROM dependencies WHERE type = 'parent-child'"
+    ):
+        if issue_id in incoming:
+            old_parents[issue_id].append(parent)
+    for n, bead in enumerate(beads):
+        old = existing.get(bead.id)
+        if old is not None and raw_lines is not None and old[1] == content_hash(raw_lines[n]):
+            unchanged += 1
+            continue
+        for c in bead.comments or ():
+            if isinstance(c.id, int):
+                max_comment = max(max_comment, c.id)
+        m = _CHILD_ID.match(bead.id)
+        if m:
+            counters[m[1]] = max(counters.get(m[1], 0), int(m[2]))
+        values = row_values(bead)
+        if old is None:
+            created += 1
+            events.append((bead.id, "created", actor, None, bead.title, "import", now))
+        else:
+            if old[1] == values[-1] or values[5] < old[0]:  # same content hash, or older
+                unchanged += 1
+                continue
+            updated_n += 1
+            events.append((bead.id, "updated", actor, None, None, "import", now))
+            st.parents.update(old_parents.get(bead.id, ()))
+            replaced.append((bead.id,))
+        rows.append(values)
+        written.append(bead)
+        st.changed[bead.id] = bead
+        st.dirty.add(bead.id)
+        st.own_deps.add(bead.id)
+    # in bulk: one executemany per statement is several times faster than a write_row() per bead
+    conn.executemany(
+        "DELETE FROM issues_fts WHERE rowid = (SELECT rowid FROM issues WHERE id = ?)", replaced
+    )
+    conn.executemany("DELETE FROM dependencies WHERE issue_id = ?", replaced)
+    conn.executemany(_UPSERT, rows)
+    conn.executemany(
+        _INSERT_DEP, [(d.issue_id, d.depends_on_id, d.type) for b in written for d in b.dependencies or ()]
+    )
+    conn.executemany("DELETE FROM fts_pending WHERE rowid = (SELECT rowid FROM issues WHERE id = ?)", replaced)
+    if len(written) > 500:
+        rowids = dict(conn.execute("SELECT id, rowid FROM issues"))
+    else:
+        rowids = {
+            b.id: conn.execute("SELECT rowid FROM issues WHERE id = ?", (b.id,)).fetchone()[0] for b in written
+        }
+    conn.executemany(_INSERT_FTS, [(rowids[b.id], *_fts_text(b)) for b in written])
+    conn.executemany(_INSERT_EVENT, events)
+    if max_comment > meta_int(conn, "comment_seq"):
+        set_meta(conn, "comment_seq", max_comment)
+    conn.executemany(
+        "INSERT INTO child_counters (parent_id, last_child) VALUES (?, ?) "
+        "ON CONFLICT(parent_id) DO UPDATE SET last_child = MAX(last_child, excluded.last_child)",
+        sorted(counters.items()),
+    )
+    return ImportResult(created=created, updated=updated_n, unchanged=unchanged)
+
+
+def claim_many(st: WriteState, bead_ids: Iterable[str], assignee: str, actor: str = "") -> list[Bead]:
+    """``claim`` for several beads in this one transaction: each is compare-and-set on its own, a bead
+    that is not open and unassigned (or not in the ledger) is skipped. Returns the claimed beads, in
+    the order asked (an id given twice is claimed once)."""
+    if not isinstance(assignee, str) or not assignee:
+        raise InvalidBead("assignee", "must be a non-empty string")
+    if isinstance(bead_ids, str):
+        raise InvalidBead("bead_ids", "must be a list of bead ids, not one string")
+    claimed: list[Bead] = []
+    for bead_id in dict.fromkeys(bead_ids):
+        try:
+            bead = claim(st, bead_id, assignee, actor)
+        except BeadNotFound:
+            continue
+        if bead is not None:
+            claimed.append(bead)
+    return claimed
