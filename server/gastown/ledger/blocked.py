@@ -21,6 +21,7 @@ reference the tests hold it to.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 
@@ -48,6 +49,52 @@ SELECT 2, issue_id FROM dependencies
         UNION
         SELECT depends_on_id FROM dependencies
             WHERE type = 'parent-child' AND issue_id IN (SELECT id FROM temp.gt_work WHERE kind = 0))
+"""
+# The same seeds for a small write, straight from parameters (JSON arrays: ?1 the changed beads, ?2 the
+# parents): one query, and no scratch rows at all when nothing depends on what changed.
+_SEEDS_OF = f"""
+SELECT issue_id FROM dependencies
+    WHERE type IN {_BLOCKING} AND depends_on_id IN (SELECT value FROM json_each(?1))
+UNION
+SELECT issue_id FROM dependencies
+    WHERE type = 'waits-for' AND depends_on_id IN (
+        SELECT value FROM json_each(?2)
+        UNION
+        SELECT depends_on_id FROM dependencies
+            WHERE type = 'parent-child' AND issue_id IN (SELECT value FROM json_each(?1)))
+"""
+_SMALL = 200  # beads; above this the scratch table carries the sets
+
+# The small path's two steps, the seeds given as a JSON array (?1). Each writes only the rows whose flag
+# really changes: fewer dirty pages for the commit, and a count that says whether anything moved.
+_DIRECT = f"""(
+    EXISTS (SELECT 1 FROM dependencies d JOIN issues t ON t.id = d.depends_on_id
+            WHERE d.issue_id = issues.id AND d.type IN {_BLOCKING} AND t.status NOT IN {_DONE})
+    OR EXISTS (SELECT 1 FROM dependencies w
+               JOIN dependencies k ON k.depends_on_id = w.depends_on_id AND k.type = 'parent-child'
+               JOIN issues c ON c.id = k.issue_id
+               WHERE w.issue_id = issues.id AND w.type = 'waits-for' AND c.status NOT IN {_DONE}))"""
+_DIRECT_OF = f"""
+UPDATE issues SET blocked_direct = {_DIRECT}
+WHERE id IN (SELECT value FROM json_each(?1)) AND blocked_direct IS NOT {_DIRECT}
+"""
+_BLOCKED_OF = """
+WITH RECURSIVE
+region(id) AS (
+    SELECT value FROM json_each(?1)
+    UNION
+    SELECT d.issue_id FROM region r CROSS JOIN dependencies d ON d.depends_on_id = r.id AND d.type = 'parent-child'
+),
+b(id) AS (
+    SELECT r.id FROM region r CROSS JOIN issues i ON i.id = r.id WHERE i.blocked_direct = 1
+    UNION
+    SELECT d.issue_id FROM region r
+        CROSS JOIN dependencies d ON d.issue_id = r.id AND d.type = 'parent-child'
+        CROSS JOIN issues p ON p.id = d.depends_on_id
+        WHERE p.blocked = 1 AND p.id NOT IN region
+    UNION
+    SELECT d.issue_id FROM b CROSS JOIN dependencies d ON d.depends_on_id = b.id AND d.type = 'parent-child'
+) UPDATE issues SET blocked = (id IN b) WHERE id IN region AND blocked IS NOT (id IN b)
 """
 _ANY_SEED = "SELECT EXISTS (SELECT 1 FROM temp.gt_work WHERE kind = 2)"
 _REFRESH_STEPS = (
@@ -100,6 +147,22 @@ def refresh_blocked(
     """Bring ``blocked_direct``/``blocked`` up to date (see module doc) after writes: ``changed`` beads
     whose existence or doneness may have changed, ``parents`` whose children changed, ``own_deps``
     beads whose own dependencies changed. ``everything`` recomputes the whole ledger."""
+    if not everything:
+        changed, parents, own_deps = list(changed), list(parents), list(own_deps)
+        if len(changed) + len(parents) <= _SMALL:
+            seeds = set(own_deps)
+            if changed or parents:
+                seeds.update(
+                    row[0] for row in conn.execute(_SEEDS_OF, (json.dumps(changed), json.dumps(parents)))
+                )
+            if not seeds:
+                return
+            ids = json.dumps(sorted(seeds))
+            moved = conn.execute(_DIRECT_OF, (ids,)).rowcount
+            # ``blocked`` can change only through a seed's own flag or a changed parent edge (own_deps)
+            if moved or own_deps:
+                conn.execute(_BLOCKED_OF, (ids,))
+            return
     try:
         if everything:
             conn.execute("INSERT OR IGNORE INTO temp.gt_work (kind, id) SELECT 2, id FROM issues")

@@ -1,11 +1,11 @@
-"""The working store of the ledger: SQLite (WAL) through aiosqlite.
+"""The working store of the ledger: SQLite (WAL), each connection on its own thread (``worker.SqliteThread``).
 
 Each bead is one row holding its canonical JSONL line (unknown fields included) plus indexed columns —
 among them the incrementally maintained ``workable``/``blocked`` flags that make ``ready()`` one scan of
 a partial index (see ``core``). Dependencies also live in their own table for graph queries; the audit
 trail is in ``events``; titles, descriptions, notes and comments in an FTS5 index.
 
-Every ledger operation is one call into the aiosqlite worker thread (``core`` does the SQL there), so an
+Every ledger operation is one call into a connection's worker thread (``core`` does the SQL there), so an
 operation costs one round trip from the event loop. Writes run in ``BEGIN IMMEDIATE`` transactions,
 serialised in-process by an asyncio lock and across processes by SQLite (busy timeout plus retries, so a
 concurrent writer waits rather than failing); reads go through a second connection and so only ever see
@@ -27,8 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from gastown.ledger import core, schema, sync
 from gastown.ledger.model import (
     Bead,
@@ -44,6 +42,7 @@ from gastown.ledger.model import (
 )
 from gastown.ledger.schema import MIGRATIONS, SCHEMA_VERSION
 from gastown.ledger.sync import ImportResult
+from gastown.ledger.worker import SqliteThread
 
 __all__ = [
     "MIGRATIONS",
@@ -187,12 +186,12 @@ class Tx:
     async def _do(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         if not self._active:
             raise LedgerError("this batch has ended; open a new one with store.batch()")
-        return await self._store._run(self._store._wconn, fn, self._st, *args, **kw)
+        return await self._store._run(self._store._wconn.call, fn, self._st, *args, **kw)
 
     async def get(self, bead_id: str) -> Bead:
         if not self._active:
             raise LedgerError("this batch has ended; open a new one with store.batch()")
-        return await self._store._run(self._store._wconn, core.get, self._st.conn, bead_id)
+        return await self._store._run(self._store._wconn.call, core.get, self._st.conn, bead_id)
 
     async def create(self, title: str, **fields: Any) -> Bead:
         """See ``Store.create``."""
@@ -213,6 +212,9 @@ class Tx:
 
     async def claim(self, bead_id: str, assignee: str, actor: str = "") -> Bead | None:
         return await self._do(core.claim, bead_id, assignee, actor)
+
+    async def claim_many(self, bead_ids: Iterable[str], assignee: str, actor: str = "") -> builtins.list[Bead]:
+        return await self._do(core.claim_many, list(bead_ids), assignee, actor)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
         return await self._do(core.close_bead, bead_id, reason, actor)
@@ -236,7 +238,7 @@ class Tx:
 class Store:
     """The ledger's SQLite store. Open with ``await Store.open(path)`` (or ``async with await ...``)."""
 
-    def __init__(self, db_path: Path, prefix: str, wconn: aiosqlite.Connection, rconn: aiosqlite.Connection):
+    def __init__(self, db_path: Path, prefix: str, wconn: SqliteThread, rconn: SqliteThread):
         self.db_path = db_path
         self.prefix = prefix
         self._wconn = wconn
@@ -251,12 +253,12 @@ class Store:
     async def open(cls, db_path: Path | str, prefix: str = "gt") -> Store:
         db_path = Path(db_path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        conns: list[aiosqlite.Connection] = []
+        conns: list[SqliteThread] = []
         try:
             for writer in (True, False):
-                conn = await aiosqlite.connect(db_path, isolation_level=None)
+                conn = await SqliteThread.open(db_path)
                 conns.append(conn)
-                await conn._execute(_setup, conn._conn, writer)
+                await conn.run(_setup, writer)
             store = cls(db_path, prefix, conns[0], conns[1])
             store._version = int(await store._read(_get_meta, "version") or 0)
             return store
@@ -311,11 +313,12 @@ class Store:
         return store, result
 
     # -- plumbing -------------------------------------------------------------------------------------
-    async def _run(self, conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    async def _run(self, how: Callable[..., Any], fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """``how(fn, *args, **kw)`` — a connection's ``run`` or ``call`` — with SQLite errors translated."""
         if self._closed:
             raise LedgerError(f"the ledger store {self.db_path} is closed")
         try:
-            return await conn._execute(fn, *args, **kw)
+            return await how(fn, *args, **kw)
         except sqlite3.Error as e:
             err = _translate(e, self.db_path)
             if err is None:
@@ -323,13 +326,11 @@ class Store:
             raise err from e
 
     async def _read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        return await self._run(self._rconn, fn, self._rconn._conn, *args, **kw)
+        return await self._run(self._rconn.run, fn, *args, **kw)
 
     async def _write_op(self, actor: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         async with self._lock:
-            result, change = await self._run(
-                self._wconn, _one_shot, self._wconn._conn, self.prefix, actor, fn, args, kw
-            )
+            result, change = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
         if change is not None:
             self._version = change.version
             self._notify(change)
@@ -364,14 +365,14 @@ class Store:
     async def batch(self, actor: str = "") -> AsyncIterator[Tx]:
         """One transaction: everything inside commits together or (on an exception) not at all."""
         async with self._lock:
-            state = await self._run(self._wconn, core.begin, self._wconn._conn, self.prefix, actor)
+            state = await self._run(self._wconn.run, core.begin, self.prefix, actor)
             tx = Tx(self, state)
             try:
                 yield tx
-                change = await self._run(self._wconn, _commit, state)
+                change = await self._run(self._wconn.call, _commit, state)
             except BaseException:
                 tx._active = False
-                await self._run(self._wconn, _rollback, self._wconn._conn)
+                await self._run(self._wconn.run, _rollback)
                 raise
             tx._active = False
         if change is not None:
@@ -433,6 +434,14 @@ class Store:
     async def claim(self, bead_id: str, assignee: str, actor: str = "") -> Bead | None:
         """Compare-and-set: open and unassigned → in_progress + assignee; None if not claimable."""
         return await self._write_op(actor, core.claim, bead_id, assignee)
+
+    async def claim_many(self, bead_ids: Iterable[str], assignee: str, actor: str = "") -> builtins.list[Bead]:
+        """``claim`` for a whole wave in ONE transaction: each bead is compare-and-set on its own (open
+        and unassigned → in_progress + assignee, a ``claimed`` event each); one already claimed, not
+        open or not in the ledger is skipped, not an error. Returns the beads this call claimed, in the
+        order given. Across stores and processes SQLite's write lock serialises the transactions, so no
+        bead is ever claimed twice."""
+        return await self._write_op(actor, core.claim_many, list(bead_ids), assignee)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
         return await self._write_op(actor, core.close_bead, bead_id, reason)
@@ -500,7 +509,7 @@ class Store:
         """``search`` with each bead's relevance (higher is better)."""
         if await self._read(core.fts_pending):
             async with self._lock:
-                await self._run(self._wconn, _flush_fts_op, self._wconn._conn)
+                await self._run(self._wconn.run, _flush_fts_op)
         return await self._read(core.search, query, limit, syntax)
 
     async def events(self, bead_id: str) -> builtins.list[BeadEvent]:
@@ -529,7 +538,7 @@ class Store:
         key = _sync_key(path)
         if await self._read(_get_meta, key) != digest:
             async with self._lock:
-                await self._run(self._wconn, _set_meta_op, self._wconn._conn, key, digest)
+                await self._run(self._wconn.run, _set_meta_op, key, digest)
         return changed
 
     async def import_jsonl(self, path: Path | str, actor: str = "import") -> ImportResult:
@@ -541,7 +550,7 @@ class Store:
         if result.created + result.updated > 1000:
             # move the big write out of the WAL now rather than in the middle of the next small write
             async with self._lock:
-                await self._run(self._wconn, _checkpoint, self._wconn._conn)
+                await self._run(self._wconn.run, _checkpoint)
         return result
 
     async def import_if_changed(self, path: Path | str, actor: str = "import") -> ImportResult | None:

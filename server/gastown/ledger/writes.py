@@ -119,6 +119,9 @@ def begin(conn: sqlite3.Connection, prefix: str, actor: str) -> WriteState:
     return WriteState(conn, prefix, actor)
 
 
+_BUMP_VERSION = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version' RETURNING value"
+
+
 def finish(st: WriteState) -> LedgerChange | None:
     """Bring ready/blocked up to date and bump the version; the caller commits."""
     if len(st.own_deps) > 1000:  # a big import: one pass over everything is cheaper
@@ -127,8 +130,12 @@ def finish(st: WriteState) -> LedgerChange | None:
         refresh_blocked(st.conn, st.dirty, st.parents, st.own_deps)
     if not st.changed:
         return None
-    version = meta_int(st.conn, "version") + 1
-    set_meta(st.conn, "version", version)
+    row = st.conn.execute(_BUMP_VERSION).fetchone()
+    if row is None:  # a ledger without the row (not one migrate() made)
+        version = meta_int(st.conn, "version") + 1
+        set_meta(st.conn, "version", version)
+    else:
+        version = int(row[0])
     return LedgerChange(version=version, changed=list(st.changed.values()))
 
 
@@ -177,38 +184,47 @@ def create(
                 break
     else:
         (size,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM issues").fetchone()
-        bead_id = next(
-            c for c in id_candidates(st.prefix, title, existing=size, timestamp=now) if not exists(conn, c)
-        )
+        candidates = id_candidates(st.prefix, title, existing=size, timestamp=now)
+        bead_id = next(candidates)
+    fields = {
+        **extra,
+        "title": title,
+        "description": description,
+        "design": design,
+        "acceptance_criteria": acceptance_criteria,
+        "notes": notes,
+        "priority": priority,
+        "issue_type": issue_type,
+        "assignee": assignee,
+        "created_by": actor or None,
+        "labels": label_list,
+        "metadata": metadata,
+        "created_at": now,
+        "updated_at": now,
+    }
+    bead = _new_bead(bead_id, parent, actor, fields)
+    while True:
+        try:
+            st.write(bead, deps=True)
+            break
+        except sqlite3.IntegrityError:
+            # a hash id already taken (rare): the insert itself is the check, so the common case
+            # spends no query on it
+            if parent is not None or not exists(conn, bead.id):
+                raise
+            bead = _new_bead(next(candidates), parent, actor, fields)
+    st.event(bead.id, "created", actor, new=title)
+    return bead
+
+
+def _new_bead(bead_id: str, parent: str | None, actor: str, fields: dict[str, Any]) -> Bead:
     deps = (
-        [Dependency(issue_id=bead_id, depends_on_id=parent, type=DepType.PARENT_CHILD, created_at=now,
-                    created_by=actor)]
+        [Dependency(issue_id=bead_id, depends_on_id=parent, type=DepType.PARENT_CHILD,
+                    created_at=fields["created_at"], created_by=actor)]
         if parent
         else None
     )
-    bead = validate(
-        {
-            **extra,
-            "id": bead_id,
-            "title": title,
-            "description": description,
-            "design": design,
-            "acceptance_criteria": acceptance_criteria,
-            "notes": notes,
-            "priority": priority,
-            "issue_type": issue_type,
-            "assignee": assignee,
-            "created_by": actor or None,
-            "labels": label_list,
-            "metadata": metadata,
-            "dependencies": deps,
-            "created_at": now,
-            "updated_at": now,
-        }
-    )
-    st.write(bead, deps=True)
-    st.event(bead_id, "created", actor, new=title)
-    return bead
+    return validate({**fields, "id": bead_id, "dependencies": deps})
 
 
 # Every bead `?` reaches over cycle-relevant edges, as the CTE r(id).
