@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from gastown.ledger.cli import main
+from gastown.cli import main
 
 
 def run(capsys, *argv):

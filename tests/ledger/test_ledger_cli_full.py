@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from gastown.ledger.cli import main
+from gastown.cli import main
 
 
 def run(capsys, *argv):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gastown.ledger import core
-from gastown.ledger.cli import main
+from gastown.cli import main
 from gastown.ledger.model import LedgerBusy, LedgerCorrupt, LedgerError
 from gastown.ledger.store import Store
 

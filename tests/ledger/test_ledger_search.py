@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gastown.ledger.cli import main
+from gastown.cli import main
 from gastown.ledger.model import LedgerError, now_iso
 
 

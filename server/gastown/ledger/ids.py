@@ -11,8 +11,6 @@ import hashlib
 import math
 from collections.abc import Callable, Iterator
 
-from gastown.ledger.model import now_iso
-
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH = 4
 MAX_LENGTH = 8
@@ -46,7 +44,10 @@ def hash_id(prefix: str, title: str, timestamp: str, nonce: int, length: int) ->
 
 def id_candidates(prefix: str, title: str, *, existing: int, timestamp: str | None = None) -> Iterator[str]:
     """Candidate ids in the order to try them: 10 nonces at the size-driven length, then longer ones."""
-    timestamp = timestamp or now_iso()
+    if timestamp is None:
+        from gastown.ledger.model import now_iso  # (the model is not loaded just for natural_key)
+
+        timestamp = now_iso()
     length = id_length(existing)
     nonce = 0
     while True:
@@ -79,3 +80,9 @@ def child_id(parent: str, n: int) -> str:
     if n < 1:
         raise ValueError("child numbers start at 1")
     return f"{parent}.{n}"
+
+
+def natural_key(bead_id: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting hierarchical ids in their natural order: ``gt-x.2`` before ``gt-x.10``, a parent
+    before its children. Each dot-separated part compares as a number when it is one."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in bead_id.split("."))

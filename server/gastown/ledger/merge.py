@@ -21,7 +21,6 @@ The output is canonical (sorted by id, stable keys), like ``gastown bead export`
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -179,13 +178,8 @@ def merge_files(base: Path, ours: Path, theirs: Path) -> str:
     return render(merge(parse_lines(base), parse_lines(ours), parse_lines(theirs)).values())
 
 
-def main(base: str, ours: str, theirs: str) -> int:
-    """git's entry point: writes the merge into ``ours``; 0 = merged, 1 = could not parse (git then
-    reports a conflict and leaves the file for a human)."""
-    try:
-        text = merge_files(Path(base), Path(ours), Path(theirs))
-    except LedgerError as e:
-        print(f"gastown merge-driver: {e}", file=sys.stderr)
-        return 1
+def merge_into(base: Path | str, ours: Path | str, theirs: Path | str) -> None:
+    """git's merge driver: the three-way merge written into ``ours``. A file that cannot be parsed
+    raises ``LedgerError`` and leaves ``ours`` as it was (git then reports a conflict for a human)."""
+    text = merge_files(Path(base), Path(ours), Path(theirs))
     Path(ours).write_text(text, encoding="utf-8")
-    return 0

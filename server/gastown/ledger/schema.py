@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from gastown.ledger import core
+from gastown.ledger import core, sql
 from gastown.ledger.model import Bead
 
 _V1 = """
@@ -103,6 +103,7 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (_V1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
+assert SCHEMA_VERSION == sql.SCHEMA_VERSION, "sql.SCHEMA_VERSION must follow MIGRATIONS"
 
 
 def migrate(conn: sqlite3.Connection) -> int:

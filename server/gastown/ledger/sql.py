@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+SCHEMA_VERSION = 2  # the number of ``schema.MIGRATIONS`` (checked there)
 DONE = "('closed','tombstone')"
 BLOCKING = "('blocks','conditional-blocks')"
 FAR_FUTURE = "9999-12-31T23:59:59.999999Z"

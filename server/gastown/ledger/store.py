@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gastown.ledger import core, schema, sync
+from gastown.ledger import core, reader, schema, sync
 from gastown.ledger.model import (
     Bead,
     BeadEvent,
@@ -163,7 +163,7 @@ def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 
 def _sync_key(path: Path) -> str:
-    return f"jsonl_sha256:{path.resolve()}"
+    return reader.sync_key(path)
 
 
 def _digest(data: bytes) -> str:

@@ -403,22 +403,7 @@ def monotonic_ms(start: float) -> float:
     return round((time.monotonic() - start) * 1000, 1)
 
 
-# --- `gastown status | worktrees | gc` ------------------------------------------------------------------
-def _fmt_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
-
-
+# --- the reports behind `gastown status | worktrees | gc` (shown by gastown.cli) -------------------------
 async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = False) -> dict[str, Any]:
     """What `gastown status` prints: every polecat's newest run (or all runs) with its derived state."""
     from gastown.config import state_dir
@@ -453,21 +438,6 @@ async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool
     return {"runs": out, "pauses": pauses}
 
 
-def render_status(report: dict[str, Any]) -> str:
-    if not report["runs"]:
-        return "No polecat runs recorded yet."
-    rows = [["AGENT", "BEAD", "STATE", "RUN", "RESTARTS", "TOKENS", "EVENTS", "QUIET", "TIME", "EXIT / DETAIL"]]
-    for r in report["runs"]:
-        detail = (r["exit_reason"] or "running") + (f": {r['detail']}" if r["detail"] else "")
-        rows.append([r["agent"], f"{r['bead_id']} ({r['bead_status']})" if r["bead_status"] else r["bead_id"],
-                     r["state"], f"#{r['id']}", str(r["restarts"]), str(r["tokens"]), str(r["events"]),
-                     _fmt_age(r["idle_seconds"]), _fmt_age(r["seconds"]), detail[:70].replace("\n", " ")])
-    text = _table(rows)
-    for scope, reason in report["pauses"].items():
-        text += f"\nDispatch paused for {scope}: {reason}"
-    return text
-
-
 def _worktrees_for(workspace: Path, worktree_root: str | None):
     from gastown.config import Settings
     from gastown.town.git import Worktrees, default_worktree_root, open_repo
@@ -494,22 +464,6 @@ def worktrees_report(workspace: Path, worktree_root: str | None = None) -> dict[
         wts.close()
 
 
-def render_worktrees(report: dict[str, Any]) -> str:
-    lines = [f"Worktree root: {report['root']}"]
-    if report["worktrees"]:
-        rows = [["NAME", "STATE", "BRANCH", "HEAD", "UNMERGED", "DIRTY"]]
-        for e in report["worktrees"]:
-            rows.append([e["name"], e["state"], e["branch"] or "(detached)", (e["head"] or "")[:10],
-                         str(e["unmerged"]), "yes" if e["dirty"] else ""])
-        lines.append(_table(rows))
-    else:
-        lines.append("No worktrees.")
-    if report["archived"]:
-        lines.append("Archived work (refs/gastown/archive, never deleted):")
-        lines += [f"  {a['ref']}  {a['commit'][:10]}" for a in report["archived"]]
-    return "\n".join(lines)
-
-
 async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: str | None = None) -> list[str]:
     from gastown.config import state_dir
     from gastown.ledger.store import Store
@@ -524,50 +478,3 @@ async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: s
         return await asyncio.to_thread(wts.gc, statuses, keep_idle=keep_idle, dry_run=dry_run)
     finally:
         wts.close()
-
-
-def add_parsers(sub: Any) -> None:
-    """`gastown status`, `gastown worktrees`, `gastown gc`."""
-    import argparse
-
-    def status(args: argparse.Namespace) -> int:
-        from gastown.config import Settings
-
-        stall = Settings.from_env().polecats.stall_seconds
-        report = asyncio.run(status_report(Path(args.workspace).resolve(), stall_seconds=stall, all_runs=args.all))
-        print(json.dumps(report, indent=2) if args.json else render_status(report))
-        return 0
-
-    def worktrees(args: argparse.Namespace) -> int:
-        report = worktrees_report(Path(args.workspace).resolve(), args.worktree_root)
-        print(json.dumps(report, indent=2) if args.json else render_worktrees(report))
-        return 0
-
-    def collect(args: argparse.Namespace) -> int:
-        from gastown.config import Settings
-
-        keep = args.keep_idle if args.keep_idle is not None else Settings.from_env().polecats.keep_idle_worktrees
-        actions = asyncio.run(gc(Path(args.workspace).resolve(), dry_run=args.dry_run, keep_idle=keep,
-                                 worktree_root=args.worktree_root))
-        prefix = "would " if args.dry_run else ""
-        print("\n".join(prefix + a for a in actions) if actions else "Nothing to prune.")
-        return 0
-
-    p = sub.add_parser("status", help="polecat runs and their state (working, needs-input, stalled, done, failed)")
-    p.add_argument("--workspace", default=".")
-    p.add_argument("--all", action="store_true", help="every run, not only the newest per bead")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=status)
-
-    p = sub.add_parser("worktrees", help="list polecat worktrees and archived work")
-    p.add_argument("--workspace", default=".")
-    p.add_argument("--worktree-root", help="default: where this town's polecats ran")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=worktrees)
-
-    p = sub.add_parser("gc", help="prune worktrees and polecat branches, only what is safe (merged or archived)")
-    p.add_argument("--workspace", default=".")
-    p.add_argument("--worktree-root", help="default: where this town's polecats ran")
-    p.add_argument("--dry-run", action="store_true", help="say what would be pruned, prune nothing")
-    p.add_argument("--keep-idle", type=int, default=None, help="idle worktrees kept for reuse")
-    p.set_defaults(func=collect)

@@ -1,0 +1,51 @@
+"""`gastown …` — the command line, every command in this package.
+
+- ``app``: ``schemas``, ``serve``, ``demo``, ``run``, ``bench``, ``land``;
+- ``bead``: ``bead …`` (the ledger) and ``init``;
+- ``town``: ``status``, ``worktrees``, ``gc``;
+- ``output``: how things are shown (the domain modules print nothing).
+
+Short commands are kept short: a command imports what it needs when it runs (``gastown bead ready``
+loads the ledger's light reader, not the town, the runtime, GitPython or pygls), and only the named
+command's arguments are built.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+_COMMANDS = frozenset({"schemas", "serve", "demo", "run", "bench", "land", "bead", "status", "worktrees", "gc",
+                       "init"})
+
+
+def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
+    """The parser; given ``argv``, only the command it names gets its arguments (see module doc)."""
+    import argparse
+
+    from gastown.cli import app, bead, town
+
+    words = [a for a in argv or () if not a.startswith("-")]
+    only = words[0] if argv is not None and words and words[0] in _COMMANDS else None
+    rest = list(argv or ())[list(argv or ()).index(only) + 1:] if only else []
+    parser = argparse.ArgumentParser(prog="gastown", description="Gas Town for VS Code")
+    sub = parser.add_subparsers(dest="command", required=True)
+    app.add_parsers(sub, only)
+    bead.add_parser(sub, only, rest)
+    town.add_parsers(sub, only)
+    bead.add_init_parser(sub, only)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
+    from gastown.errors import user_errors
+
+    try:
+        return args.func(args)
+    except user_errors() as exc:
+        print(f"gastown: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
