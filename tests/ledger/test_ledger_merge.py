@@ -8,8 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from gastown.ledger import merge
 from gastown.cli import main
+from gastown.ledger import merge
 from gastown.ledger.store import Store
 
 T0, T1, T2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"

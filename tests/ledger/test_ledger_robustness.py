@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gastown.ledger import core
 from gastown.cli import main
+from gastown.ledger import core
 from gastown.ledger.model import LedgerBusy, LedgerCorrupt, LedgerError
 from gastown.ledger.store import Store
 

@@ -6,7 +6,6 @@ Git runs through :mod:`gastown.vcs`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
 import sys
@@ -76,6 +75,8 @@ def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         sep = "" if not current or current.endswith("\n") else "\n"
         exclude.write_text(f"{current}{sep}.gastown/\n", encoding="utf-8")
+    import asyncio
+
     info = asyncio.run(_open_ledger(root, prefix))
     return {
         "root": str(root),

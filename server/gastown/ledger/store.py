@@ -214,7 +214,7 @@ class Tx:
         return await self._do(core.claim, bead_id, assignee, actor)
 
     async def claim_many(self, bead_ids: Iterable[str], assignee: str, actor: str = "") -> builtins.list[Bead]:
-        return await self._do(core.claim_many, list(bead_ids), assignee, actor)
+        return await self._do(core.claim_many, _id_list(bead_ids), assignee, actor)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
         return await self._do(core.close_bead, bead_id, reason, actor)
@@ -441,7 +441,7 @@ class Store:
         open or not in the ledger is skipped, not an error. Returns the beads this call claimed, in the
         order given. Across stores and processes SQLite's write lock serialises the transactions, so no
         bead is ever claimed twice."""
-        return await self._write_op(actor, core.claim_many, list(bead_ids), assignee)
+        return await self._write_op(actor, core.claim_many, _id_list(bead_ids), assignee)
 
     async def close_bead(self, bead_id: str, reason: str = "", actor: str = "") -> Bead:
         return await self._write_op(actor, core.close_bead, bead_id, reason)
@@ -573,3 +573,9 @@ def _read_and_parse(path: Path) -> tuple[bytes, builtins.list[Bead], builtins.li
         raise LedgerError(f"{path}: no such file") from e
     lines: builtins.list[str] = []
     return data, sync.parse_jsonl(path, data, lines), lines
+
+
+def _id_list(bead_ids: Iterable[str]) -> builtins.list[str]:
+    if isinstance(bead_ids, str):
+        raise InvalidBead("bead_ids", "must be a list of bead ids, not one string")
+    return builtins.list(bead_ids)
