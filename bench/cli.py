@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/cli.py", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21, help="runs per command (default 21)")
     parser.add_argument("--beads", type=int, default=6000, help="ledger size (default 6,000)")
+    parser.add_argument("--baseline", help="also time these commands with PYTHONPATH=BASELINE (another "
+                        "checkout's server/ folder), in the same rounds: rows named baseline_*")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="gastown-bench-cli-"))
     try:
@@ -89,14 +91,21 @@ def main(argv: list[str] | None = None) -> int:
             "cli_list50_ms": [*cmd, "bead", "list", "--limit", "50"],
             "cli_status_ms": [*cmd, "status"],
         }
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        for argv_ in commands.values():  # warm the page cache and byte-code once
-            subprocess.run(argv_, cwd=repo, capture_output=True, check=True, env=env)
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        # as installed: byte-code cached (a session that sets PYTHONDONTWRITEBYTECODE would otherwise
+        # measure compiling every module on every run)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        runs = {name: (argv_, env) for name, argv_ in commands.items()}
+        if args.baseline:
+            base_env = {**env, "PYTHONPATH": args.baseline}
+            runs.update({f"baseline_{name}": (argv_, base_env) for name, argv_ in commands.items()
+                         if name != "python_pass_ms"})
+        for argv_, env_ in runs.values():  # warm the page cache and write the byte-code once
+            subprocess.run(argv_, cwd=repo, capture_output=True, check=True, env=env_)
+        times: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.runs):
-            for name, argv_ in commands.items():
+            for name, (argv_, env_) in runs.items():
                 t = time.perf_counter()
-                subprocess.run(argv_, cwd=repo, capture_output=True, check=True, env=env)
+                subprocess.run(argv_, cwd=repo, capture_output=True, check=True, env=env_)
                 times[name].append((time.perf_counter() - t) * 1000)
         floor = statistics.median(times.pop("python_pass_ms"))
         emit("python_pass_ms", floor, runs=args.runs)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _schemas(args: argparse.Namespace) -> int:
@@ -72,40 +75,40 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any, only: str | None = None) -> None:
-    """The commands of this module (arguments only for ``only``, if given), in the order of the help."""
-    p = sub.add_parser("schemas", help="write the JSON Schemas of the ledger and protocol models")
+    """The commands of this module (only ``only``, when a command is named), in the order of the help."""
     if only in (None, "schemas"):
+        p = sub.add_parser("schemas", help="write the JSON Schemas of the ledger and protocol models")
         p.add_argument("--out", default="schemas", help="output folder (default: schemas)")
         p.set_defaults(func=_schemas)
 
-    p = sub.add_parser("serve", help="run the language server on stdio (started by the VS Code extension)")
     if only in (None, "serve"):
+        p = sub.add_parser("serve", help="run the language server on stdio (started by the VS Code extension)")
         p.add_argument("--stdio", action="store_true",
                        help="accepted for vscode-languageclient; stdio is the default")
         p.set_defaults(func=_serve)
 
-    p = sub.add_parser("demo", help="run a scripted goal end to end on a throwaway sample repository, offline")
     if only in (None, "demo"):
+        p = sub.add_parser("demo", help="run a scripted goal end to end on a throwaway sample repository, offline")
         p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
         p.add_argument("--keep", action="store_true", help="keep the sample repository")
         p.add_argument("--workdir", help="use this folder instead of a temporary one (kept)")
         p.set_defaults(func=_demo)
 
-    p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end")
     if only in (None, "run"):
+        p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end")
         p.add_argument("goal")
         p.add_argument("--workspace", default=".", help="the git repository (default: .)")
         p.add_argument("--scenario", help="play this scenario on the local scripted model (offline)")
         p.add_argument("--max-polecats", type=int, default=None)
         p.set_defaults(func=_run)
 
-    p = sub.add_parser("bench", help="benchmarks that print JSON figures (bench/ has the others)")
     if only in (None, "bench"):
+        p = sub.add_parser("bench", help="benchmarks that print JSON figures (bench/ has the others)")
         p.add_argument("which", choices=["ledger"])
         p.add_argument("args", nargs=argparse.REMAINDER, help="passed on (e.g. --skip-100k)")
         p.set_defaults(func=_bench)
 
-    p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
     if only in (None, "land"):
+        p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
         p.add_argument("--workspace", default=".")
         p.set_defaults(func=_land)

@@ -17,16 +17,19 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from gastown.cli.output import bead_line, bead_text, event_line, print_json, tree_lines
 from gastown.ledger.repo import DEFAULT_DB, DEFAULT_JSONL, town_root
 
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Any
 
     from gastown.ledger.model import Bead
     from gastown.ledger.store import Store
+
+    Light = Callable[[sqlite3.Connection, argparse.Namespace], int | None]
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -78,9 +81,6 @@ def _emit(args: argparse.Namespace, beads: dict[str, Any] | list[dict[str, Any]]
 
 def _emit_beads(args: argparse.Namespace, beads: Bead | list[Bead]) -> None:
     _emit(args, [_as_row(b) for b in beads] if isinstance(beads, list) else _as_row(beads))
-
-
-Light = Callable[["sqlite3.Connection", argparse.Namespace], "int | None"]
 
 
 def _run(
@@ -402,17 +402,18 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_init_parser(subparsers: Any, only: str | None = None) -> argparse.ArgumentParser:
-    """Add ``init`` to a top-level ``add_subparsers()`` object."""
-    p = subparsers.add_parser(
-        "init", help="set a git repository up for the ledger (database, JSONL merge driver)"
-    )
+def add_init_parser(subparsers: Any, only: str | None = None) -> argparse.ArgumentParser | None:
+    """Add ``init`` to a top-level ``add_subparsers()`` object (unless ``only`` names another command)."""
     if only in (None, "init"):
+        p = subparsers.add_parser(
+            "init", help="set a git repository up for the ledger (database, JSONL merge driver)"
+        )
         p.add_argument("path", nargs="?", default=".", help="inside the repository (default: .)")
         p.add_argument("--prefix", default="gt", help="id prefix for new beads (default: gt)")
         p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(func=_init)
-    return p
+        return p
+    return None
 
 
 # -- parser --------------------------------------------------------------------------------------------
@@ -446,9 +447,9 @@ _LEAF_NAMES = frozenset({
 
 
 class _Leaves:
-    """Adds leaf commands; with ``only`` set (the command named on the command line), the others get
-    their name and help but no arguments — argparse never parses them, and building every parser is
-    most of the cost of a short command."""
+    """Adds leaf commands; with ``only`` set (the command named on the command line) only that one —
+    argparse never parses the others, and building every parser is most of the cost of a short
+    command. (``gastown bead --help`` or a mistyped command builds them all.)"""
 
     def __init__(self, only: str | None) -> None:
         self.only = only
@@ -462,19 +463,20 @@ class _Leaves:
     def add(self, sub: Any, name: str, fn: Callable[..., Any], *, raw: bool = False, light: Light | None = None,
             **kw: Any) -> argparse.ArgumentParser | None:
         if self.only is not None and name != self.only:
-            sub.add_parser(name, **kw)
             return None
         p = sub.add_parser(name, parents=[self.common()], **kw)
         p.set_defaults(func=fn if raw else _run(fn, light), command_name=name)
         return p
 
 
-def add_parser(subparsers: Any, only: str | None = None, argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, only: str | None = None,
+               argv: Sequence[str] = ()) -> argparse.ArgumentParser | None:
     """Add ``bead`` and its subcommands to a top-level ``add_subparsers()`` object. ``only``: the
-    top-level command on the command line (None: build everything); ``argv`` the words after it."""
-    bead = subparsers.add_parser("bead", help="the Beads work ledger")
+    top-level command on the command line (None: build everything; another command: add nothing);
+    ``argv`` the words after it."""
     if only not in (None, "bead"):
-        return bead
+        return None
+    bead = subparsers.add_parser("bead", help="the Beads work ledger")
     words = [a for a in argv if not a.startswith("-")]
     leaf = words[0] if only is not None and words and words[0] in _LEAF_NAMES else None
     leaves = _Leaves(leaf)
@@ -571,8 +573,6 @@ def add_parser(subparsers: Any, only: str | None = None, argv: Sequence[str] = (
             assert p is not None
             p.add_argument("id")
             p.add_argument("labels", nargs="+")
-    else:
-        sub.add_parser("label", help="labels")
 
     if leaves.only in (None, "dep"):
         dep = sub.add_parser("dep", help="dependencies")
@@ -593,8 +593,6 @@ def add_parser(subparsers: Any, only: str | None = None, argv: Sequence[str] = (
         p.add_argument("--reverse", action="store_true", help="what depends on it instead")
         p.add_argument("--max-depth", type=int, default=50)
         every.add(dep_sub, "cycles", _dep_cycles, help="dependency cycles (imports may bring them)")
-    else:
-        sub.add_parser("dep", help="dependencies")
 
     p = leaves.add(sub, "export", _export, help=f"export to JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
     if p:
@@ -609,8 +607,8 @@ def add_parser(subparsers: Any, only: str | None = None, argv: Sequence[str] = (
     if p:
         p.add_argument("path", nargs="?", help=f"the JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
 
-    p = sub.add_parser("merge-driver", help="git merge driver for the JSONL (gastown init registers it)")
     if leaves.only in (None, "merge-driver"):
+        p = sub.add_parser("merge-driver", help="git merge driver for the JSONL (gastown init registers it)")
         p.add_argument("base", help="%%O: the common ancestor")
         p.add_argument("ours", help="%%A: ours; the result is written here")
         p.add_argument("theirs", help="%%B: theirs")

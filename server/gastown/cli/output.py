@@ -7,10 +7,13 @@ parsed by the light reader), so both read paths print byte-identical output.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
-Row = Mapping[str, Any]
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    Row = Mapping[str, Any]
 
 
 def print_json(value: Any) -> None:

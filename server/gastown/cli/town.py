@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -46,23 +49,23 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any, only: str | None = None) -> None:
-    """`gastown status`, `gastown worktrees`, `gastown gc` (arguments only for ``only``, if given)."""
-    p = sub.add_parser("status", help="polecat runs and their state (working, needs-input, stalled, done, failed)")
+    """`gastown status`, `gastown worktrees`, `gastown gc` (only ``only``, when a command is named)."""
     if only in (None, "status"):
+        p = sub.add_parser("status", help="polecat runs and their state (working, needs-input, stalled, done, failed)")
         p.add_argument("--workspace", default=".")
         p.add_argument("--all", action="store_true", help="every run, not only the newest per bead")
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=_status)
 
-    p = sub.add_parser("worktrees", help="list polecat worktrees and archived work")
     if only in (None, "worktrees"):
+        p = sub.add_parser("worktrees", help="list polecat worktrees and archived work")
         p.add_argument("--workspace", default=".")
         p.add_argument("--worktree-root", help="default: where this town's polecats ran")
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=_worktrees)
 
-    p = sub.add_parser("gc", help="prune worktrees and polecat branches, only what is safe (merged or archived)")
     if only in (None, "gc"):
+        p = sub.add_parser("gc", help="prune worktrees and polecat branches, only what is safe (merged or archived)")
         p.add_argument("--workspace", default=".")
         p.add_argument("--worktree-root", help="default: where this town's polecats ran")
         p.add_argument("--dry-run", action="store_true", help="say what would be pruned, prune nothing")

@@ -7,7 +7,6 @@ a collision that happens anyway is retried with the next nonce (and, after a few
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator
 
@@ -38,6 +37,8 @@ def id_length(existing: int) -> int:
 
 
 def hash_id(prefix: str, title: str, timestamp: str, nonce: int, length: int) -> str:
+    import hashlib  # (not loaded for natural_key alone)
+
     digest = hashlib.sha256(f"{title}\x00{timestamp}\x00{nonce}".encode()).digest()
     return f"{prefix}-{base36(digest).rjust(50, '0')[:length]}"
 

@@ -13,21 +13,30 @@ migrates and imports.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from gastown.ledger.sql import BLOCKED_WHERE, ORDER, SCHEMA_VERSION, list_query, ready_query
 
-Row = dict[str, Any]
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Row = dict[str, Any]
 
 
 def sync_key(jsonl: Path) -> str:
     """The meta key holding the sha256 of what the ledger last imported from / exported to ``jsonl``."""
     return f"jsonl_sha256:{jsonl.resolve()}"
+
+
+def _stat_key(jsonl: Path) -> str:
+    return f"jsonl_stat:{jsonl.resolve()}"
+
+
+SETTLED_NS = 2_000_000_000  # a file unchanged for this long is not being written (stat is trusted)
 
 
 def open_current(db: Path, jsonl: Path | None) -> sqlite3.Connection | None:
@@ -37,23 +46,54 @@ def open_current(db: Path, jsonl: Path | None) -> sqlite3.Connection | None:
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout=10000")
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION or (
+            jsonl is not None and not _jsonl_in_step(conn, jsonl)
+        ):
             conn.close()
             return None
-        if jsonl is not None:
-            try:
-                data = jsonl.read_bytes()
-            except FileNotFoundError:
-                data = None  # nothing to import: the Store would not import either
-            if data is not None:
-                row = conn.execute("SELECT value FROM meta WHERE key = ?", (sync_key(jsonl),)).fetchone()
-                if row is None or row[0] != hashlib.sha256(data).hexdigest():
-                    conn.close()
-                    return None
     except sqlite3.Error:
         conn.close()
         return None  # the Store reports what is wrong
     return conn
+
+
+def _jsonl_in_step(conn: sqlite3.Connection, jsonl: Path) -> bool:
+    """Whether ``jsonl`` is what the ledger last imported or exported (a missing file is: the Store
+    would not import either).
+
+    Hashing a large JSONL on every read would cost more than the read, so the file's stat (size,
+    mtime, ctime, inode) is remembered next to the digest it had. The stat is trusted only for a file
+    that was already settled — unchanged for ``SETTLED_NS`` — when it was hashed: any later write sets
+    its ctime to a later time, so a matching stat means the same bytes."""
+    import os
+    import time
+
+    try:
+        st = os.stat(jsonl)
+    except FileNotFoundError:
+        return True
+    key, stat_key = sync_key(jsonl), _stat_key(jsonl)
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", (key, stat_key)).fetchall())
+    digest = meta.get(key)
+    if digest is None:
+        return False
+    token = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+    if meta.get(stat_key) == f"{token}|{digest}":
+        return True
+    import hashlib
+
+    if hashlib.sha256(jsonl.read_bytes()).hexdigest() != digest:
+        return False
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
+        try:  # remember the stat (a tiny write, once per change of the file; skipped if busy)
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = excluded.value", (stat_key, f"{token}|{digest}"))
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            conn.execute("PRAGMA busy_timeout=10000")
+    return True
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Row]:

@@ -10,7 +10,10 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_DB = Path(".gastown") / "beads.db"
 DEFAULT_JSONL = Path(".beads") / "issues.jsonl"

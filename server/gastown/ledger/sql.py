@@ -6,8 +6,11 @@ SQLite."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+
+TYPE_CHECKING = False  # (neither typing nor datetime is imported at run time for a plain read)
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
 
 SCHEMA_VERSION = 2  # the number of ``schema.MIGRATIONS`` (checked there)
 DONE = "('closed','tombstone')"
@@ -30,7 +33,15 @@ BLOCKED_WHERE = f"WHERE blocked = 1 AND status NOT IN {DONE}"
 
 
 def now_key(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    """``now`` (default: the clock) as normalised UTC text, e.g. ``2026-01-31T12:00:00.000000Z``."""
+    if now is None:
+        import time
+
+        ns = time.time_ns()
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns // 1000 % 1_000_000:06d}Z"
+    from datetime import UTC
+
+    return now.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def ready_query(limit: int | None = None, parent: str | None = None,
