@@ -19,21 +19,35 @@ _COMMANDS = frozenset({"schemas", "serve", "demo", "run", "bench", "land", "bead
                        "init"})
 
 
-def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
-    """The parser; given ``argv``, only the command it names gets its arguments (see module doc)."""
-    import argparse
+_APP = frozenset({"schemas", "serve", "demo", "run", "bench", "land"})
+_TOWN = frozenset({"status", "worktrees", "gc"})
 
-    from gastown.cli import app, bead, town
+
+def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
+    """The parser; given ``argv``, only the command it names is built (see module doc)."""
+    from gastown.cli.parser import Parser
 
     words = [a for a in argv or () if not a.startswith("-")]
     only = words[0] if argv is not None and words and words[0] in _COMMANDS else None
     rest = list(argv or ())[list(argv or ()).index(only) + 1:] if only else []
-    parser = argparse.ArgumentParser(prog="gastown", description="Gas Town for VS Code")
+    parser = Parser(prog="gastown", description="Gas Town for VS Code")
     sub = parser.add_subparsers(dest="command", required=True)
-    app.add_parsers(sub, only)
-    bead.add_parser(sub, only, rest)
-    town.add_parsers(sub, only)
-    bead.add_init_parser(sub, only)
+    if only is None or only in _APP:
+        from gastown.cli import app
+
+        app.add_parsers(sub, only)
+    if only in (None, "bead", "init"):
+        from gastown.cli import bead
+
+        bead.add_parser(sub, only, rest)
+    if only is None or only in _TOWN:
+        from gastown.cli import town
+
+        town.add_parsers(sub, only)
+    if only in (None, "init"):
+        from gastown.cli import bead
+
+        bead.add_init_parser(sub, only)
     return parser
 
 

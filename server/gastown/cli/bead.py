@@ -14,16 +14,17 @@ the Store. Both paths print the same bytes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 
 from gastown.cli.output import bead_line, bead_text, event_line, print_json, tree_lines
-from gastown.ledger.repo import DEFAULT_DB, DEFAULT_JSONL, town_root
+from gastown.ledger.repo import DB_PATH, JSONL_PATH, root_of
 
 TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
     from typing import Any
 
     from gastown.ledger.model import Bead
@@ -32,15 +33,16 @@ if TYPE_CHECKING:
     Light = Callable[[sqlite3.Connection, argparse.Namespace], int | None]
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else town_root() / DEFAULT_DB
+# Paths stay text here (the Store takes text too): a short read need not load pathlib.
+def _db_path(args: argparse.Namespace) -> str:
+    return args.db if args.db else os.path.join(root_of(), DB_PATH)
 
 
-def _auto_jsonl(args: argparse.Namespace) -> Path | None:
+def _auto_jsonl(args: argparse.Namespace) -> str | None:
     """The JSONL the command keeps in sync with, or None (explicit --db, --no-sync)."""
     if args.db or getattr(args, "no_sync", False):
         return None
-    return town_root() / DEFAULT_JSONL
+    return os.path.join(root_of(), JSONL_PATH)
 
 
 def _as_row(bead: Bead) -> dict[str, Any]:
@@ -323,7 +325,9 @@ async def _dep_remove(store: Store, args: argparse.Namespace) -> int:
 
 # -- JSONL and the database -------------------------------------------------------------------------------
 def _jsonl_path(args: argparse.Namespace) -> Path:
-    return Path(args.path) if args.path else town_root() / DEFAULT_JSONL
+    from pathlib import Path
+
+    return Path(args.path if args.path else os.path.join(root_of(), JSONL_PATH))
 
 
 async def _export(store: Store, args: argparse.Namespace) -> int:
@@ -351,10 +355,11 @@ async def _import(store: Store, args: argparse.Namespace) -> int:
 
 def _rebuild(args: argparse.Namespace) -> int:
     import asyncio
+    from pathlib import Path
 
     from gastown.ledger.store import Store
 
-    db = _db_path(args)
+    db = Path(_db_path(args))
     jsonl = _jsonl_path(args)
 
     async def main() -> dict[str, Any]:
@@ -392,6 +397,8 @@ def _merge_driver(args: argparse.Namespace) -> int:
 
 # -- gastown init -----------------------------------------------------------------------------------------
 def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from gastown.ledger.repo import init_repo
 
     info = init_repo(Path(args.path).resolve(), prefix=args.prefix)
@@ -418,14 +425,16 @@ def add_init_parser(subparsers: Any, only: str | None = None) -> argparse.Argume
 
 # -- parser --------------------------------------------------------------------------------------------
 def _common() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+    from gastown.cli.parser import Parser
+
+    p = Parser(add_help=False)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--db", default=None, help=f"ledger database (default: <git toplevel>/{DEFAULT_DB})")
+    p.add_argument("--db", default=None, help=f"ledger database (default: <git toplevel>/{DB_PATH})")
     p.add_argument("--prefix", default="gt", help="id prefix for new beads (default: gt)")
     p.add_argument("--actor", default="", help="who is acting (recorded in events)")
     p.add_argument(
         "--no-sync", action="store_true",
-        help=f"do not import/export <git toplevel>/{DEFAULT_JSONL} around the command",
+        help=f"do not import/export <git toplevel>/{JSONL_PATH} around the command",
     )
     return p
 
@@ -594,18 +603,18 @@ def add_parser(subparsers: Any, only: str | None = None,
         p.add_argument("--max-depth", type=int, default=50)
         every.add(dep_sub, "cycles", _dep_cycles, help="dependency cycles (imports may bring them)")
 
-    p = leaves.add(sub, "export", _export, help=f"export to JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
+    p = leaves.add(sub, "export", _export, help=f"export to JSONL (default: <git toplevel>/{JSONL_PATH})")
     if p:
         p.add_argument("path", nargs="?")
 
-    p = leaves.add(sub, "import", _import, help=f"import JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
+    p = leaves.add(sub, "import", _import, help=f"import JSONL (default: <git toplevel>/{JSONL_PATH})")
     if p:
         p.add_argument("path", nargs="?")
 
     p = leaves.add(sub, "rebuild", _rebuild, raw=True,
                    help="rebuild the database from the JSONL (after corruption; the old file is kept)")
     if p:
-        p.add_argument("path", nargs="?", help=f"the JSONL (default: <git toplevel>/{DEFAULT_JSONL})")
+        p.add_argument("path", nargs="?", help=f"the JSONL (default: <git toplevel>/{JSONL_PATH})")
 
     if leaves.only in (None, "merge-driver"):
         p = sub.add_parser("merge-driver", help="git merge driver for the JSONL (gastown init registers it)")

@@ -16,24 +16,31 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 
 from gastown.ledger.sql import BLOCKED_WHERE, ORDER, SCHEMA_VERSION, list_query, ready_query
 
 TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
+    from os import PathLike
     from typing import Any
+
+    Path = str | PathLike[str]
 
     Row = dict[str, Any]
 
 
 def sync_key(jsonl: Path) -> str:
-    """The meta key holding the sha256 of what the ledger last imported from / exported to ``jsonl``."""
-    return f"jsonl_sha256:{jsonl.resolve()}"
+    """The meta key holding the sha256 of what the ledger last imported from / exported to ``jsonl``
+    (its real path, as ``Path.resolve()`` gives it)."""
+    import os
+
+    return f"jsonl_sha256:{os.path.realpath(jsonl)}"
 
 
 def _stat_key(jsonl: Path) -> str:
-    return f"jsonl_stat:{jsonl.resolve()}"
+    import os
+
+    return f"jsonl_stat:{os.path.realpath(jsonl)}"
 
 
 SETTLED_NS = 2_000_000_000  # a file unchanged for this long is not being written (stat is trusted)
@@ -41,7 +48,9 @@ SETTLED_NS = 2_000_000_000  # a file unchanged for this long is not being writte
 
 def open_current(db: Path, jsonl: Path | None) -> sqlite3.Connection | None:
     """A connection to ``db`` if it can be read as it is (see module doc), else None."""
-    if not db.is_file():
+    import os
+
+    if not os.path.isfile(db):
         return None
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -82,7 +91,9 @@ def _jsonl_in_step(conn: sqlite3.Connection, jsonl: Path) -> bool:
         return True
     import hashlib
 
-    if hashlib.sha256(jsonl.read_bytes()).hexdigest() != digest:
+    with open(jsonl, "rb") as f:
+        data = f.read()
+    if hashlib.sha256(data).hexdigest() != digest:
         return False
     if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
         try:  # remember the stat (a tiny write, once per change of the file; skipped if busy)

@@ -9,19 +9,31 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
     from typing import Any
 
-DEFAULT_DB = Path(".gastown") / "beads.db"
-DEFAULT_JSONL = Path(".beads") / "issues.jsonl"
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Relative to the git toplevel (text, so a short command need not load pathlib).
+DB_PATH = ".gastown/beads.db"
+JSONL_PATH = ".beads/issues.jsonl"
 MERGE_DRIVER_NAME = "gastown-beads"
-GITATTRIBUTES_LINE = f"{DEFAULT_JSONL.as_posix()} merge={MERGE_DRIVER_NAME}"
+GITATTRIBUTES_LINE = f"{JSONL_PATH} merge={MERGE_DRIVER_NAME}"
 
 
-def git_toplevel(cwd: Path) -> Path | None:
+def __getattr__(name: str) -> Path:
+    """``DEFAULT_DB`` and ``DEFAULT_JSONL``: the same relative paths as ``pathlib.Path``."""
+    if name in ("DEFAULT_DB", "DEFAULT_JSONL"):
+        from pathlib import Path
+
+        return Path(DB_PATH if name == "DEFAULT_DB" else JSONL_PATH)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def toplevel_of(cwd: str) -> str | None:
     """The top of the git work tree holding ``cwd``, or None outside one.
 
     The nearest folder upwards with a ``.git`` entry (a directory, or a file in a linked worktree or
@@ -34,19 +46,36 @@ def git_toplevel(cwd: Path) -> Path | None:
             top = git_text(["rev-parse", "--show-toplevel"], cwd)
         except (GitError, OSError):
             return None
-        return Path(top) if top else None
-    here = cwd.absolute()
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
+        return top or None
+    folder = os.path.abspath(cwd)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
             return folder
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def root_of(cwd: str | None = None) -> str:
+    """The git toplevel of ``cwd`` (default: the current folder), else ``cwd``."""
+    cwd = cwd or os.getcwd()
+    return toplevel_of(cwd) or cwd
+
+
+def git_toplevel(cwd: Path) -> Path | None:
+    """``toplevel_of`` as a ``Path``."""
+    from pathlib import Path
+
+    top = toplevel_of(str(cwd))
+    return Path(top) if top is not None else None
 
 
 def town_root(cwd: Path | None = None) -> Path:
     """The git toplevel of ``cwd``, else ``cwd``."""
-    cwd = cwd or Path.cwd()
-    top = git_toplevel(cwd)
-    return top if top is not None else cwd
+    from pathlib import Path
+
+    return Path(root_of(str(cwd) if cwd is not None else None))
 
 
 def merge_driver_command() -> str:
@@ -57,6 +86,8 @@ def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:
     """Set a git repository up for the ledger: the JSONL merge driver (``.gitattributes`` + git config),
     ``.gastown/`` kept out of git (``.git/info/exclude``), the database created and the JSONL imported
     (or first exported). Safe to run again. Returns what it did."""
+    from pathlib import Path
+
     from gastown.ledger.model import LedgerError
     from gastown.vcs import git_text
 
@@ -83,8 +114,8 @@ def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:
     info = asyncio.run(_open_ledger(root, prefix))
     return {
         "root": str(root),
-        "db": str(root / DEFAULT_DB),
-        "jsonl": str(root / DEFAULT_JSONL),
+        "db": str(root / DB_PATH),
+        "jsonl": str(root / JSONL_PATH),
         "gitattributes": str(attributes),
         "gitattributes_added": added_attribute,
         "merge_driver": merge_driver_command(),
@@ -95,8 +126,8 @@ def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:
 async def _open_ledger(root: Path, prefix: str) -> dict[str, Any]:
     from gastown.ledger.store import Store
 
-    jsonl = root / DEFAULT_JSONL
-    async with await Store.open(root / DEFAULT_DB, prefix=prefix) as store:
+    jsonl = root / JSONL_PATH
+    async with await Store.open(root / DB_PATH, prefix=prefix) as store:
         imported = None
         if jsonl.exists():
             result = await store.import_jsonl(jsonl)
