@@ -14,9 +14,11 @@ from gastown.config import BudgetSettings
 from gastown.demo import make_sample_repo
 from gastown.ledger.model import Bead
 from gastown.runtime.base import AgentEvent
-from gastown.town.git import Worktrees, open_repo
+from gastown.town import archive
+from gastown.town.checkouts import Worktrees
 from gastown.town.records import PolecatBusy, RunRecords, RunRow, derive_state
 from gastown.town.witness import StallRules, budget_breach, next_action
+from gastown.vcs.repo import open_repo
 
 
 @pytest.fixture
@@ -28,6 +30,10 @@ def pool(tmp_path: Path):
     wts.close()
 
 
+def git(pool: Worktrees, *args: str) -> str:
+    return pool.repo.text(*args)
+
+
 def commit_on(path: Path, name: str, text: str, message: str = "work") -> str:
     (path / name).write_text(text)
     return Worktrees.commit_all(path, message, "tester")
@@ -37,9 +43,9 @@ def advance_integration(pool: Worktrees, name: str, text: str) -> str:
     """Move the integration branch by one commit (as if another bead merged)."""
     scratch = pool.acquire("scratch", pool.integration_head())
     sha = commit_on(scratch.path, name, text, "other bead")
-    pool.git.update_ref(f"refs/heads/{pool.integration}", sha)
+    git(pool, "update-ref", f"refs/heads/{pool.integration}", sha)
     pool.release(scratch, park=False)
-    pool.git.branch("-D", "scratch")
+    git(pool, "branch", "-D", "scratch")
     return sha
 
 
@@ -49,12 +55,12 @@ def test_pool_reuses_idle_worktrees_and_never_loses_work(pool: Worktrees):
     assert not a.reused and pool.in_use(a.name)
     (a.path / "left.txt").write_text("uncommitted\n")
     wip = pool.release(a, park=False)  # uncommitted work is committed to the branch, not dropped
-    assert wip and pool.git.show("polecat/a:left.txt") == "uncommitted"
+    assert wip and git(pool, "show", "polecat/a:left.txt") == "uncommitted"
     assert not pool.in_use(a.name) and pool.entries()[0].state == "idle"
 
     b = pool.acquire("polecat/b", base)  # the idle worktree is reused, reset and cleaned
     assert b.reused and b.path == a.path and not (b.path / "left.txt").exists()
-    assert pool.git.rev_parse("polecat/b") == base
+    assert git(pool, "rev-parse", "polecat/b") == base
     c = pool.acquire("polecat/c", base)  # b holds the only slot: a new one is added
     assert not c.reused and c.path != b.path
     pool.release(b, park=False)
@@ -79,10 +85,10 @@ def test_rework_carries_the_old_work_onto_the_new_base(pool: Worktrees):
     rework = pool.acquire("polecat/r", new_base, onto_base=True)
     assert sorted(rework.carried) == ["README.md", "mine.txt"] and rework.conflicts == ["README.md"]
     assert "<<<<<<<" in (rework.path / "README.md").read_text() and (rework.path / "mine.txt").exists()
-    assert pool.git.rev_parse("polecat/r") == new_base  # the branch now starts at the new base
+    assert git(pool, "rev-parse", "polecat/r") == new_base  # the branch now starts at the new base
     archived = dict((ref, sha) for ref, sha in pool.archived())
     assert any(ref.startswith("refs/gastown/archive/polecat/r/") for ref in archived)
-    assert pool.git.merge_base("--is-ancestor", old, next(iter(archived.values()))) == ""
+    assert pool.repo.ok("merge-base", "--is-ancestor", old, next(iter(archived.values())))
     pool.release(rework, park=False)
 
 
@@ -90,7 +96,7 @@ def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     base = pool.integration_head()
     leases = {k: pool.acquire(f"polecat/{k}", base) for k in ("done", "open", "merged", "parked", "dirty")}
     shas = {k: commit_on(lease.path, f"{k}.txt", k) for k, lease in leases.items()}
-    pool.git.update_ref(f"refs/heads/{pool.integration}", shas["merged"])
+    git(pool, "update-ref", f"refs/heads/{pool.integration}", shas["merged"])
     for k, lease in leases.items():
         pool.release(lease, park=k == "parked")
     dirty = next(e for e in pool.entries() if e.path == str(leases["dirty"].path))
@@ -98,9 +104,9 @@ def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     status = {"done": "closed", "open": "open", "merged": "closed", "parked": "closed", "dirty": "open"}
 
     before = set(pool.polecat_branches())
-    planned = pool.gc(status, keep_idle=1, dry_run=True)
+    planned = archive.gc(pool, status, keep_idle=1, dry_run=True)
     assert set(pool.polecat_branches()) == before and planned  # a dry run changes nothing
-    actions = pool.gc(status, keep_idle=1)
+    actions = archive.gc(pool, status, keep_idle=1)
     branches = pool.polecat_branches()
     assert "polecat/open" in branches and "polecat/dirty" in branches  # work of live beads is kept
     assert "polecat/merged" not in branches  # merged: deleted, its commit is on the integration branch
@@ -110,7 +116,7 @@ def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     assert Path(dirty.path, "stray.txt").exists()
     # Every commit made is still reachable from a branch, the integration branch or an archive ref.
     for sha in shas.values():
-        assert pool.git.for_each_ref("--contains", sha, "--format=%(refname)").strip()
+        assert git(pool, "for-each-ref", "--contains", sha, "--format=%(refname)")
     left = [e for e in pool.entries() if e.state == "idle"]
     assert len(left) <= 2  # one kept for reuse, plus the dirty one
 

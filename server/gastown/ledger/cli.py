@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import shlex
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from gastown.ledger import merge as merge_mod
 from gastown.ledger.model import Bead, BeadEvent, LedgerError
 from gastown.ledger.store import Store
 from gastown.ledger.sync import ordered_bead_dict
+from gastown.vcs import git
 
 DEFAULT_DB = Path(".gastown") / "beads.db"
 DEFAULT_JSONL = Path(".beads") / "issues.jsonl"
@@ -41,12 +41,10 @@ def town_root(cwd: Path | None = None) -> Path:
 
 def _git_toplevel(cwd: Path) -> Path | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=False
-        )
+        out = git(["rev-parse", "--show-toplevel"], cwd, check=False)
     except OSError:
         return None
-    top = out.stdout.strip()
+    top = out.stdout.decode(errors="replace").strip()
     return Path(top) if out.returncode == 0 and top else None
 
 
@@ -378,10 +376,10 @@ def merge_driver_command() -> str:
 
 
 def _git(repo: Path, *argv: str) -> str:
-    out = subprocess.run(["git", *argv], cwd=repo, capture_output=True, text=True, check=False)
+    out = git(argv, repo, check=False)
     if out.returncode != 0:
-        raise LedgerError(f"git {' '.join(argv)} failed: {out.stderr.strip()}")
-    return out.stdout.strip()
+        raise LedgerError(f"git {' '.join(argv)} failed: {out.stderr.decode(errors='replace').strip()}")
+    return out.stdout.decode(errors="replace").strip()
 
 
 def init_repo(path: Path, prefix: str = "gt") -> dict[str, Any]:

@@ -470,7 +470,8 @@ def render_status(report: dict[str, Any]) -> str:
 
 def _worktrees_for(workspace: Path, worktree_root: str | None):
     from gastown.config import Settings
-    from gastown.town.git import Worktrees, default_worktree_root, open_repo
+    from gastown.town.checkouts import Worktrees, default_worktree_root
+    from gastown.vcs.repo import open_repo
 
     settings = Settings.from_env()
     root = Path(worktree_root or settings.worktree_root or "") if (worktree_root or settings.worktree_root) else None
@@ -487,11 +488,8 @@ def _worktrees_for(workspace: Path, worktree_root: str | None):
 
 def worktrees_report(workspace: Path, worktree_root: str | None = None) -> dict[str, Any]:
     wts = _worktrees_for(workspace, worktree_root)
-    try:
-        return {"root": str(wts.root), "worktrees": [vars(e) for e in wts.entries()],
-                "archived": [{"ref": ref, "commit": sha} for ref, sha in wts.archived()]}
-    finally:
-        wts.close()
+    return {"root": str(wts.root), "worktrees": [vars(e) for e in wts.entries()],
+            "archived": [{"ref": ref, "commit": sha} for ref, sha in wts.archived()]}
 
 
 def render_worktrees(report: dict[str, Any]) -> str:
@@ -519,11 +517,10 @@ async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: s
     if beads_db.exists():
         async with await Store.open(beads_db) as store:
             statuses = {b.id: b.status for b in await store.list()}
+    from gastown.town import archive
+
     wts = _worktrees_for(workspace, worktree_root)
-    try:
-        return await asyncio.to_thread(wts.gc, statuses, keep_idle=keep_idle, dry_run=dry_run)
-    finally:
-        wts.close()
+    return await asyncio.to_thread(archive.gc, wts, statuses, keep_idle=keep_idle, dry_run=dry_run)
 
 
 def add_parsers(sub: Any) -> None:
