@@ -307,7 +307,7 @@ class Polecat:
             session, last, stop = await self._work(session, prompt, lease, feedback)
             summary = self._done[0] if self._done else (last or None)
             message = f"{self.bead.title}\n\n{summary or 'work on ' + self.bead.id}\n\nBead: {self.bead.id}"
-            await _git(Worktrees.commit_all, lease.path, message, self.name)
+            await _git(self.worktrees.commit, lease, message, self.name)
             tip = await _git(self.worktrees.branch_tip, self.branch)
             has_work = bool(tip) and await _git(self.worktrees.unmerged_count, tip) > 0
             commit_sha = tip if has_work else None

@@ -82,6 +82,7 @@ class Town:
         # --- issue 4: run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness ---
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
+        self.worktrees.start_preparing(self.settings.max_polecats)  # checkouts for the first goal, meanwhile
         self.board.load_runs(await self.records.latest_runs(), self.settings.polecats.stall_seconds)
         await self.witness.start()
         return self

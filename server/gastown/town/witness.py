@@ -347,10 +347,9 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
     worktrees.refresh()
     entries = await asyncio.to_thread(worktrees.entries)
     for e in entries:
-        if e.state not in ("parked", "idle") or not e.dirty:
-            if e.state == "parked" and e.bead_id:
-                report.worktrees[e.name] = e.bead_id
+        if e.state not in ("parked", "idle"):
             continue
+        # Also when clean: a clone may hold commits the user's repository has not fetched yet.
         sha = await asyncio.to_thread(worktrees.save_wip, Path(e.path),
                                       f"WIP {e.branch or e.name} (recovered by gastown after a stop)")
         if e.bead_id:
