@@ -2,14 +2,16 @@
 Copilot CLI, the scripted model, real git) on a 200-file repository.
 
 For each N, one JSON line:
-- ``spawn_ms``: claim + worktree + session ready, per polecat, median over ``--reps`` rounds of N
-  concurrent polecats on a warm pool (idle worktrees reused); ``spawn_ms_cold``: the first round, where
-  every worktree is added;
-- ``floor_ms``: its two real parts measured in the same run on the same repository and warm client: a
-  bare ``git worktree add`` plus a bare SDK ``create_session`` (the sessions N at a time, like the
-  polecats; the adds one at a time, since git's ``worktree add`` races with a concurrent one);
-  ``spawn_ratio``: spawn / floor of each warm round against a floor measured right before it, median
-  (``spawn_ratio_each`` lists them; the machine's load drifts);
+- ``spawn_ms``: claim + checkout + session ready, per polecat, median over ``--reps`` rounds of N
+  concurrent polecats on a warm pool (idle checkouts reused, sessions seated on them);
+  ``spawn_ms_cold``: the first goal's round on a freshly opened town (no seat; the checkouts the town
+  prepared in the background when it opened, ``pool_prepare_ms`` after opening, waited for before any
+  measurement);
+- ``floor_ms``: its two real parts measured in the same run on the same repository and warm client, N at
+  a time like the polecats: a bare checkout (``git clone --shared`` + ``git checkout -B``, what a new
+  slot costs) plus a bare SDK ``create_session``; ``spawn_ratio``: spawn / floor of each warm round
+  against a floor measured right before it, median (``spawn_ratio_each`` lists them; the machine's load
+  drifts); ``spawn_ratio_cold``: the cold round against its own floor;
 - ``rss_mb_per_polecat``: growth of this process + the CLI process tree RSS from the warm idle client to
   the moment every polecat has done a turn (all N sessions live, each after one tool call), divided by N;
 - ``events_per_s``: agent events recorded per second of wall time over the warm rounds.
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gitrepo import git, make_repo  # bench/ is on sys.path when a bench runs
@@ -80,8 +83,9 @@ async def timed(coro) -> tuple[float, object]:
 
 
 async def floor(town: Town, n: int, base: str, work: Path) -> tuple[float, float]:
-    """A bare `git worktree add` and a bare SDK create_session on the same warm client, N at a time
-    (the same concurrency as the polecats); the mean per operation, median over a few batches."""
+    """A bare checkout (`git clone --shared` + `git checkout -B`) and a bare SDK create_session on the same
+    warm client, N at a time (the same concurrency as the polecats); the mean per operation, median over a
+    few batches."""
     repo = town.workspace
     runtime = town.runtime()
     client = runtime._client  # the same warm client the polecats use
@@ -90,17 +94,19 @@ async def floor(town: Town, n: int, base: str, work: Path) -> tuple[float, float
     kwargs = {"model": runtime.provider.model, "provider": runtime.provider.sdk_provider(),
               "on_permission_request": lambda *_: PermissionDecisionApproveOnce()}
 
-    def add(i: int) -> None:
-        git(repo, "worktree", "add", "-q", "-b", f"floor/{i}", str(work / f"floor-{i}"), base)
+    def checkout(i: int) -> None:
+        target = work / f"floor-{i}"
+        git(work, "clone", "-q", "--shared", "--no-checkout", str(repo), str(target))
+        git(target, "checkout", "-q", "-B", f"floor/{i}", base)
 
     wt_batches, session_batches = [], []
     for _ in range(max(1, 6 // n)):
-        # `git worktree add` is not safe against a concurrent one (it races on .git/worktrees), so the
-        # floor's adds are serial, like the pool's; their mean is the floor's per-add cost.
-        adds = [await timed(asyncio.to_thread(add, i)) for i in range(n)]
+        # as many threads as checkouts, like the polecats' own git pool
+        with ThreadPoolExecutor(n) as threads:
+            loop = asyncio.get_running_loop()
+            adds = await asyncio.gather(*(timed(loop.run_in_executor(threads, checkout, i)) for i in range(n)))
         for i in range(n):
-            git(repo, "worktree", "remove", "--force", str(work / f"floor-{i}"))
-            git(repo, "branch", "-D", f"floor/{i}")
+            shutil.rmtree(work / f"floor-{i}")
         sessions = await asyncio.gather(*(timed(client.create_session(working_directory=str(repo), **kwargs))
                                           for _ in range(n)))
         await asyncio.gather(*(s.disconnect() for _ms, s in sessions))
@@ -149,6 +155,7 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
             "scenario": str(scenario), "worktreeRoot": str(work / "worktrees"), "maxPolecats": max(n, 1),
             "verifyCommand": "true", "turnTimeout": 120, "polecats": {"stallSeconds": 120}})
         async with Town(repo, settings) as town:
+            pool_prepare_ms = await asyncio.to_thread(town.worktrees.wait_prepared)
             runtime = town.runtime()
             await runtime.start()
             base = town.worktrees.integration_head()
@@ -176,7 +183,8 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
                     await asyncio.sleep(0.1)
                 raise TimeoutError("the polecats never all did a turn")
 
-            # Cold: the pool is empty, every polecat adds a worktree. Its floor is measured right before.
+            # Cold: the first goal (no seat yet; the checkouts the town prepared when it opened). Its floor
+            # is measured right before.
             cold_floor = sum(await floor(town, n, base, work))
             cold = await round_of(town, epic, "Cold", n, all_turned)
             # Warm rounds (idle worktrees reused), each right after a floor measurement at the same N:
@@ -200,11 +208,13 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
             "spawn_ms_max": round(max(spawns), 1),
             "spawn_ms_cold": round(statistics.median(cold["spawn"]), 1),
             "floor_ms": round(f_wt + f_s, 1),
-            "floor_worktree_add_ms": round(f_wt, 1),
+            "floor_checkout_ms": round(f_wt, 1),
             "floor_create_session_ms": round(f_s, 1),
             "spawn_ratio": round(statistics.median(ratios), 2),
             "spawn_ratio_each": [round(r, 2) for r in ratios],
             "spawn_ratio_cold": round(statistics.median(cold["spawn"]) / cold_floor, 2),
+            "floor_ms_cold": round(cold_floor, 1),
+            "pool_prepare_ms": pool_prepare_ms,
             "spawn_split_ms": split,
             "spawn_split_ms_cold": cold["split"],
             "rss_mb_before": round(rss_before, 1),

@@ -81,6 +81,7 @@ async def run_queue(root: Path, files: int, branches: int, batch: int) -> dict:
             await store.update(bead.id, status="review", actor="bench")
             mrs.append(MergeRequest(bead_id=bead.id, branch=f"polecat/{bead.id}", commit=sha, title=bead.title))
         await asyncio.to_thread(town.refinery._ensure_worktree)  # made once per town, not per merge
+        await asyncio.to_thread(town.worktrees.wait_prepared)  # the polecats' pool, filled when the town opened
 
         command_s: list[float] = []
         verify = town.refinery._verify

@@ -71,7 +71,7 @@ async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout, kept: bool = 
     async with Town(repo, demo_settings(workdir), bus) as town:
         _, epic, tasks, task = await town.submit_goal(DEMO_GOAL)
         report = await task
-        log = town.worktrees.git.log("--oneline", town.worktrees.integration)
+        log = town.worktrees.repo.text("log", "--oneline", town.worktrees.integration)
     result = {"beads": report.beads, "closed": report.closed, "merged": report.merged,
               "tests_passed": report.tests_passed}
     print("", file=out)

@@ -120,15 +120,15 @@ async def test_kill_9_mid_run_then_recover_without_losing_work(tmp_path: Path):
     settings = Settings(scenario=str(scenario), worktree_root=str(root), cli_path=copilot_cli(),
                         verify_command=f"{sys.executable} -m unittest discover -q", turn_timeout_s=60)
     async with Town(repo, settings) as town:
-        store, records, git = town.store, town.records, town.worktrees.git
+        store, records, git = town.store, town.records, town.worktrees.repo.text
         rec = town.recovery
         assert sorted(rec.requeued) == sorted(before) and len(rec.crashed_runs) == 3
         assert sorted(rec.worktrees.values()) == sorted(before)  # worktrees matched to their beads
         assert sorted(rec.wip_commits) == sorted(before)  # uncommitted work saved on each branch
         for bead_id, sha in rec.wip_commits.items():
             k = (await store.get(bead_id)).title[-1]
-            assert git.show(f"{sha}:{k}1.txt").strip() == "one"
-            assert git.rev_parse(f"polecat/{bead_id}") == sha
+            assert git("show", f"{sha}:{k}1.txt").strip() == "one"
+            assert git("rev-parse", f"polecat/{bead_id}") == sha
             bead = await store.get(bead_id)
             assert bead.status == Status.OPEN and bead.assignee is None
             assert "Recovered" in bead.comments[-1].text
@@ -142,14 +142,14 @@ async def test_kill_9_mid_run_then_recover_without_losing_work(tmp_path: Path):
         for bead_id, (worktree, session_id) in before.items():
             last = (await records.runs(bead_id))[-1]
             assert last.exit_reason == "done" and last.resumed_from == session_id and last.worktree == worktree
-        files = set(git.ls_tree("-r", "--name-only", town.worktrees.integration).splitlines())
+        files = set(git("ls-tree", "-r", "--name-only", town.worktrees.integration).splitlines())
         assert {f"{k}{n}.txt" for k in KEYS for n in (1, 2)} <= files
         # Every commit made before the crash is in the integration history (rebased by the Refinery), with
         # the same content.
-        history = git.log("--format=%s", town.worktrees.integration)
+        history = git("log", "--format=%s", town.worktrees.integration)
         for bead_id, sha in rec.wip_commits.items():
             assert f"WIP polecat/{bead_id} (recovered by gastown after a stop)" in history
             k = (await store.get(bead_id)).title[-1]
-            assert git.show(f"{town.worktrees.integration}:{k}1.txt") == git.show(f"{sha}:{k}1.txt")
-            assert git.show(f"{town.worktrees.integration}:{k}2.txt").strip() == "two"
+            assert git("show", f"{town.worktrees.integration}:{k}1.txt") == git("show", f"{sha}:{k}1.txt")
+            assert git("show", f"{town.worktrees.integration}:{k}2.txt").strip() == "two"
         assert not await records.runs(live=True)

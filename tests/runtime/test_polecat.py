@@ -7,8 +7,9 @@ from pathlib import Path
 
 from gastown.demo import make_sample_repo
 from gastown.ledger.model import Bead
-from gastown.town.git import Worktrees, open_repo
+from gastown.town.checkouts import Worktrees
 from gastown.town.polecat import Polecat
+from gastown.vcs.repo import open_repo
 
 SCENARIO = {"rules": [{"match": r"Title: Write hello.*?Worktree: (?P<wt>\S+)", "steps": [
     {"tool_calls": [{"name": "create", "arguments": {"path": "{{wt}}/hello.py", "file_text": "print('hi')\n"}}]},
@@ -32,10 +33,10 @@ async def test_polecat_writes_in_its_worktree_and_is_confined(tmp_path: Path, sc
 
     try:
         result = await Polecat(bead, runtime, worktrees, turn_timeout=60, on_event=events.append).run()
-        git = worktrees.git
-        log = git.log("-1", "--format=%B", result.commit)
-        parent = git.rev_parse(f"{result.commit}~1")
-        shown = {name: git.show(f"{result.commit}:{name}") for name in ("hello.py", "out.txt")}
+        git = worktrees.repo.text
+        log = git("log", "-1", "--format=%B", result.commit)
+        parent = git("rev-parse", f"{result.commit}~1")
+        shown = {name: git("show", f"{result.commit}:{name}") for name in ("hello.py", "out.txt")}
     finally:
         worktrees.close()
 

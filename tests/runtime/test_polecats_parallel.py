@@ -59,13 +59,13 @@ async def test_many_polecats_in_parallel_confined_and_recorded(tmp_path: Path, t
     assert len(busy) == 1 and len(results) == N + 1, outcomes
     by_bead = {r.bead_id: r for r in results}
 
-    git = town.worktrees.git
+    git = town.worktrees.repo.text
     for i, bead in enumerate(beads):
         r = by_bead[bead.id]
         assert r.commit and r.branch == f"polecat/{bead.id}" and r.summary == f"p{i} written and run"
         assert sorted(r.files) == [f"out{i}.txt", f"p{i}.py"]
-        assert git.show(f"{r.commit}:out{i}.txt").strip() == str(2 * i)  # the allowed command ran
-        assert git.rev_parse(f"{r.commit}~1") == town.worktrees.integration_head()
+        assert git("show", f"{r.commit}:out{i}.txt").strip() == str(2 * i)  # the allowed command ran
+        assert git("rev-parse", f"{r.commit}~1") == town.worktrees.integration_head()
         assert any(c.text == f"p{i} computed" and c.author == polecat_name(bead.id)
                    for c in (await store.get(bead.id)).comments or [])
 
@@ -105,7 +105,7 @@ async def test_many_polecats_in_parallel_confined_and_recorded(tmp_path: Path, t
     for r in results2:
         run = (await records.runs(r.bead_id))[-1]
         assert Path(run.worktree).name in slots
-        tree = git.ls_tree("-r", "--name-only", r.commit).splitlines()
+        tree = git("ls-tree", "-r", "--name-only", r.commit).splitlines()
         # Nothing of the slot's previous bead leaked into this one's commit.
         assert sorted(f for f in tree if re.fullmatch(r"p\d+\.py|out\d+\.txt", f)) == sorted(r.files)
 

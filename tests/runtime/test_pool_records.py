@@ -3,6 +3,7 @@ SQLite, and the Witness's pure decisions."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,12 @@ from gastown.config import BudgetSettings
 from gastown.demo import make_sample_repo
 from gastown.ledger.model import Bead
 from gastown.runtime.base import AgentEvent
-from gastown.town.git import Worktrees, open_repo
+from gastown.town import archive
+from gastown.town.checkouts import Lease, Worktrees
 from gastown.town.records import PolecatBusy, RunRecords, RunRow, derive_state
 from gastown.town.witness import StallRules, budget_breach, next_action
+from gastown.vcs import git_text
+from gastown.vcs.repo import open_repo
 
 
 @pytest.fixture
@@ -28,18 +32,25 @@ def pool(tmp_path: Path):
     wts.close()
 
 
-def commit_on(path: Path, name: str, text: str, message: str = "work") -> str:
-    (path / name).write_text(text)
-    return Worktrees.commit_all(path, message, "tester")
+def git(pool: Worktrees, *args: str) -> str:
+    return pool.repo.text(*args)
+
+
+def commit_on(pool: Worktrees, lease: Lease, name: str, text: str, message: str = "work") -> str:
+    """Commit in the lease's clone and bring the branch into the user's repository."""
+    (lease.path / name).write_text(text)
+    sha = pool.commit(lease, message, "tester")
+    assert sha is not None
+    return sha
 
 
 def advance_integration(pool: Worktrees, name: str, text: str) -> str:
     """Move the integration branch by one commit (as if another bead merged)."""
     scratch = pool.acquire("scratch", pool.integration_head())
-    sha = commit_on(scratch.path, name, text, "other bead")
-    pool.git.update_ref(f"refs/heads/{pool.integration}", sha)
+    sha = commit_on(pool, scratch, name, text, "other bead")
+    git(pool, "update-ref", f"refs/heads/{pool.integration}", sha)
     pool.release(scratch, park=False)
-    pool.git.branch("-D", "scratch")
+    git(pool, "branch", "-D", "scratch")
     return sha
 
 
@@ -49,12 +60,12 @@ def test_pool_reuses_idle_worktrees_and_never_loses_work(pool: Worktrees):
     assert not a.reused and pool.in_use(a.name)
     (a.path / "left.txt").write_text("uncommitted\n")
     wip = pool.release(a, park=False)  # uncommitted work is committed to the branch, not dropped
-    assert wip and pool.git.show("polecat/a:left.txt") == "uncommitted"
+    assert wip and git(pool, "show", "polecat/a:left.txt") == "uncommitted"
     assert not pool.in_use(a.name) and pool.entries()[0].state == "idle"
 
     b = pool.acquire("polecat/b", base)  # the idle worktree is reused, reset and cleaned
     assert b.reused and b.path == a.path and not (b.path / "left.txt").exists()
-    assert pool.git.rev_parse("polecat/b") == base
+    assert git_text(["rev-parse", "polecat/b"], b.path) == base  # in its clone
     c = pool.acquire("polecat/c", base)  # b holds the only slot: a new one is added
     assert not c.reused and c.path != b.path
     pool.release(b, park=False)
@@ -71,26 +82,26 @@ def test_pool_reuses_idle_worktrees_and_never_loses_work(pool: Worktrees):
 def test_rework_carries_the_old_work_onto_the_new_base(pool: Worktrees):
     base = pool.integration_head()
     lease = pool.acquire("polecat/r", base)
-    old = commit_on(lease.path, "README.md", "# calc\n\npolecat's version\n")
-    commit_on(lease.path, "mine.txt", "mine\n")
+    old = commit_on(pool, lease, "README.md", "# calc\n\npolecat's version\n")
+    commit_on(pool, lease, "mine.txt", "mine\n")
     pool.release(lease, park=False)
     new_base = advance_integration(pool, "README.md", "# calc\n\nsomeone else's version\n")
 
     rework = pool.acquire("polecat/r", new_base, onto_base=True)
     assert sorted(rework.carried) == ["README.md", "mine.txt"] and rework.conflicts == ["README.md"]
     assert "<<<<<<<" in (rework.path / "README.md").read_text() and (rework.path / "mine.txt").exists()
-    assert pool.git.rev_parse("polecat/r") == new_base  # the branch now starts at the new base
+    assert git_text(["rev-parse", "polecat/r"], rework.path) == new_base  # the branch now starts at the new base
     archived = dict((ref, sha) for ref, sha in pool.archived())
     assert any(ref.startswith("refs/gastown/archive/polecat/r/") for ref in archived)
-    assert pool.git.merge_base("--is-ancestor", old, next(iter(archived.values()))) == ""
+    assert pool.repo.ok("merge-base", "--is-ancestor", old, next(iter(archived.values())))
     pool.release(rework, park=False)
 
 
 def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     base = pool.integration_head()
     leases = {k: pool.acquire(f"polecat/{k}", base) for k in ("done", "open", "merged", "parked", "dirty")}
-    shas = {k: commit_on(lease.path, f"{k}.txt", k) for k, lease in leases.items()}
-    pool.git.update_ref(f"refs/heads/{pool.integration}", shas["merged"])
+    shas = {k: commit_on(pool, lease, f"{k}.txt", k) for k, lease in leases.items()}
+    git(pool, "update-ref", f"refs/heads/{pool.integration}", shas["merged"])
     for k, lease in leases.items():
         pool.release(lease, park=k == "parked")
     dirty = next(e for e in pool.entries() if e.path == str(leases["dirty"].path))
@@ -98,9 +109,9 @@ def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     status = {"done": "closed", "open": "open", "merged": "closed", "parked": "closed", "dirty": "open"}
 
     before = set(pool.polecat_branches())
-    planned = pool.gc(status, keep_idle=1, dry_run=True)
+    planned = archive.gc(pool, status, keep_idle=1, dry_run=True)
     assert set(pool.polecat_branches()) == before and planned  # a dry run changes nothing
-    actions = pool.gc(status, keep_idle=1)
+    actions = archive.gc(pool, status, keep_idle=1)
     branches = pool.polecat_branches()
     assert "polecat/open" in branches and "polecat/dirty" in branches  # work of live beads is kept
     assert "polecat/merged" not in branches  # merged: deleted, its commit is on the integration branch
@@ -110,7 +121,7 @@ def test_gc_prunes_only_what_is_safe(pool: Worktrees):
     assert Path(dirty.path, "stray.txt").exists()
     # Every commit made is still reachable from a branch, the integration branch or an archive ref.
     for sha in shas.values():
-        assert pool.git.for_each_ref("--contains", sha, "--format=%(refname)").strip()
+        assert git(pool, "for-each-ref", "--contains", sha, "--format=%(refname)")
     left = [e for e in pool.entries() if e.state == "idle"]
     assert len(left) <= 2  # one kept for reuse, plus the dirty one
 
@@ -141,6 +152,13 @@ async def test_run_records_one_live_run_per_bead_and_dead_owners(tmp_path: Path)
         assert derive_state(await records.run(ghost.id)) == "failed"
         fresh = await records.start_run("gt-2", "polecat-gt-2")
         assert (await records.run(ghost.id)).exit_reason == "crashed" and fresh.live
+
+        # A wave started together is one transaction; a bead already live in the wave is still refused.
+        wave = await asyncio.gather(*(records.start_run(f"gt-w{i}", f"polecat-gt-w{i}") for i in range(5)),
+                                    records.start_run("gt-w0", "polecat-gt-w0"), return_exceptions=True)
+        assert [r.bead_id for r in wave[:5]] == [f"gt-w{i}" for i in range(5)]  # type: ignore[union-attr]
+        assert isinstance(wave[5], PolecatBusy) and wave[5].run.id == wave[0].id  # type: ignore[union-attr]
+        assert all(r.live for r in await records.runs(live=True) if r.bead_id.startswith("gt-w"))
 
         await records.set_pause("goal:gt-epic", "tokens")
         assert await records.pauses() == {"goal:gt-epic": "tokens"}
@@ -183,3 +201,58 @@ def test_bead_parent_is_the_goal():
     assert Bead(id="gt-a.1", title="t", dependencies=[{"issue_id": "gt-a.1", "depends_on_id": "gt-a",
                                                           "type": "parent-child"}]).parent_id == "gt-a"
 
+
+
+def test_checkouts_are_shared_clones_that_cannot_move_the_users_refs(pool: Worktrees):
+    """A slot is a `git clone --shared` (own .git, the user's objects through alternates): whatever git does
+    in it moves only the clone's refs; the town brings the polecat's branch home by fetching it."""
+    base = pool.integration_head()
+    before = git(pool, "for-each-ref", "--format=%(refname) %(objectname)")
+    lease = pool.acquire("polecat/iso", base)
+    dot_git = lease.path / ".git"
+    assert dot_git.is_dir() and (dot_git / "objects" / "info" / "alternates").read_text().strip() == str(
+        pool.repo.git_dir / "objects")
+    (lease.path / "x.txt").write_text("x\n")
+    clone = lease.path
+    git_text(["add", "-A"], clone)
+    git_text(["-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", "mine"], clone)
+    git_text(["branch", "-f", pool.integration, "HEAD"], clone)  # a hostile move, in the clone only
+    git_text(["update-ref", "refs/heads/main", "HEAD"], clone)
+    assert git(pool, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    assert pool.branch_tip("polecat/iso") is None  # not home yet: it lives in the clone
+    mine = git_text(["rev-parse", "HEAD"], clone)
+    pool.release(lease, park=False)
+    assert pool.branch_tip("polecat/iso") == mine  # brought home on release
+    assert git(pool, "rev-parse", pool.integration) == base  # the clone's moves stayed there
+
+
+def test_commits_left_in_a_clone_by_a_crash_are_brought_home_on_recovery(pool: Worktrees, tmp_path: Path):
+    base = pool.integration_head()
+    lease = pool.acquire("polecat/crash", base)
+    (lease.path / "a.txt").write_text("committed by the polecat itself\n")
+    git_text(["add", "-A"], lease.path)
+    git_text(["-c", "user.name=p", "-c", "user.email=p@x", "commit", "-qm", "polecat commit"], lease.path)
+    (lease.path / "b.txt").write_text("never committed\n")
+    committed = git_text(["rev-parse", "HEAD"], lease.path)
+    Worktrees._unlock(lease._fd)  # the process dies: its flock goes with it, nothing was released
+    after = Worktrees(open_repo(pool.workdir), pool.root, pool.integration)
+    parked = [e for e in after.entries() if e.branch == "polecat/crash"]
+    assert [e.state for e in parked] == ["parked"] and parked[0].dirty
+    assert after.branch_tip("polecat/crash") is None
+    wip = after.save_wip(Path(parked[0].path), "WIP (recovered)")  # what recovery does for every slot
+    tip = after.branch_tip("polecat/crash")
+    assert tip == wip and git(pool, "rev-parse", f"{tip}~1") == committed
+    assert git(pool, "show", f"{tip}:b.txt") == "never committed"
+
+
+def test_the_pool_is_filled_in_parallel_ahead_of_the_first_polecats(pool: Worktrees):
+    pool.start_preparing(3)
+    assert pool.wait_prepared() is not None
+    idle = [e for e in pool.entries() if e.state == "idle"]
+    assert len(idle) == 3 and all(Path(e.path, ".git").is_dir() for e in idle)
+    leases = [pool.acquire(f"polecat/p{i}", pool.integration_head()) for i in range(3)]
+    assert all(lease.reused for lease in leases)  # no clone on the critical path
+    assert sorted(lease.path.name for lease in leases) == sorted(e.name for e in idle)
+    for lease in leases:
+        pool.release(lease, park=False)
+    pool.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gastown.town.git import GitError
 from gastown.town.town import Town
+from gastown.vcs import GitError
 from tests.town.conftest import commit_branch, git
 
 

@@ -11,9 +11,10 @@ import pytest
 
 from gastown.demo import make_sample_repo
 from gastown.town.bus import Bus, MergeQueueState
-from gastown.town.git import Worktrees, open_repo
+from gastown.town.checkouts import Worktrees
 from gastown.town.queue import MergeRequest
 from gastown.town.refinery import Outcome, Refinery
+from gastown.vcs.repo import open_repo
 from tests.town.conftest import commit_branch, git
 
 FAILING_TEST = "import unittest\n\n\nclass Bad(unittest.TestCase):\n    def test_bad(self):\n        self.assertEqual(1, 2)\n"

@@ -1,16 +1,26 @@
 """A bead's branch as the Overseer reviews it: files and hunks against its base, and partial patches built
-from the hunks they accept (so the Refinery can merge some hunks and not others)."""
+from the hunks they accept (so the Refinery can merge some hunks and not others).
+
+Hunks are parsed by ``unidiff``. File names come from git's own extended header (``rename from/to``, the
+``---``/``+++`` lines, else the ``diff --git`` line split where both halves name the same path): a path
+such as ``x b/y`` is ambiguous in the ``diff --git`` line alone, and git quotes unusual paths."""
 
 from __future__ import annotations
 
 import hashlib
-import re
+from pathlib import Path
 from typing import Literal
 
-import git
 from pydantic import BaseModel, Field
+from unidiff import PatchSet
 
-HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+from gastown.vcs import GitError, git, git_text
+from gastown.vcs.names import polecat_branch
+from gastown.vcs.paths import unquote
+from gastown.vcs.repo import Repo, is_ancestor, rev_parse
+
+Status = Literal["added", "deleted", "modified", "renamed"]
+DIFF = ("diff", "--no-color", "--no-ext-diff", "-U3", "-M")
 
 
 class Hunk(BaseModel):
@@ -26,85 +36,101 @@ class Hunk(BaseModel):
 class FileDiff(BaseModel):
     path: str
     old_path: str | None = None
-    status: Literal["added", "deleted", "modified", "renamed"]
+    status: Status
     binary: bool = False
     header: list[str] = Field(default_factory=list, description="The diff --git … +++ lines, for patches")
     hunks: list[Hunk] = Field(default_factory=list)
 
 
-def _status(header: list[str]) -> str:
-    text = "\n".join(header)
-    if "new file mode" in text:
-        return "added"
-    if "deleted file mode" in text:
-        return "deleted"
-    if "rename from" in text:
-        return "renamed"
-    return "modified"
+def _side(value: str, prefix: str) -> str | None:
+    """A ``---``/``+++`` value (``a/x``, ``"a/t\\303\\251"``, ``/dev/null``; git adds a tab after a path
+    with a space) as a path; None for /dev/null."""
+    value = unquote(value.rstrip("\t"))
+    if value == "/dev/null":
+        return None
+    return value[len(prefix):] if value.startswith(prefix) else value
+
+
+def _git_header_paths(line: str) -> tuple[str | None, str | None]:
+    """``diff --git a/P b/Q``: quoted halves are unambiguous; unquoted, P == Q for anything but a rename
+    (whose names come from ``rename from/to``), so the line splits in the middle, as git apply does it."""
+    rest = line[len("diff --git "):]
+    if rest.startswith('"'):
+        end = 1
+        while end < len(rest) and not (rest[end] == '"' and rest[end - 1] != "\\"):
+            end += 1
+        first, second = rest[:end + 1], rest[end + 2:]
+        return _side(first, "a/"), _side(second, "b/")
+    if rest.endswith('"'):
+        start = rest.rfind(' "')
+        return _side(rest[:start], "a/"), _side(rest[start + 1:], "b/")
+    half = (len(rest) - 5) // 2
+    name = rest[2:2 + half]
+    if rest == f"a/{name} b/{name}":
+        return name, name
+    return None, None
+
+
+def _file_paths(header: list[str]) -> tuple[str, str | None, Status]:
+    """(path, old path, status) from one file's extended header."""
+    old, new = _git_header_paths(header[0])
+    status: Status = "modified"
+    for line in header[1:]:
+        if line.startswith("new file mode"):
+            status = "added"
+        elif line.startswith("deleted file mode"):
+            status = "deleted"
+        elif line.startswith("rename from "):
+            status, old = "renamed", unquote(line[len("rename from "):])
+        elif line.startswith("rename to "):
+            new = unquote(line[len("rename to "):])
+        elif line.startswith("--- "):
+            old = _side(line[4:], "a/") or old
+        elif line.startswith("+++ "):
+            new = _side(line[4:], "b/") or new
+    path = new if status != "deleted" else old
+    return path or old or "", old, status
+
+
+def _hunks(path: str, body: list[str]) -> list[Hunk]:
+    """The hunks of one file (``body``: its lines from the first ``@@``), parsed by unidiff."""
+    if not body:
+        return []
+    parsed = PatchSet("--- a/f\n+++ b/f\n" + "\n".join(body) + "\n")
+    headers = [line for line in body if line.startswith("@@")]
+    hunks = []
+    for header, h in zip(headers, parsed[0] if parsed else [], strict=False):
+        lines = [str(line).removesuffix("\n") for line in h]
+        hunk_id = hashlib.sha1(f"{path}\n{header}\n{chr(10).join(lines)}".encode()).hexdigest()[:12]
+        hunks.append(Hunk(id=hunk_id, header=header, old_start=h.source_start, old_lines=h.source_length,
+                          new_start=h.target_start, new_lines=h.target_length, lines=lines))
+    return hunks
 
 
 def parse_unified_diff(text: str) -> list[FileDiff]:
     """Parse `git diff` output (no color, default prefixes) into files and hunks."""
-    files: list[FileDiff] = []
-    header: list[str] = []
-    hunks: list[Hunk] = []
-    current: Hunk | None = None
-    path = old_path = None
-    binary = False
-
-    def flush() -> None:
-        nonlocal current
-        if current is not None:
-            hunks.append(current)
-            current = None
-
-    def flush_file() -> None:
-        nonlocal header, hunks, binary
-        flush()
-        if header:
-            files.append(FileDiff(path=path or "", old_path=old_path if old_path != path else None,
-                                  status=_status(header), binary=binary, header=header, hunks=hunks))
-        header, hunks, binary = [], [], False
-
+    blocks: list[list[str]] = []
     for line in text.splitlines():
         if line.startswith("diff --git "):
-            flush_file()
-            header = [line]
-            m = re.match(r"diff --git a/(.*) b/(.*)$", line)
-            old_path, path = (m.group(1), m.group(2)) if m else (None, None)
-            continue
-        if current is None and header and not line.startswith("@@"):
-            header.append(line)
-            if line.startswith("--- a/"):
-                old_path = line[6:]
-            elif line.startswith("+++ b/"):
-                path = line[6:]
-            elif line.startswith("Binary files"):
-                binary = True
-            continue
-        m = HUNK_HEADER.match(line)
-        if m:
-            flush()
-            old_n = int(m.group(2)) if m.group(2) is not None else 1
-            new_n = int(m.group(4)) if m.group(4) is not None else 1
-            current = Hunk(id="", header=line, old_start=int(m.group(1)), old_lines=old_n,
-                           new_start=int(m.group(3)), new_lines=new_n, lines=[])
-            continue
-        if current is not None:
-            current.lines.append(line)
-    flush_file()
-    for f in files:
-        for h in f.hunks:
-            body = "\n".join(h.lines)
-            h.id = hashlib.sha1(f"{f.path}\n{h.header}\n{body}".encode()).hexdigest()[:12]
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    files = []
+    for block in blocks:
+        first_hunk = next((i for i, line in enumerate(block) if line.startswith("@@")), len(block))
+        header, body = block[:first_hunk], block[first_hunk:]
+        path, old_path, status = _file_paths(header)
+        binary = any(line.startswith(("Binary files ", "GIT binary patch")) for line in header)
+        files.append(FileDiff(path=path, old_path=old_path if old_path != path else None, status=status,
+                              binary=binary, header=header, hunks=_hunks(path, body)))
     return files
 
 
-def branch_diff(repo: git.Repo, base: str, head: str) -> list[FileDiff]:
+def branch_diff(repo: Repo | Path, base: str, head: str) -> list[FileDiff]:
     """Files and hunks that ``head`` adds on top of its merge-base with ``base``."""
-    merge_base = repo.git.merge_base(base, head).strip()
-    text = repo.git.diff("--no-color", "--no-ext-diff", "-U3", "-M", merge_base, head)
-    return parse_unified_diff(text)
+    cwd = repo.workdir if isinstance(repo, Repo) else repo
+    merge_base = git_text(["merge-base", base, head], cwd)
+    return parse_unified_diff(git_text([*DIFF, merge_base, head], cwd))
 
 
 def partial_patch(files: list[FileDiff], accepted: set[str]) -> str:
@@ -136,29 +162,24 @@ class BeadDiff(BaseModel):
     files: list[FileDiff]
 
 
-def bead_diff(repo: git.Repo, integration: str, bead_id: str) -> BeadDiff:
+def bead_diff(repo: Repo, integration: str, bead_id: str) -> BeadDiff:
     """The polecat's work on ``polecat/<bead_id>``. Unmerged: against its merge-base with the integration
     branch. Merged (the Refinery moves the branch to the rebased commit): against that commit's parent,
     since a polecat run leaves exactly one commit."""
-    branch = f"polecat/{bead_id}"
-    try:
-        head = repo.git.rev_parse("--verify", f"refs/heads/{branch}").strip()
-    except git.GitCommandError:
-        raise LookupError(f"bead {bead_id} has no branch {branch} (no polecat has finished it yet)") from None
-    try:
-        repo.git.merge_base("--is-ancestor", head, integration)
-        merged = True
-    except git.GitCommandError:
-        merged = False
-    base = repo.git.rev_parse(f"{head}~1").strip() if merged else repo.git.merge_base(integration, head).strip()
-    text = repo.git.diff("--no-color", "--no-ext-diff", "-U3", "-M", base, head)
+    cwd = repo.workdir
+    branch = polecat_branch(bead_id)
+    head = rev_parse(cwd, f"refs/heads/{branch}")
+    if head is None:
+        raise LookupError(f"bead {bead_id} has no branch {branch} (no polecat has finished it yet)")
+    merged = is_ancestor(cwd, head, integration)
+    base = git_text(["rev-parse", f"{head}~1"] if merged else ["merge-base", integration, head], cwd)
     return BeadDiff(bead_id=bead_id, branch=branch, base=base, head=head, merged=merged,
-                    files=parse_unified_diff(text))
+                    files=parse_unified_diff(git_text([*DIFF, base, head], cwd)))
 
 
-def file_at(repo: git.Repo, rev: str, path: str) -> str | None:
+def file_at(repo: Repo, rev: str, path: str) -> str | None:
     """A file's text at a commit; None when it does not exist there (added or deleted files)."""
     try:
-        return repo.git.show(f"{rev}:{path}", strip_newline_in_stdout=False)
-    except git.GitCommandError:
+        return git(["show", f"{rev}:{path}"], repo.workdir).stdout.decode(errors="replace")
+    except GitError:
         return None

@@ -20,6 +20,7 @@ from gastown.town.queue import MergeRequest
 from gastown.town.radar import ConflictRadar
 from gastown.town.records import PolecatBusy
 from gastown.town.refinery import Outcome, tail
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.town.town import Town
@@ -142,14 +143,16 @@ class Dispatcher:
         close them when their work is already on the integration branch)."""
         found = []
         integration = self.town.worktrees.integration
-        g = self.town.worktrees.git
+        wts = self.town.worktrees
         for bead in await self.store.list(parent=epic_id, status=[Status.REVIEW]):
             if bead.id in self.running or self.town.refinery.has(bead.id):
                 continue
-            branch = f"polecat/{bead.id}"
+            branch = polecat_branch(bead.id)
             try:
-                tip = (await asyncio.to_thread(g.rev_parse, "--verify", "-q", f"refs/heads/{branch}")).strip()
-                unmerged = int(await asyncio.to_thread(g.rev_list, "--count", f"{integration}..{tip}"))
+                tip = await asyncio.to_thread(wts.branch_tip, branch)
+                if tip is None:
+                    raise LookupError(branch)
+                unmerged = await asyncio.to_thread(wts.unmerged_count, tip)
             except Exception:  # noqa: BLE001 - no branch: the work is gone, the bead must be redone
                 await self._send_back(bead.id, f"Refinery: {branch} is missing after a restart; redo the bead.",
                                       None, give_up=False)
@@ -206,7 +209,7 @@ class Dispatcher:
             return
         mode = self.settings.conflict_radar
         if mode != "off" and self.running and any(self._candidate_files(b) for b in ready):
-            await asyncio.to_thread(self.radar.refresh_from_git, self.town.workspace, list(self.running))
+            await asyncio.to_thread(self.radar.refresh_from_git, list(self.running))
         witness = getattr(self.town, "witness", None)
         for bead in ready:
             if len(self.running) >= self.settings.max_polecats:
@@ -303,7 +306,7 @@ class Dispatcher:
         store = self.store
         name = polecat_name(bead.id)
         goal_id = self._goal_of(bead.id)
-        self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=f"polecat/{bead.id}",
+        self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=polecat_branch(bead.id),
                           tokens=0, current_tool=None, detail=None, started_at=now_iso())
         try:
             result = await self.run_polecat(bead, feedback=feedback)
@@ -443,7 +446,7 @@ class Dispatcher:
             self._reviewer = Reviewer(self.town.runtime(), self.town.workspace,
                                       turn_timeout=self.settings.turn_timeout_s, on_event=self.board.listener)
         assert result.commit is not None
-        diff = await asyncio.to_thread(self.town.worktrees.git.diff, "--no-color",
+        diff = await asyncio.to_thread(self.town.worktrees.repo.text, "diff", "--no-color",
                                        f"{self.town.worktrees.integration}...{result.commit}")
         await self.set_review(bead.id, "pending", "reviewer")
         try:

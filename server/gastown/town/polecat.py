@@ -35,8 +35,9 @@ from gastown.runtime.base import (
     TurnTimeout,
 )
 from gastown.runtime.policy import polecat_policy
-from gastown.town.git import Lease, Worktrees
+from gastown.town.checkouts import Lease, Worktrees, changed_so_far
 from gastown.town.seats import Seats
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
@@ -145,7 +146,7 @@ class Polecat:
                  on_status: Callable[..., None] | None = None, seats: Seats | None = None) -> None:
         self.bead = bead
         self.name = polecat_name(bead.id)
-        self.branch = f"polecat/{bead.id}"
+        self.branch = polecat_branch(bead.id)
         self.runtime = runtime
         self.worktrees = worktrees
         self.turn_timeout = turn_timeout
@@ -306,7 +307,7 @@ class Polecat:
             session, last, stop = await self._work(session, prompt, lease, feedback)
             summary = self._done[0] if self._done else (last or None)
             message = f"{self.bead.title}\n\n{summary or 'work on ' + self.bead.id}\n\nBead: {self.bead.id}"
-            await _git(Worktrees.commit_all, lease.path, message, self.name)
+            await _git(self.worktrees.commit, lease, message, self.name)
             tip = await _git(self.worktrees.branch_tip, self.branch)
             has_work = bool(tip) and await _git(self.worktrees.unmerged_count, tip) > 0
             commit_sha = tip if has_work else None
@@ -420,7 +421,7 @@ class Polecat:
 
     async def _handoff(self, lease: Lease, feedback: str | None, reason: str, restart: int) -> str:
         """The first prompt of a restarted session: the bead, and what the stopped session did."""
-        changed = await _git(_status_lines, lease.path, lease.base)
+        changed = await _git(changed_so_far, lease.path, lease.base)
         trail = list(self._trail)[-15:]
         summary = "\n".join(f"- {line}" for line in trail) or "- (nothing recorded)"
         files = ", ".join(changed[:30]) or "(none yet)"
@@ -468,13 +469,3 @@ def _trail_line(e: AgentEvent) -> str | None:
     if e.kind == "witness":
         return f"witness: {e.detail.get('action')} ({e.text})"
     return None
-
-
-def _status_lines(path: Path, base: str) -> list[str]:
-    import subprocess
-
-    out = subprocess.run(["git", "status", "--porcelain"], cwd=path, capture_output=True, text=True).stdout
-    committed = subprocess.run(["git", "diff", "--name-only", f"{base}...HEAD"], cwd=path, capture_output=True,
-                               text=True).stdout
-    names = {line[3:] for line in out.splitlines() if line} | {line for line in committed.splitlines() if line}
-    return sorted(names)

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-import git
-from git.exc import GitCommandError
-
 from gastown.town.bus import AgentEventRecord
+from gastown.vcs import GitError
+from gastown.vcs.names import bead_of_branch
+from gastown.vcs.repo import checked_out
+from gastown.vcs.status import changed_paths
 
 PATH_ARGUMENTS = ("path", "file_path", "filePath", "filename", "file")
 
@@ -94,43 +95,27 @@ class ConflictRadar:
         if rels:
             self.observe(bead_id, rels)
 
-    def refresh_from_git(self, repo: Path, bead_ids: Iterable[str], min_interval: float = 1.0) -> None:
-        """Ask git what the running polecats have changed so far in their worktrees (found by branch
-        ``polecat/<bead-id>`` in ``git worktree list``). Blocking: call it in a thread."""
+    def refresh_from_git(self, bead_ids: Iterable[str], min_interval: float = 1.0) -> None:
+        """Ask git what the running polecats have changed so far in their checkouts (the folders under the
+        root with ``polecat/<bead-id>`` checked out). Blocking: call it in a thread."""
         now = time.monotonic()
         if now - self._git_refreshed < min_interval:
             return
         self._git_refreshed = now
         wanted = set(bead_ids)
         try:
-            listing = git.Git(str(repo)).execute(["git", "worktree", "list", "--porcelain"])
-        except GitCommandError:
+            folders = [p for p in self.worktree_root.iterdir() if p.is_dir()]
+        except OSError:
             return
-        where: dict[str, Path] = {}
-        path: Path | None = None
-        for line in listing.splitlines():
-            if line.startswith("worktree "):
-                path = Path(line[len("worktree "):])
-            elif line.startswith("branch refs/heads/polecat/") and path is not None:
-                bead_id = line[len("branch refs/heads/polecat/"):]
-                if bead_id in wanted:
-                    where[bead_id] = path
-        for bead_id, worktree in where.items():
-            if not worktree.exists():
+        for folder in folders:
+            bead_id = bead_of_branch(checked_out(folder))
+            if bead_id not in wanted:
                 continue
             try:
-                # --no-optional-locks: never take index.lock under the polecat's own `git add`.
-                out = git.Git(str(worktree)).execute(
-                    ["git", "--no-optional-locks", "status", "--porcelain", "-uall"])
-            except GitCommandError:
+                # optional_locks off: never take index.lock under the polecat's own `git add`.
+                self.observe(bead_id, changed_paths(folder, all_untracked=True, optional_locks=False))
+            except GitError:
                 continue
-            files = []
-            for line in out.splitlines():
-                path = line[3:]
-                if " -> " in path:
-                    path = path.split(" -> ", 1)[1]
-                files.append(path.strip('"'))
-            self.observe(bead_id, files)
 
     # --- collisions ----------------------------------------------------------------------------------
     def conflicts(self, candidate: str, files: Iterable[str], active: Iterable[str]) -> dict[str, list[str]]:

@@ -91,6 +91,8 @@ _RUN_FIELDS = ("id", "bead_id", "agent", "goal_id", "live", "owner", "owner_pid"
                "resumed_from", "worktree", "branch", "base", "feedback", "started_at", "ended_at",
                "last_event_at", "exit_reason", "detail", "restarts", "nudges", "tokens", "events", "spawn_ms",
                "commit_sha")
+_INSERT_RUN = ("INSERT INTO runs (bead_id, agent, goal_id, owner, owner_pid, owner_start, branch, feedback, "
+               "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATABLE = frozenset({"session_id", "resumed_from", "worktree", "branch", "base", "detail", "restarts",
                         "nudges", "spawn_ms", "commit_sha"})
 
@@ -185,6 +187,7 @@ class RunRecords:
         self.pid_start = process_start(self.pid)
         self._lock = asyncio.Lock()
         self._pending: list[tuple[int, AgentEvent]] = []
+        self._starts: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []  # runs to insert together
         self._flush_handle: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task | None = None
         self._closed = False
@@ -218,17 +221,56 @@ class RunRecords:
     async def start_run(self, bead_id: str, agent: str, *, goal_id: str | None = None, branch: str | None = None,
                         feedback: bool = False) -> RunRow:
         """Insert a live run; PolecatBusy if the bead has a live run whose owner is alive. A live run of a
-        dead owner (crash) is marked ``crashed`` first."""
+        dead owner (crash) is marked ``crashed`` first.
+
+        Runs started in the same turn of the event loop (a wave of polecats) are inserted in ONE
+        transaction; a bead whose insert meets a live run is then settled on its own."""
+        row = (bead_id, agent, goal_id, self.owner, self.pid, self.pid_start, branch, int(feedback), now_iso())
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._starts.append((row, future))
+        if len(self._starts) == 1:
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._insert_starts()))
+        run_id = await future
+        if run_id is not None:
+            return await self.run(run_id)
+        return await self._start_one(row)
+
+    async def _insert_starts(self) -> None:
+        """Insert every pending start in one transaction; a row that meets the one-live-run index is
+        ignored here (its future gets None) and retried alone."""
+        batch, self._starts = self._starts, []
+        try:
+            async with self._lock:
+                ids: list[int | None] = []
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for row, _future in batch:
+                        cur = await self._conn.execute(_INSERT_RUN.replace("INSERT", "INSERT OR IGNORE", 1), row)
+                        ids.append(cur.lastrowid if cur.rowcount == 1 else None)
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:
+            for _row, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_row, future), run_id in zip(batch, ids, strict=True):
+            if not future.done():
+                future.set_result(run_id)
+
+    async def _start_one(self, row: tuple[Any, ...]) -> RunRow:
+        bead_id = row[0]
         for _ in range(2):
             try:
                 async with self._lock:
-                    cur = await self._conn.execute(
-                        "INSERT INTO runs (bead_id, agent, goal_id, owner, owner_pid, owner_start, branch, feedback, "
-                        "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (bead_id, agent, goal_id, self.owner, self.pid, self.pid_start, branch, int(feedback),
-                         now_iso()))
+                    cur = await self._conn.execute(_INSERT_RUN, row)
                     run_id = cur.lastrowid
-                return await self.run(run_id)
+                return await self.run(run_id)  # type: ignore[arg-type]
             except sqlite3.IntegrityError:
                 live = await self.live_run(bead_id)
                 if live is None:
@@ -440,7 +482,8 @@ async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool
 
 def _worktrees_for(workspace: Path, worktree_root: str | None):
     from gastown.config import Settings
-    from gastown.town.git import Worktrees, default_worktree_root, open_repo
+    from gastown.town.checkouts import Worktrees, default_worktree_root
+    from gastown.vcs.repo import open_repo
 
     settings = Settings.from_env()
     root = Path(worktree_root or settings.worktree_root or "") if (worktree_root or settings.worktree_root) else None
@@ -457,11 +500,8 @@ def _worktrees_for(workspace: Path, worktree_root: str | None):
 
 def worktrees_report(workspace: Path, worktree_root: str | None = None) -> dict[str, Any]:
     wts = _worktrees_for(workspace, worktree_root)
-    try:
-        return {"root": str(wts.root), "worktrees": [vars(e) for e in wts.entries()],
-                "archived": [{"ref": ref, "commit": sha} for ref, sha in wts.archived()]}
-    finally:
-        wts.close()
+    return {"root": str(wts.root), "worktrees": [vars(e) for e in wts.entries()],
+            "archived": [{"ref": ref, "commit": sha} for ref, sha in wts.archived()]}
 
 
 async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: str | None = None) -> list[str]:
@@ -473,8 +513,7 @@ async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: s
     if beads_db.exists():
         async with await Store.open(beads_db) as store:
             statuses = {b.id: b.status for b in await store.list()}
+    from gastown.town import archive
+
     wts = _worktrees_for(workspace, worktree_root)
-    try:
-        return await asyncio.to_thread(wts.gc, statuses, keep_idle=keep_idle, dry_run=dry_run)
-    finally:
-        wts.close()
+    return await asyncio.to_thread(archive.gc, wts, statuses, keep_idle=keep_idle, dry_run=dry_run)

@@ -15,17 +15,17 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from git.exc import GitCommandError
-
 from gastown.town.bus import Bus, MergeOutcome, MergeQueueState, QueueEntry
-from gastown.town.git import Worktrees
+from gastown.town.checkouts import REFINERY_SLOT, Worktrees
 from gastown.town.queue import AWAITING_REVIEW, MERGING, QUEUED, VERIFYING, MergeRequest, merge_order
+from gastown.vcs import GitError, git, git_text
+from gastown.vcs.names import REFINERY_IDENTITY, bead_of_branch
+from gastown.vcs.repo import is_ancestor, update_refs
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,6 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-# Rebasing writes commits: give them a committer even on a machine with no git identity.
-REFINERY_IDENTITY = {"GIT_COMMITTER_NAME": "refinery", "GIT_COMMITTER_EMAIL": "refinery@gastown.local"}
 CONFLICT_LINES = 120
 
 
@@ -97,7 +95,7 @@ class Refinery:
         self.bus = bus
         self.batch_size = batch_size
         self.batch_window = batch_window
-        self.path = worktrees.root / "refinery"
+        self.path = worktrees.root / REFINERY_SLOT
         self.queue: list[MergeRequest] = []
         self.merged: set[str] = set()
         self.verified_head: str | None = None  # the last integration head known to pass verification
@@ -345,7 +343,7 @@ class Refinery:
 
     # --- git (blocking; run in a thread) --------------------------------------------------------------
     def _git(self, *args: str, env: dict | None = None) -> str:
-        return self.worktrees.repo.git.execute(["git", "-C", str(self.path), *args], env=env)
+        return git_text(args, self.path, env=env)
 
     def _ensure_worktree(self) -> None:
         if self._worktree_ready and (self.path / ".git").exists():
@@ -353,15 +351,14 @@ class Refinery:
         if not (self.path / ".git").exists():
             self.worktrees.root.mkdir(parents=True, exist_ok=True)
             with self.worktrees.admin_lock:  # git races when worktrees are added at the same time
-                self.worktrees.git.worktree("prune")
-                self.worktrees.git.worktree("add", "--detach", str(self.path), self.worktrees.integration)
+                workdir = self.worktrees.workdir
+                git(["worktree", "prune"], workdir)
+                git(["worktree", "add", "--detach", str(self.path), self.worktrees.integration], workdir)
         self._worktree_ready = True
 
     def _head(self) -> str:
-        """The integration head, by `git rev-parse` (a process of its own: GitPython's shared object reader
-        must not be used from several threads at once)."""
-        self.head = self.worktrees.repo.git.execute(
-            ["git", "rev-parse", f"refs/heads/{self.worktrees.integration}"]).strip()
+        """The integration head, as git has it now."""
+        self.head = self.worktrees.integration_head()
         return self.head
 
     def _tree(self, commit: str) -> str:
@@ -382,19 +379,14 @@ class Refinery:
         applied: list[tuple[MergeRequest, str]] = []
         conflicts: list[tuple[MergeRequest, Outcome]] = []
         for mr in batch:
-            try:
-                self._git("merge-base", "--is-ancestor", tip, mr.commit)
-                based_on_tip = True
-            except GitCommandError:
-                based_on_tip = False
-            if based_on_tip:  # already on top of the tip: a fast-forward, nothing to rebase
+            if is_ancestor(self.path, tip, mr.commit):  # already on the tip: a fast-forward, nothing to rebase
                 tip = mr.commit
                 applied.append((mr, tip))
                 continue
             self._git("checkout", "--force", "--quiet", "--detach", mr.commit)
             try:
                 self._git("rebase", "--quiet", tip, env=REFINERY_IDENTITY)
-            except GitCommandError as exc:
+            except GitError as exc:
                 conflicts.append((mr, self._conflict(mr, tip, exc)))
                 continue
             new = self._git("rev-parse", "HEAD").strip()
@@ -415,12 +407,11 @@ class Refinery:
         patch = partial_patch(files, hunk_ids)
         if not patch.strip():
             raise ValueError("no hunk was accepted")
-        base = self.worktrees.repo.git.merge_base(self.worktrees.integration, mr.commit).strip()
+        base = git_text(["merge-base", self.worktrees.integration, mr.commit], self.worktrees.workdir)
         self._ensure_worktree()
         self._git("checkout", "--force", "--quiet", "--detach", base)
         self._git("clean", "-ffdq")
-        applied = subprocess.run(["git", "-C", str(self.path), "apply", "--index", "--whitespace=nowarn"],
-                                 input=patch.encode(), capture_output=True)
+        applied = git(["apply", "--index", "--whitespace=nowarn"], self.path, input=patch.encode(), check=False)
         if applied.returncode != 0:
             raise ValueError(f"the accepted hunks do not apply on their own: {applied.stderr.decode().strip()}")
         kept = [h for h in every if h in hunk_ids]
@@ -434,24 +425,20 @@ class Refinery:
         return self._git("rev-parse", "HEAD").strip(), kept, dropped
 
     def _is_ancestor(self, a: str, b: str) -> bool:
-        try:
-            self._git("merge-base", "--is-ancestor", a, b)
-            return True
-        except GitCommandError:
-            return False
+        return is_ancestor(self.path, a, b)
 
-    def _conflict(self, mr: MergeRequest, onto: str, exc: GitCommandError) -> Outcome:
+    def _conflict(self, mr: MergeRequest, onto: str, exc: GitError) -> Outcome:
         """The conflicting files and hunks (with markers) for the polecat; then the rebase is undone."""
         files: list[str] = []
         hunks = ""
         try:
             files = [f for f in self._git("diff", "--name-only", "--diff-filter=U").splitlines() if f]
             hunks = self._git("diff", "--no-color")
-        except GitCommandError:
+        except GitError:
             pass
         try:
             self._git("rebase", "--abort")
-        except GitCommandError:
+        except GitError:
             pass
         lines = hunks.splitlines()
         if len(lines) > CONFLICT_LINES:
@@ -460,35 +447,27 @@ class Refinery:
         detail = (f"{mr.branch} conflicts with {self.worktrees.integration} (now at {onto[:10]}) in: {where}.\n"
                   "Redo the change on top of the current integration branch, keeping what was merged there.\n"
                   + ("Conflicting hunks (ours = the integration branch, theirs = your commit):\n"
-                     + "\n".join(lines) if lines else tail(str(exc.stderr or exc), 10)))
+                     + "\n".join(lines) if lines else tail(str(exc), 10)))
         return Outcome("conflict", None, detail, tuple(files))
 
     def _advance(self, old: str, tip: str, applied: list[tuple[MergeRequest, str]]) -> bool:
         """Compare-and-set the integration branch from ``old`` to ``tip`` (and point each polecat branch at
         its merged commit), in one ref transaction."""
-        lines = ["start", f"update refs/heads/{self.worktrees.integration} {tip} {old}"]
+        lines = [f"update refs/heads/{self.worktrees.integration} {tip} {old}"]
         # A branch still checked out in a worktree (parked) is left alone: moving it would desync that tree.
         busy = self._checked_out()
         lines += [f"update refs/heads/{mr.branch} {sha}" for mr, sha in applied
-                  if mr.branch.startswith("polecat/") and mr.branch not in busy]
-        lines += ["prepare", "commit", ""]
+                  if bead_of_branch(mr.branch) and mr.branch not in busy]
         try:
-            self._update_refs("\n".join(lines))
-        except GitCommandError as exc:
+            update_refs(self.worktrees.workdir, lines)
+        except GitError as exc:
             log.warning("refinery: integration branch moved during the merge: %s", exc)
             return False
         self.head = tip
         return True
 
     def _checked_out(self) -> set[str]:
-        out = self.worktrees.repo.git.execute(["git", "worktree", "list", "--porcelain"])
-        return {line[len("branch refs/heads/"):] for line in out.splitlines() if line.startswith("branch refs/heads/")}
-
-    def _update_refs(self, script: str) -> None:
-        proc = subprocess.run(["git", "--git-dir", str(self.worktrees.repo.git_dir), "update-ref", "--stdin"],
-                              input=script.encode(), capture_output=True)
-        if proc.returncode != 0:
-            raise GitCommandError(["git", "update-ref", "--stdin"], proc.returncode, proc.stderr)
+        return self.worktrees.checked_out_branches()
 
     # --- the integration head as a whole -------------------------------------------------------------
     async def verify_head(self) -> VerifyResult:

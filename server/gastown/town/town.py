@@ -10,16 +10,14 @@ import sys
 import uuid
 from pathlib import Path
 
-from git.exc import GitCommandError
-
 from gastown.config import ProviderSettings, Settings, state_dir
 from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import Bus, MergeQueueState, PlanApproved, PlanDrafted
+from gastown.town.checkouts import Worktrees, default_worktree_root
 from gastown.town.dispatcher import Dispatcher
-from gastown.town.git import GitError, Worktrees, default_worktree_root, open_repo
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords  # issue 4
@@ -27,6 +25,10 @@ from gastown.town.refinery import Refinery, tail
 from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
 from gastown.town.witness import Witness, recover  # issue 4
+from gastown.vcs import GitError, git
+from gastown.vcs.names import TOWN_IDENTITY
+from gastown.vcs.repo import Repo, changed_files, head_branch, open_repo
+from gastown.vcs.status import changed_paths
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class Town:
         # --- issue 4: run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness ---
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
+        self.worktrees.start_preparing(self.settings.max_polecats)  # checkouts for the first goal, meanwhile
         self.board.load_runs(await self.records.latest_runs(), self.settings.polecats.stall_seconds)
         await self.witness.start()
         return self
@@ -313,35 +316,28 @@ class Town:
         return await asyncio.to_thread(self._land)
 
     def _land(self) -> str:
-        from gastown.town.git import dirty_paths
-
         repo = self.worktrees.repo
-        if repo.head.is_detached:
+        target = head_branch(repo.workdir)
+        if target is None:
             raise GitError("the workspace is on a detached HEAD; check out the branch to land on first")
-        target = repo.active_branch.name
         if target == self.worktrees.integration:
             raise GitError(f"the workspace is on {target} itself; check out the branch to land on first")
-        touched = set(self.worktrees.changed_files(target, self.worktrees.integration))
-        clash = sorted(touched & set(dirty_paths(repo)))
+        touched = set(changed_files(repo.workdir, target, self.worktrees.integration))
+        clash = sorted(touched & set(changed_paths(repo.workdir, all_untracked=True)))
         if clash:
             raise GitError("uncommitted changes in the working tree to paths the integration branch changes: "
                            + ", ".join(clash) + " — commit or stash them first; nothing was changed")
-        try:
-            repo.git.merge("--no-edit", self.worktrees.integration,
-                           env={"GIT_COMMITTER_NAME": "gastown", "GIT_COMMITTER_EMAIL": "gastown@gastown.local",
-                                "GIT_AUTHOR_NAME": "gastown", "GIT_AUTHOR_EMAIL": "gastown@gastown.local"})
-        except GitCommandError as exc:
-            try:
-                repo.git.merge("--abort")
-            except GitCommandError:
-                pass
+        merged = git(["merge", "--no-edit", self.worktrees.integration], repo.workdir, env=TOWN_IDENTITY, check=False)
+        if merged.returncode != 0:
+            git(["merge", "--abort"], repo.workdir, check=False)
+            why = (merged.stdout + merged.stderr).decode(errors="replace")
             raise GitError(f"{self.worktrees.integration} does not merge cleanly into {target}; nothing was "
-                           f"changed: {tail(str(exc.stderr or exc), 5)}") from None
-        return tail(repo.git.log("--oneline", "-5"), 5)
+                           f"changed: {tail(why, 5)}")
+        return tail(repo.text("log", "--oneline", "-5"), 5)
 
-def _exclude_state_dir(repo) -> None:
+def _exclude_state_dir(repo: Repo) -> None:
     """Keep .gastown/ out of git without editing the user's .gitignore."""
-    exclude = Path(repo.git_dir) / "info" / "exclude"
+    exclude = repo.git_dir / "info" / "exclude"
     lines = exclude.read_text().splitlines() if exclude.exists() else []
     if ".gastown/" not in lines:
         exclude.parent.mkdir(parents=True, exist_ok=True)

@@ -29,11 +29,12 @@ from gastown.config import BudgetSettings, PolecatSettings
 from gastown.ledger.model import Bead, Status, now_iso, parse_ts
 from gastown.runtime.base import AgentEvent, AgentSession
 from gastown.town.bus import Bus, DispatchPaused, Escalation, Recovered, WitnessAction
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
     from gastown.town.agents import AgentBoard
-    from gastown.town.git import Worktrees
+    from gastown.town.checkouts import Worktrees
     from gastown.town.records import RunRecords
 
 log = logging.getLogger(__name__)
@@ -346,10 +347,9 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
     worktrees.refresh()
     entries = await asyncio.to_thread(worktrees.entries)
     for e in entries:
-        if e.state not in ("parked", "idle") or not e.dirty:
-            if e.state == "parked" and e.bead_id:
-                report.worktrees[e.name] = e.bead_id
+        if e.state not in ("parked", "idle"):
             continue
+        # Also when clean: a clone may hold commits the user's repository has not fetched yet.
         sha = await asyncio.to_thread(worktrees.save_wip, Path(e.path),
                                       f"WIP {e.branch or e.name} (recovered by gastown after a stop)")
         if e.bead_id:
@@ -361,7 +361,7 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
     for bead in await store.list(status=[Status.IN_PROGRESS]):
         if not (bead.assignee or "").startswith("polecat-") or bead.id in live:
             continue
-        tip = branches.get(f"polecat/{bead.id}")
+        tip = branches.get(polecat_branch(bead.id))
         last = await records.last_session(bead.id)
         where = (f"its work so far is on branch polecat/{bead.id} at {tip[:10]}" if tip
                  else "it had no commits yet")
@@ -371,7 +371,7 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
         await store.update(bead.id, status=Status.OPEN, assignee=None, actor="witness")
         report.requeued.append(bead.id)
     for bead in await store.list(status=[Status.REVIEW]):
-        tip = branches.get(f"polecat/{bead.id}")
+        tip = branches.get(polecat_branch(bead.id))
         if tip and await asyncio.to_thread(worktrees.unmerged_count, tip):
             report.awaiting_refinery.append(bead.id)
     if report.crashed_runs or report.requeued or report.wip_commits:

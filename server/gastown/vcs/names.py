@@ -1,14 +1,30 @@
-"""Names the town gives things in git, defined once."""
+"""Names the town gives things in git, defined once: branches, refs, identities."""
 
 from __future__ import annotations
 
 POLECAT_BRANCH_PREFIX = "polecat/"
 ARCHIVE_REF_PREFIX = "refs/gastown/archive"
 DEFAULT_INTEGRATION_BRANCH = "gastown/integration"
+TOWN_DOMAIN = "gastown.local"
 
-# Commits made by the town itself (WIP saves, carried-over work, landing) need an identity even on a bare CI box.
-TOWN_IDENTITY = {"GIT_AUTHOR_NAME": "gastown", "GIT_AUTHOR_EMAIL": "gastown@gastown.local",
-                 "GIT_COMMITTER_NAME": "gastown", "GIT_COMMITTER_EMAIL": "gastown@gastown.local"}
+
+def identity(name: str) -> dict[str, str]:
+    """Author and committer ``name <name@gastown.local>`` as git's environment: commits need an identity
+    even on a bare CI box."""
+    email = f"{name}@{TOWN_DOMAIN}"
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def committer(name: str) -> dict[str, str]:
+    """Only the committer (rebases keep each commit's author)."""
+    return {k: v for k, v in identity(name).items() if k.startswith("GIT_COMMITTER_")}
+
+
+# Commits made by the town itself (WIP saves, carried-over work, landing).
+TOWN_IDENTITY = identity("gastown")
+# The Refinery rebases and commits partial accepts.
+REFINERY_IDENTITY = committer("refinery")
 
 
 def polecat_branch(bead_id: str) -> str:
@@ -24,5 +40,6 @@ def bead_of_branch(branch: str | None) -> str | None:
     return None
 
 
-def archive_ref(branch: str, stamp: str, head: str) -> str:
-    return f"{ARCHIVE_REF_PREFIX}/{branch}/{stamp}-{head[:8]}"
+def archive_ref(name: str, stamp: str, sha: str) -> str:
+    """Where unmerged work is kept when a branch or a detached commit is dropped: never deleted."""
+    return f"{ARCHIVE_REF_PREFIX}/{name}/{stamp}-{sha[:8]}"
