@@ -11,7 +11,9 @@ For each N, one JSON line:
   a time like the polecats: a bare checkout (``git clone --shared`` + ``git checkout -B``, what a new
   slot costs) plus a bare SDK ``create_session``; ``spawn_ratio``: spawn / floor of each warm round
   against a floor measured right before it, median (``spawn_ratio_each`` lists them; the machine's load
-  drifts); ``spawn_ratio_cold``: the cold round against its own floor;
+  drifts); ``spawn_ratio_cold``: the cold round against its own floor; ``spawn_ratio_cold_strict``:
+  against the stricter floor of the first versions of this bench, a checkout made alone
+  (``floor_checkout_alone_ms``, the mean of a few one at a time) + the N-at-a-time session;
 - ``rss_mb_per_polecat``: growth of this process + the CLI process tree RSS from the warm idle client to
   the moment every polecat has done a turn (all N sessions live, each after one tool call), divided by N;
 - ``events_per_s``: agent events recorded per second of wall time over the warm rounds.
@@ -80,6 +82,20 @@ async def timed(coro) -> tuple[float, object]:
     t = time.monotonic()
     result = await coro
     return (time.monotonic() - t) * 1000, result
+
+
+async def checkout_alone(town: Town, base: str, work: Path, runs: int = 4) -> float:
+    """A bare checkout with nothing else going on: the mean of a few, one at a time."""
+    def one(i: int) -> float:
+        target = work / f"alone-{i}"
+        started = time.monotonic()
+        git(work, "clone", "-q", "--shared", "--no-checkout", str(town.workspace), str(target))
+        git(target, "checkout", "-q", "-B", f"alone/{i}", base)
+        ms = (time.monotonic() - started) * 1000
+        shutil.rmtree(target)
+        return ms
+
+    return statistics.mean([await asyncio.to_thread(one, i) for i in range(runs)])
 
 
 async def floor(town: Town, n: int, base: str, work: Path) -> tuple[float, float]:
@@ -185,7 +201,9 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
 
             # Cold: the first goal (no seat yet; the checkouts the town prepared when it opened). Its floor
             # is measured right before.
-            cold_floor = sum(await floor(town, n, base, work))
+            cold_parts = await floor(town, n, base, work)
+            cold_floor = sum(cold_parts)
+            alone = await checkout_alone(town, base, work)
             cold = await round_of(town, epic, "Cold", n, all_turned)
             # Warm rounds (idle worktrees reused), each right after a floor measurement at the same N:
             # the machine's load drifts, so each round is compared with its own floor, then the median.
@@ -214,6 +232,8 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
             "spawn_ratio_each": [round(r, 2) for r in ratios],
             "spawn_ratio_cold": round(statistics.median(cold["spawn"]) / cold_floor, 2),
             "floor_ms_cold": round(cold_floor, 1),
+            "floor_checkout_alone_ms": round(alone, 1),
+            "spawn_ratio_cold_strict": round(statistics.median(cold["spawn"]) / (alone + cold_parts[1]), 2),
             "pool_prepare_ms": pool_prepare_ms,
             "spawn_split_ms": split,
             "spawn_split_ms_cold": cold["split"],

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -15,6 +13,7 @@ from pathlib import Path
 from gastown.config import Settings
 from gastown.town.bus import Bus, Progress
 from gastown.town.town import Town
+from gastown.vcs import git
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.json"
 DEMO_GOAL = "Add multiply and divide to the calculator, with tests and docs"
@@ -41,10 +40,8 @@ def make_sample_repo(path: Path) -> Path:
         target = path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-    env = {**os.environ, **GIT_IDENTITY}
-    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                ["git", "commit", "-q", "-m", "calc: add()"]):
-        subprocess.run(cmd, cwd=path, env=env, check=True, capture_output=True)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "calc: add()"]):
+        git(args, path, env=GIT_IDENTITY)
     return path
 
 

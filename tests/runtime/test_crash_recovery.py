@@ -22,6 +22,7 @@ from gastown.config import Settings
 from gastown.demo import GIT_IDENTITY, make_sample_repo
 from gastown.ledger.model import Status
 from gastown.town.town import Town
+from gastown.vcs.repo import refs
 from tests.conftest import REPO_ROOT, copilot_cli
 
 KEYS = ("a", "b", "c")
@@ -115,8 +116,11 @@ async def test_kill_9_mid_run_then_recover_without_losing_work(tmp_path: Path):
         time.sleep(0.1)
     assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left if alive(p)]
 
-    # The state on disk right after the crash: beads claimed, work uncommitted in the worktrees.
+    # The state on disk right after the crash: beads claimed, work uncommitted in the checkouts, which are
+    # clones with their own .git: their branches reach the user's repository only through recovery.
     root = Path(next(iter(before.values()))[0]).parent
+    assert all(Path(wt, ".git").is_dir() for wt, _sid in before.values())
+    assert refs(repo, "refs/heads/polecat/") == {}
     settings = Settings(scenario=str(scenario), worktree_root=str(root), cli_path=copilot_cli(),
                         verify_command=f"{sys.executable} -m unittest discover -q", turn_timeout_s=60)
     async with Town(repo, settings) as town:

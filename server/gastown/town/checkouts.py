@@ -526,7 +526,7 @@ class Worktrees:
         if is_ancestor(path, base, tip):
             return  # already on top of the base
         fork = git_text(["merge-base", base, tip], path)
-        diff = git(["diff", "--binary", fork, tip], path).stdout
+        diff = git(["diff", "--binary", "--no-ext-diff", "--no-textconv", fork, tip], path).stdout
         self._keep(path, lease.branch, tip)
         self._switch(path, lease.branch, base)
         lease.carried = [f for f in git_text(["diff", "--name-only", fork, tip], path).splitlines() if f]

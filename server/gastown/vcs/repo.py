@@ -102,7 +102,9 @@ def commit_all(cwd: Path | str, message: str, env: Mapping[str, str]) -> str | N
     if not is_dirty(cwd):
         return None
     git(["add", "-A"], cwd)
-    git(["commit", "-q", "--no-verify", "-m", message], cwd, env=env)
+    # No hook runs (--no-verify skips only pre-commit and commit-msg): in a polecat's checkout, hooks are
+    # the polecat's to write, and the town commits unconfined.
+    git(["-c", "core.hooksPath=/dev/null", "commit", "-q", "--no-verify", "-m", message], cwd, env=env)
     return git_text(["rev-parse", "HEAD"], cwd)
 
 

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from gastown.vcs.run import git
 
+# A polecat can write its checkout's .git/config: the town's own `git status` there never runs a command it
+# could have configured.
+NO_FSMONITOR = ("-c", "core.fsmonitor=false")
+
 
 @dataclass(frozen=True)
 class StatusEntry:
@@ -44,7 +48,7 @@ def parse_porcelain(data: bytes) -> list[StatusEntry]:
 def status(cwd: Path | str, *, all_untracked: bool = False, optional_locks: bool = True) -> list[StatusEntry]:
     """The changes in ``cwd``'s work tree. ``optional_locks=False`` when another process may be committing
     there: a read never takes ``index.lock`` from under it."""
-    pre = [] if optional_locks else ["--no-optional-locks"]
+    pre = [*NO_FSMONITOR, *([] if optional_locks else ["--no-optional-locks"])]
     args = [*pre, "status", "--porcelain", "-z", *(["-uall"] if all_untracked else [])]
     return parse_porcelain(git(args, cwd).stdout)
 
@@ -55,4 +59,4 @@ def changed_paths(cwd: Path | str, **kw: bool) -> list[str]:
 
 
 def is_dirty(cwd: Path | str) -> bool:
-    return bool(git(["status", "--porcelain", "-z"], cwd).stdout)
+    return bool(git([*NO_FSMONITOR, "status", "--porcelain", "-z"], cwd).stdout)
