@@ -86,13 +86,15 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
         # this connection's commits never copy the WAL back themselves: the Store checkpoints on a
         # connection of its own, off the write path (see ``Store._after_commit``)
         conn.execute("PRAGMA wal_autocheckpoint=0")
-        core.begin_immediate(conn)
-        try:
-            schema.migrate(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        # the write lock only when there is something to migrate (opening never waits for a writer)
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            core.begin_immediate(conn)
+            try:
+                schema.migrate(conn)  # reads the version again, under the lock
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a garbage file fails here
 
 
