@@ -30,4 +30,4 @@ def _width() -> int:
 
 class Parser(argparse.ArgumentParser):
     def _get_formatter(self) -> argparse.HelpFormatter:
-        return self.formatter_class(prog=self.prog, width=_width())
+        return self.formatter_class(prog=self.prog, width=_width())  # type: ignore[call-arg]  # every HelpFormatter takes width

@@ -83,13 +83,18 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
         for statement in core.TEMP_TABLES:
             conn.execute(statement)
-        core.begin_immediate(conn)
-        try:
-            schema.migrate(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        # this connection's commits never copy the WAL back themselves: the Store checkpoints on a
+        # connection of its own, off the write path (see ``Store._after_commit``)
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        # the write lock only when there is something to migrate (opening never waits for a writer)
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            core.begin_immediate(conn)
+            try:
+                schema.migrate(conn)  # reads the version again, under the lock
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a garbage file fails here
 
 
@@ -247,6 +252,9 @@ class Store:
         self._listeners: list[Listener] = []
         self._version = 0
         self._closed = False
+        self._commits = 0  # since the last checkpoint
+        self._ckpt: SqliteThread | None = None
+        self._ckpt_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     @classmethod
@@ -275,8 +283,12 @@ class Store:
             if self._closed:
                 return
             self._closed = True
+            if self._ckpt_task is not None:
+                await asyncio.gather(self._ckpt_task, return_exceptions=True)
+            if self._ckpt is not None:
+                await self._ckpt.close()
             await self._rconn.close()
-            await self._wconn.close()
+            await self._wconn.close()  # the last connection to close folds the WAL back (SQLite)
 
     async def __aenter__(self) -> Store:
         return self
@@ -333,8 +345,32 @@ class Store:
             result, change = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
         if change is not None:
             self._version = change.version
+            self._after_commit()
             self._notify(change)
         return result
+
+    # Checkpoints, off the write path. The writer does not checkpoint on commit (wal_autocheckpoint=0):
+    # after every CHECKPOINT_EVERY commits a PASSIVE checkpoint (it never blocks a reader or a writer)
+    # runs on a third connection's thread while writes go on, so no single write pays for copying the
+    # WAL back into the database (an autocheckpoint's cost, every ~100 small writes, with its syncs).
+    CHECKPOINT_EVERY = 64
+
+    def _after_commit(self) -> None:
+        self._commits += 1
+        if self._commits >= self.CHECKPOINT_EVERY and self._ckpt_task is None and not self._closed:
+            self._commits = 0
+            self._ckpt_task = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            if self._ckpt is None:
+                self._ckpt = await SqliteThread.open(self.db_path)
+                await self._ckpt.run(_setup, False)
+            await self._ckpt.run(_checkpoint)
+        except Exception:  # the next one (or closing the store) tries again
+            log.exception("ledger checkpoint of %s failed", self.db_path)
+        finally:
+            self._ckpt_task = None
 
     # -- versions and listeners -----------------------------------------------------------------------
     @property
@@ -377,6 +413,7 @@ class Store:
             tx._active = False
         if change is not None:
             self._version = change.version
+            self._after_commit()
             self._notify(change)
 
     # -- single-operation writes (each its own transaction, one round trip) ----------------------------
