@@ -46,8 +46,8 @@ def integration_beads(town: Town) -> list[str]:
 
 
 def requests_text(town: Town) -> str:
-    assert town._model_server is not None
-    return json.dumps(town._model_server.requests)
+    assert town.model_server is not None
+    return json.dumps(town.model_server.requests)
 
 
 async def comments(town: Town, bead_id: str) -> list[str]:
@@ -234,7 +234,7 @@ async def test_d_invalid_plans_are_sent_back_and_the_mayor_remembers_across_goal
     town = await make_town(scenario, repo=repo, plan_attempts=2)  # a restart: new process state, new CLI
     epic3, _ = await town.plan("Third goal: do a again", "g3")
     assert town.mayor().resumed and town.mayor().memory.session_id == session_id
-    last = town._model_server.requests[-1]["messages"]
+    last = town.model_server.requests[-1]["messages"]
     users = [m["content"] for m in last if m["role"] == "user"]
     assert "First goal: do a" in json.dumps(users[0])  # the resumed conversation starts with goal 1
     assert f"{epic1.id} [open] First goal" in json.dumps(users)  # ledger-backed summary of past goals

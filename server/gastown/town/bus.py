@@ -150,6 +150,12 @@ Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord |
          | WitnessAction | Escalation | DispatchPaused | Recovered)
 
 
+def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:
+    """A human line about a goal's run: logged, and on the bus for the CLI and the editor's progress."""
+    log.info("%s", message)
+    bus.publish(Progress(goal_id=goal_id, message=message, percentage=percentage))
+
+
 class Bus:
     def __init__(self) -> None:
         self._subscribers: list[Callable[[Event], None]] = []

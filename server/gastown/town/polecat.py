@@ -165,7 +165,7 @@ class Polecat:
         self._watch: Watch | None = None
 
     # --- events ------------------------------------------------------------------------------------
-    def _emit(self, event: AgentEvent) -> None:
+    def emit(self, event: AgentEvent) -> None:
         """Every event of every session of this run: heartbeat, run record, trail, then the listener."""
         if self._watch is not None:
             self._watch.heartbeat(event)
@@ -247,7 +247,7 @@ class Polecat:
             policy=polecat_policy(worktree, self.worktrees.workdir, self.settings),
             system_message=POLECAT_SYSTEM,
             tools=self._tools(),
-            on_event=self._emit,
+            on_event=self.emit,
         )
 
     # --- the run -----------------------------------------------------------------------------------
@@ -270,14 +270,14 @@ class Polecat:
         park = True
         try:
             self.timings["record_ms"] = _ms(started)
-            reserved = await _git(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
+            reserved = await _in_git_pool(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
             base = reserved.base
             self.worktree = reserved.path
             t_session = time.monotonic()
             if reserved.reused and not feedback:
                 # The folder exists: check it out while the session starts there (spawn = the slower
                 # of the two, not their sum). Rework waits: its prompt names what was carried over.
-                prep = asyncio.ensure_future(_git(self.worktrees.prepare, reserved))
+                prep = asyncio.ensure_future(_in_git_pool(self.worktrees.prepare, reserved))
                 opening = asyncio.ensure_future(self._open_session(reserved, feedback, previous))
                 await asyncio.wait({prep, opening})  # both finish, whatever happens to either
                 if not prep.cancelled() and prep.exception() is None:
@@ -287,30 +287,30 @@ class Polecat:
                 for fut in (prep, opening):
                     fut.result()  # re-raise the first failure
             else:
-                await _git(self.worktrees.prepare, reserved)
+                await _in_git_pool(self.worktrees.prepare, reserved)
                 lease = reserved
                 session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
             self.timings["worktree_ms"] = lease.acquire_ms
             self.timings["session_ms"] = _ms(t_session)
             self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
             self.timings["spawn_ms"] = _ms(started)
-            self._emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
+            self.emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
             if self.records is not None:
                 await self.records.update_run(self.run_id, worktree=str(lease.path), base=base,
                                               session_id=session.session_id, resumed_from=resumed_from,
                                               spawn_ms=self.timings["spawn_ms"])
             if self.witness is not None and self.run_id is not None:
                 self._watch = self.witness.watch(self.run_id, self.bead, self.name)
-                self._watch.emit = self._emit
+                self._watch.emit = self.emit
                 self._watch.attach(session)
             session, last, stop = await self._work(session, prompt, lease, feedback)
             summary = self._done[0] if self._done else (last or None)
             message = f"{self.bead.title}\n\n{summary or 'work on ' + self.bead.id}\n\nBead: {self.bead.id}"
-            await _git(Worktrees.commit_all, lease.path, message, self.name)
-            tip = await _git(self.worktrees.branch_tip, self.branch)
-            has_work = bool(tip) and await _git(self.worktrees.unmerged_count, tip) > 0
+            await _in_git_pool(Worktrees.commit_all, lease.path, message, self.name)
+            tip = await _in_git_pool(self.worktrees.branch_tip, self.branch)
+            has_work = bool(tip) and await _in_git_pool(self.worktrees.unmerged_count, tip) > 0
             commit_sha = tip if has_work else None
-            files = await _git(self.worktrees.changed_files, base, tip) if has_work else []
+            files = await _in_git_pool(self.worktrees.changed_files, base, tip) if has_work else []
             if stop is not None:
                 kind, reason = stop
                 exit_reason = {"escalate": "escalated", "budget": "budget", "abort": "aborted"}[kind]
@@ -349,7 +349,7 @@ class Polecat:
                 await asyncio.wait_for(session.disconnect(), 10)
         if lease is not None:
             try:
-                wip = await _git(self.worktrees.release, lease, park=park)
+                wip = await _in_git_pool(self.worktrees.release, lease, park=park)
                 if wip:
                     commit_sha = commit_sha or wip
                 if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
@@ -374,7 +374,9 @@ class Polecat:
                 return session, resume_prompt(self.bead, lease.path, feedback, lease), previous.session_id
             except AgentRuntimeError as exc:
                 log.warning("%s: %s; starting a fresh session", self.name, exc)
-        session = await self.seats.take(lease.path, self) if self.seats is not None else None
+        session = None
+        if self.seats is not None:
+            session = await self.seats.take(lease.path, self.emit, self.tool_handlers())
         if session is None:
             session = await self.runtime.create_session(spec)
         return session, build_prompt(self.bead, lease.path, feedback, lease), None
@@ -420,7 +422,7 @@ class Polecat:
 
     async def _handoff(self, lease: Lease, feedback: str | None, reason: str, restart: int) -> str:
         """The first prompt of a restarted session: the bead, and what the stopped session did."""
-        changed = await _git(_status_lines, lease.path, lease.base)
+        changed = await _in_git_pool(_status_lines, lease.path, lease.base)
         trail = list(self._trail)[-15:]
         summary = "\n".join(f"- {line}" for line in trail) or "- (nothing recorded)"
         files = ", ".join(changed[:30]) or "(none yet)"
@@ -448,7 +450,7 @@ class Polecat:
 _GIT_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="polecat-git")
 
 
-def _git(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+def _in_git_pool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
     return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
 
 

@@ -9,6 +9,7 @@ import shlex
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from git.exc import GitCommandError
 
@@ -17,16 +18,21 @@ from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
 from gastown.town.agents import AgentBoard
-from gastown.town.bus import Bus, MergeQueueState, PlanApproved, PlanDrafted
+from gastown.town.bus import Bus, MergeQueueState, PlanApproved, PlanDrafted, publish_progress
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.git import GitError, Worktrees, default_worktree_root, open_repo
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
+from gastown.town.polecat import Polecat, polecat_name
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
-from gastown.town.records import RunRecords  # issue 4
+from gastown.town.records import RunRecords
 from gastown.town.refinery import Refinery, tail
+from gastown.town.review import Reviewer
 from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
-from gastown.town.witness import Witness, recover  # issue 4
+from gastown.town.witness import Witness, recover
+
+if TYPE_CHECKING:
+    from gastown.runtime.scripted_model import ScriptedModelServer
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +68,16 @@ class Town:
         self.verify_command = settings.verify_command or default_verify_command(self.workspace)
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
                                  batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s)
-        self.dispatcher = Dispatcher(self)
-        # --- Polecats and the Witness (issue 4): run records (.gastown/town.db), supervision, budgets ---
+        # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
         self.recovery = None  # what the last open() reconciled (bus.Recovered)
         self.witness = Witness(bus=self.bus, board=self.board, records=lambda: self.records,
                                settings=settings.polecats)
+        self.dispatcher = Dispatcher(store=lambda: self.store, board=self.board, bus=self.bus, refinery=self.refinery,
+                                     witness=self.witness, worktrees=self.worktrees, settings=settings,
+                                     workspace=self.workspace, new_polecat=self.new_polecat,
+                                     new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
+                                     verify=self.verify_integration)
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
 
@@ -77,7 +87,7 @@ class Town:
         self.store.add_listener(self._on_ledger_change)
         await asyncio.to_thread(self.worktrees.ensure_integration)
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
-        # --- issue 4: run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness ---
+        # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
         self.board.load_runs(await self.records.latest_runs(), self.settings.polecats.stall_seconds)
@@ -90,7 +100,7 @@ class Town:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.seats.close()  # sessions waiting on idle slots, before the CLI goes
-        # --- issue 4: the Witness stops after the polecats; their records are flushed and closed ---
+        # The Witness stops after the polecats; their records are flushed and closed.
         await self.witness.stop()
         if self.records is not None:
             await self.records.close()
@@ -159,6 +169,23 @@ class Town:
         return task
 
     @property
+    def model_server(self) -> ScriptedModelServer | None:
+        """The scripted model server a scenario runs on (None for a real provider or before first use)."""
+        return self._model_server
+
+    def new_polecat(self, bead: Bead) -> Polecat:
+        """A polecat for a claimed bead, wired to the runtime, run records, the Witness and the seats."""
+        name = polecat_name(bead.id)
+        return Polecat(bead, self.runtime(), self.worktrees, turn_timeout=self.settings.turn_timeout_s,
+                       on_event=self.board.listener(name, bead.id), store=self.store, records=self.records,
+                       witness=self.witness, settings=self.settings.polecats,
+                       on_status=lambda **changes: self.board.update(name, **changes), seats=self.seats)
+
+    def _new_reviewer(self) -> Reviewer:
+        return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
+                        on_event=self.board.listener)
+
+    @property
     def agents(self) -> dict[str, AgentInfo]:
         return self.board.agents
 
@@ -178,16 +205,16 @@ class Town:
         assert self.store is not None
         draft = self.settings.plan_approval
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
-            self.dispatcher.progress(goal_id, f"Mayor: planning “{goal}”", 0)
+            publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
             try:
                 epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
-                self.dispatcher.progress(goal_id, f"Mayor: {exc}", 100)
+                publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
                 raise
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
-        self.dispatcher.progress(goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
+        publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
                                  + (" — waiting for your approval" if draft else ""), 5)
         if draft:
             self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
