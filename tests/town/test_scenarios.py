@@ -17,8 +17,10 @@ import pytest
 from gastown.ledger.model import Status
 from gastown.town.bus import MergeOutcome, PlanDrafted, PlanProposed, RadarOverlap, ReviewState
 from gastown.town.mayor import DRAFT, PlanError
+from gastown.town.polecat import polecat_name
 from gastown.town.town import Town
 from tests.scenario_kit import create, done, edit, mayor_rule, polecat_rule, propose, say, task, write
+from tests.support import eventually
 from tests.town.conftest import git
 
 pytestmark = pytest.mark.runtime
@@ -297,6 +299,8 @@ async def test_review_agent_verdict_then_overseer_rejects_and_accepts(make_town)
     assert await asyncio.wait_for(waiting.get(), 60) == bead.id
     assert (await town.store.get(bead.id)).status == Status.REVIEW
     assert town.merge_queue().entries[0].state == "awaiting-review"
+    # A branch waiting for the Overseer's review shows `review` (not needs-input: nothing is asked).
+    await eventually(lambda: town.agents[polecat_name(bead.id)].state == "review", what="the polecat shows review")
     with pytest.raises(ValueError, match="not waiting in the merge queue"):
         await town.accept("gt-nope")
     await town.reject(bead.id, "Please add a docstring")

@@ -46,6 +46,8 @@ class GoalReport:
     blocked: list[str]
     tests_passed: bool
     seconds: float
+    discovered: list[str] = field(default_factory=list)  # beads polecats filed during the goal (bead_create)
+    held: list[str] = field(default_factory=list)  # discovered beads waiting for the Overseer (not counted)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,15 @@ def _pct(done: int, total: int) -> int:
     return 5 + int(90 * done / total) if total else 5
 
 
+def is_discovered(bead: Bead) -> bool:
+    return "discovered" in (bead.labels or [])
+
+
+def is_held(bead: Bead) -> bool:
+    """Discovered work held for the Overseer: deferred until it is dispatched on request."""
+    return bead.status == Status.DEFERRED and is_discovered(bead)
+
+
 def declared_files(bead: Bead) -> list[str]:
     files = (bead.metadata or {}).get("files") or []
     return [f for f in files if isinstance(f, str)]
@@ -77,7 +88,7 @@ class Dispatcher:
     owns: ``new_polecat`` (a polecat wired to the runtime, run records and seats), ``new_reviewer``,
     ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch)."""
 
-    def __init__(self, *, store: Callable[[], Store], board: AgentBoard, bus: Bus, refinery: Refinery,
+    def __init__(self, *, store: Callable[[], Store | None], board: AgentBoard, bus: Bus, refinery: Refinery,
                  witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
                  new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
                  spawn: Callable[[Awaitable], asyncio.Task], land: Callable[[], Awaitable[str]],
@@ -98,6 +109,7 @@ class Dispatcher:
         self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
         self.running: dict[str, asyncio.Task] = {}  # bead id -> its polecat's task
+        self.live: dict[str, Polecat] = {}  # bead id -> its running polecat (the Overseer talks to it)
         self.owner: dict[str, str] = {}  # bead id -> epic id
         self.runs: dict[str, int] = {}  # polecat runs per bead (first run + rework)
         self.errors: dict[str, int] = {}  # polecat runs that failed outright
@@ -288,18 +300,23 @@ class Dispatcher:
                 continue  # work left to dispatch (a free slot comes with the next wake)
             await self._finish(run, children)
 
-    async def _finish(self, run: GoalRun, children: list[Bead]) -> None:
+    async def _finish(self, run: GoalRun, everything: list[Bead]) -> None:
         del self.goals[run.epic_id]
+        held = [b.id for b in everything if is_held(b)]
+        children = [b for b in everything if not is_held(b)]
         closed = [b for b in children if b.status in Status.DONE]
         blocked = [b.id for b in children if b.status not in Status.DONE]
-        if not blocked and children:
+        if not blocked and children and not held:
             await self.store.close_bead(run.epic_id, reason="all beads merged", actor="refinery")
         final = await self._verify()
+        discovered = [b.id for b in everything if is_discovered(b)]
         report = GoalReport(run.goal_id, run.epic_id, len(children), len(closed), run.merged, blocked, final,
-                            time.monotonic() - run.started)
+                            time.monotonic() - run.started, discovered=discovered, held=held)
         summary = (f"{report.closed}/{report.beads} beads closed, {run.merged} merged into "
                    f"{self.worktrees.integration}, verification {'passed' if final else 'FAILED'}"
-                   + (f"; not done: {', '.join(blocked)}" if blocked else ""))
+                   + (f"; not done: {', '.join(blocked)}" if blocked else "")
+                   + (f"; {len(discovered)} discovered by polecats" if discovered else "")
+                   + (f"; held for you to dispatch: {', '.join(held)}" if held else ""))
         self.progress(run.goal_id, summary, 100)
         if report.ok and self.settings.auto_land:
             try:
@@ -327,7 +344,7 @@ class Dispatcher:
         name = polecat_name(bead.id)
         goal_id = self._goal_of(bead.id)
         self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=f"polecat/{bead.id}",
-                          tokens=0, current_tool=None, detail=None, started_at=now_iso())
+                          tokens=0, current_tool=None, detail=None, question=None, started_at=now_iso())
         try:
             result = await self.run_polecat(bead, feedback=feedback)
         except asyncio.CancelledError:
@@ -387,7 +404,58 @@ class Dispatcher:
         """The one place a polecat is started for a claimed bead (``feedback`` = rework)."""
         polecat = self._new_polecat(bead)
         self.board.update(polecat.name, state="working")
-        return await polecat.run(feedback)
+        self.live[bead.id] = polecat
+        try:
+            return await polecat.run(feedback)
+        finally:
+            if self.live.get(bead.id) is polecat:
+                del self.live[bead.id]
+
+    # --- the Overseer's requests ------------------------------------------------------------------------
+    async def retry(self, bead_id: str, note: str, *, comment: str | None = None, run: bool = True) -> Bead:
+        """A blocked or escalated bead goes back to work with ``note`` as its feedback (the polecat resumes
+        its previous session where there is one); the rework budget starts over. ``comment`` replaces the
+        default bead comment ("Retry: <note>"); ``run=False`` leaves starting its goal to ``resume_goals``."""
+        bead = await self.store.get(bead_id)
+        if bead_id in self.running:
+            raise ValueError(f"{bead_id} has a polecat working on it now; message it instead")
+        if bead.status not in (Status.BLOCKED, Status.OPEN):
+            raise ValueError(f"{bead_id} is {bead.status}: only a blocked or escalated bead can be retried")
+        if f"bead:{bead_id}" in self.witness.paused:  # a budget stop: the Overseer's retry lifts it
+            await self.witness.resume_dispatch(f"bead:{bead_id}")
+        self.errors.pop(bead_id, None)
+        self.runs.pop(bead_id, None)
+        self.feedback[bead_id] = f"The Overseer asks you to go on with this bead. Note from the Overseer: {note}"
+        await self.store.add_comment(bead_id, "overseer", comment or f"Retry: {note}")
+        if bead.status != Status.OPEN:
+            bead = await self.store.update(bead_id, status=Status.OPEN, assignee=None, actor="overseer")
+        if run:
+            await self.ensure_goal(bead.parent_id)
+        self.wake()
+        return bead
+
+    async def dispatch_discovered(self, bead_id: str, *, run: bool = True) -> Bead:
+        """Held discovered work, dispatched on the Overseer's request (within its goal)."""
+        bead = await self.store.get(bead_id)
+        if not is_held(bead):
+            raise ValueError(f"{bead_id} is not discovered work held for dispatch (status {bead.status})")
+        bead = await self.store.update(bead_id, status=Status.OPEN, actor="overseer")
+        if run:
+            await self.ensure_goal(bead.parent_id)
+        self.wake()
+        return bead
+
+    async def ensure_goal(self, epic_id: str | None) -> None:
+        """Run the goal of ``epic_id`` again if nothing runs it (e.g. it finished with this bead blocked)."""
+        if not epic_id or epic_id in self.goals:
+            return
+        epic = await self.store.get(epic_id)
+        if epic.issue_type != "epic":
+            return
+        if epic.status in Status.DONE:
+            await self.store.update(epic_id, status=Status.OPEN, actor="overseer")
+        goal_id = (epic.metadata or {}).get("goal_id") or epic_id
+        self._spawn(self.run_goal(epic_id, goal_id))
 
     # --- the Refinery's verdicts ------------------------------------------------------------------------
     async def on_outcome(self, mr: MergeRequest, outcome: Outcome) -> None:
@@ -417,7 +485,7 @@ class Dispatcher:
         elif outcome.result == "awaiting-review":
             await self.set_review(mr.bead_id, "pending", "refinery",
                                   comment=f"verified on top of {self.worktrees.integration}")
-            self.board.update(name, state="needs-input", detail="verified; waiting for your review")
+            self.board.update(name, state="review", detail="verified; waiting for your review")
             self.progress(goal_id, f"Refinery: {mr.bead_id} “{mr.title}” verified — waiting for your review")
         elif outcome.result == "conflict":
             self.board.update(name, state="failed", detail="merge conflict")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -16,21 +16,23 @@ from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, Session
 
 log = logging.getLogger(__name__)
 
+ToolHandler = Callable[[BaseModel], Awaitable[str] | str]
+
 
 class Seat:
     """Who sits in the seat is given as two plain parts: where its events go and its tools by name."""
 
     def __init__(self) -> None:
         self.on_event: Callable[[AgentEvent], None] | None = None
-        self.handlers: Mapping[str, Callable[[BaseModel], object]] | None = None
+        self.handlers: Mapping[str, ToolHandler] | None = None
         self.task: asyncio.Task[AgentSession] | None = None
 
     def emit(self, event: AgentEvent) -> None:
         if self.on_event is not None:
             self.on_event(event)
 
-    def tool(self, name: str) -> Callable[[BaseModel], object]:
-        def call(params: BaseModel) -> object:
+    def tool(self, name: str) -> ToolHandler:
+        def call(params: BaseModel) -> Awaitable[str] | str:
             if self.handlers is None:
                 return "error: no bead is assigned to this session yet"
             return self.handlers[name](params)
@@ -56,7 +58,7 @@ class Seats:
         self._seats[path] = seat
 
     async def take(self, path: Path, on_event: Callable[[AgentEvent], None],
-                   handlers: Mapping[str, Callable[[BaseModel], object]]) -> AgentSession | None:
+                   handlers: Mapping[str, ToolHandler]) -> AgentSession | None:
         """The slot's waiting session, its events now going to ``on_event`` and its tool calls to
         ``handlers`` (by tool name); None when there is none (or it failed)."""
         seat = self._seats.pop(path, None)

@@ -17,8 +17,17 @@ from gastown.config import ProviderSettings, Settings, state_dir
 from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
+from gastown.town import orphans
 from gastown.town.agents import AgentBoard
-from gastown.town.bus import Bus, MergeQueueState, PlanApproved, PlanDrafted, publish_progress
+from gastown.town.bus import (
+    Bus,
+    MergeQueueState,
+    OverseerMessage,
+    PlanApproved,
+    PlanDrafted,
+    publish_progress,
+)
+from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.git import GitError, Worktrees, default_worktree_root, open_repo
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
@@ -57,7 +66,7 @@ class Town:
         self.store: Store | None = None
         self._runtime = runtime
         self._owns_runtime = runtime is None
-        self._model_server = None
+        self._model_server: ScriptedModelServer | None = None
         self.board = AgentBoard(self.bus)
         self.seats = Seats(self.runtime)
         self._tasks: set[asyncio.Task] = set()
@@ -67,7 +76,8 @@ class Town:
         self.worktrees = Worktrees(repo, root, settings.integration_branch)
         self.verify_command = settings.verify_command or default_verify_command(self.workspace)
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
-                                 batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s)
+                                 batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s,
+                                 groups=state_dir(self.workspace) / "verifying")
         # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
         self.recovery = None  # what the last open() reconciled (bus.Recovered)
@@ -78,6 +88,7 @@ class Town:
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration)
+        self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
 
@@ -90,11 +101,16 @@ class Town:
         # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
+        # A verification command still running from a town killed mid-merge: end it (no orphan).
+        await asyncio.to_thread(orphans.reap, state_dir(self.workspace) / "verifying")
         self.board.load_runs(await self.records.latest_runs(), self.settings.polecats.stall_seconds)
         await self.witness.start()
+        await self.apply_pending()
+        await self.control.start()
         return self
 
     async def close(self) -> None:
+        await self.control.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -179,7 +195,8 @@ class Town:
         return Polecat(bead, self.runtime(), self.worktrees, turn_timeout=self.settings.turn_timeout_s,
                        on_event=self.board.listener(name, bead.id), store=self.store, records=self.records,
                        witness=self.witness, settings=self.settings.polecats,
-                       on_status=lambda **changes: self.board.update(name, **changes), seats=self.seats)
+                       on_status=lambda **changes: self.board.update(name, **changes), seats=self.seats,
+                       publish=self.bus.publish, discovered_work=self.settings.discovered_work)
 
     def _new_reviewer(self) -> Reviewer:
         return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
@@ -326,6 +343,107 @@ class Town:
                                          f"The Overseer rejected your change: {comment}", bounded=False)
         finally:
             self.refinery.remove(bead_id)
+
+    # --- the Overseer in the loop: answers, retries, nudges, discovered work ------------------------
+    async def answer(self, bead_id: str, text: str) -> str:
+        """Answer the question of the bead's polecat: its session goes on with the answer as the next
+        message. A bead whose wait ended (escalated) is reopened with the answer as feedback instead."""
+        store = self._open_store()
+        if not text.strip():
+            raise OverseerError("an answer needs a text")
+        polecat = self.dispatcher.live.get(bead_id)
+        if polecat is not None and polecat.waiting is not None:
+            polecat.answer(text)
+            self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat.name, kind="answer", text=text,
+                                             delivered=True))
+            return f"Answered {polecat.name}; it goes on."
+        bead = await store.get(bead_id)
+        if polecat is not None or bead_id in self.dispatcher.running:
+            raise OverseerError(f"{bead_id}'s polecat is working, not waiting for an answer; nudge it instead")
+        if bead.status not in (Status.BLOCKED, Status.OPEN):
+            raise OverseerError(f"{bead_id} is {bead.status}: no question waits for an answer")
+        await self._retry(bead, f"The Overseer answered your question: {text}", f"Answer: {text}")
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat_name(bead_id), kind="answer", text=text,
+                                         delivered=False))
+        return f"Answered; {bead_id} is reopened and its polecat resumes with the answer."
+
+    async def retry(self, bead_id: str, note: str) -> str:
+        """An escalated or blocked bead back to work with ``note`` as feedback (resuming its session)."""
+        bead = await self._open_store().get(bead_id)
+        await self._retry(bead, note, None)
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat_name(bead_id), kind="retry", text=note,
+                                         delivered=False))
+        return f"{bead_id} is reopened; its polecat resumes with your note."
+
+    async def _retry(self, bead: Bead, note: str, comment: str | None) -> None:
+        try:
+            await self.dispatcher.retry(bead.id, note, comment=comment)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+
+    async def nudge(self, bead_id: str, text: str) -> str:
+        """Send ``text`` into the bead's running session at once (an agent event in its log)."""
+        if not text.strip():
+            raise OverseerError("a nudge needs a text")
+        polecat = self.dispatcher.live.get(bead_id)
+        if polecat is None:
+            raise OverseerError(f"no polecat is running on {bead_id}")
+        waiting = polecat.waiting is not None
+        try:
+            await polecat.nudge(text)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat.name, kind="answer" if waiting else "nudge",
+                                         text=text, delivered=True))
+        return f"Sent to {polecat.name}" + (" as the answer to its question." if waiting else ".")
+
+    async def dispatch_discovered(self, bead_id: str) -> str:
+        """Work held discovered work now (within its goal)."""
+        try:
+            await self.dispatcher.dispatch_discovered(bead_id)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+        return f"{bead_id} is open for a polecat."
+
+    async def apply_pending(self) -> list[str]:
+        """Apply what the Overseer sent while no town ran (control.record_pending); their goals run with
+        ``resume_goals``. Returns the bead ids."""
+        store = self._open_store()
+        applied = []
+        for bead in await store.list():
+            requests = (bead.metadata or {}).get(PENDING_KEY)
+            if not requests:
+                continue
+            metadata = {k: v for k, v in (bead.metadata or {}).items() if k != PENDING_KEY}
+            await store.update(bead.id, metadata=metadata, actor="overseer")
+            for request in requests:
+                method, text = request.get("method"), request.get("text", "")
+                try:
+                    if method == "dispatch":
+                        await self.dispatcher.dispatch_discovered(bead.id, run=False)
+                    else:
+                        note = f"The Overseer answered your question: {text}" if method == "answer" else text
+                        await self.dispatcher.retry(bead.id, note, comment=f"Applied: {method} {text}".strip(),
+                                                    run=False)
+                    applied.append(bead.id)
+                except Exception as exc:  # noqa: BLE001 - one stale request must not stop the town opening
+                    await store.add_comment(bead.id, "overseer", f"Could not apply the {method} sent while no "
+                                            f"town ran: {exc}")
+        return applied
+
+    async def _on_control(self, request: ControlRequest) -> str:
+        if request.method == "answer":
+            return await self.answer(request.bead_id, request.text)
+        if request.method == "retry":
+            return await self.retry(request.bead_id, request.text)
+        if request.method == "nudge":
+            return await self.nudge(request.bead_id, request.text)
+        return await self.dispatch_discovered(request.bead_id)
+
+    def _open_store(self) -> Store:
+        if self.store is None:
+            raise OverseerError("the town is not open")
+        return self.store
 
     def merge_queue(self) -> MergeQueueState:
         """The Refinery's queue in merge order (also published on the bus after every change)."""

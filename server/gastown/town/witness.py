@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["working", "nudged", "stopping"]
+Phase = Literal["working", "nudged", "stopping", "waiting"]  # waiting: for the Overseer, not a stall
 ActionKind = Literal["nudge", "restart", "escalate", "budget", "abort"]
 
 
@@ -234,7 +234,7 @@ class Witness:
         now = time.monotonic() if now is None else now
         records = self.records
         for w in list(self.watches.values()):
-            if w.phase == "stopping" or w.pending is not None:
+            if w.phase in ("stopping", "waiting") or w.pending is not None:
                 continue
             if records is not None and self._has_bead_budget():
                 tokens, seconds = await records.usage(bead_id=w.bead_id)
@@ -317,6 +317,13 @@ class Witness:
         w.restarts += 1
         w.attach(session)
         self._board(w.agent, state="working", restarts=w.restarts, detail=f"restarted ({w.restarts})")
+
+    def waiting(self, w: Watch) -> None:
+        """The polecat waits for the Overseer's answer: no stall checks until it has it."""
+        w.phase, w.phase_since = "waiting", time.monotonic()
+
+    def answered(self, w: Watch, session: AgentSession) -> None:
+        w.attach(session)  # a fresh heartbeat: the wait does not count as quiet time
 
     def escalated(self, bead_id: str, agent: str, reason: str) -> None:
         self.bus.publish(Escalation(bead_id=bead_id, agent=agent, reason=reason))
