@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
 from gastown.ledger.model import DepType, Status
 from gastown.town import control
-from gastown.town.bus import DiscoveredWork, Escalation, NeedsInput, OverseerMessage
+from gastown.town.bus import DiscoveredWork, Escalation, NeedsInput, OverseerMessage, WitnessAction
 from gastown.town.polecat import REMINDER, polecat_name
 from gastown.town.town import Town
 from tests.scenario_kit import create, done, mayor_rule, polecat_rule, propose, say, task
@@ -87,6 +88,9 @@ async def test_a_question_answered_from_a_terminal_continues_the_same_session(ma
     info = await needs_input(town, bead.id, job)
     assert info.question == QUESTION
     assert [(e.bead_id, e.question, e.kind) for e in asked] == [(bead.id, QUESTION, "question")]
+    acted = collect(town, WitnessAction)
+    await town.witness.check(now=time.monotonic() + 3600)  # an hour waiting for the answer is not a stall
+    assert acted == [] and [w.phase for w in town.witness.watches.values()] == ["waiting"]
     # The terminal's way in: the control socket of the running town.
     reply = await asyncio.to_thread(control.send, town.workspace, "answer", bead.id, ANSWER)
     assert reply.delivered and reply.ok

@@ -7,6 +7,7 @@ Each tick it looks at every watched run once and decides at most one action per 
     nudged --(still no event for stallSeconds)--> restart (abort, new session with a handoff summary)
                                                   or, after maxRestarts, escalate (bead blocked + comment
                                                   + an Escalation on the bus)
+    working --(the polecat asks the Overseer)--> waiting (never a stall) --(the answer)--> working
 
 It also enforces budgets (tokens and wall time per bead and per goal): a bead at its cap is stopped and
 blocked; a goal at its cap pauses dispatch of its beads (:meth:`Witness.may_dispatch`) and the Overseer is
