@@ -412,7 +412,7 @@ class Polecat:
                 return session, resume_prompt(self.bead, lease.path, feedback, lease), previous.session_id
             except AgentRuntimeError as exc:
                 log.warning("%s: %s; starting a fresh session", self.name, exc)
-        seated = await self.seats.take(lease.path, self.emit, self.tool_handlers()) if self.seats else None
+        seated = await self.seats.take(lease.path, self.emit, self.tool_handlers()) if self.seats is not None else None
         session = seated or await self.runtime.create_session(spec)
         return session, build_prompt(self.bead, lease.path, feedback, lease), None
 
