@@ -25,6 +25,8 @@ from gastown.town.radar import ConflictRadar
 from gastown.town.records import PolecatBusy
 from gastown.town.refinery import Outcome, Refinery, tail
 from gastown.town.witness import Witness
+from gastown.vcs import git_text
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
@@ -178,14 +180,15 @@ class Dispatcher:
         close them when their work is already on the integration branch)."""
         found = []
         integration = self.worktrees.integration
-        g = self.worktrees.git
         for bead in await self.store.list(parent=epic_id, status=[Status.REVIEW]):
             if bead.id in self.running or self.refinery.has(bead.id):
                 continue
-            branch = f"polecat/{bead.id}"
+            branch = polecat_branch(bead.id)
             try:
-                tip = (await asyncio.to_thread(g.rev_parse, "--verify", "-q", f"refs/heads/{branch}")).strip()
-                unmerged = int(await asyncio.to_thread(g.rev_list, "--count", f"{integration}..{tip}"))
+                tip = (await asyncio.to_thread(git_text, ["rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+                                               self.workspace)).strip()
+                unmerged = int(await asyncio.to_thread(git_text, ["rev-list", "--count", f"{integration}..{tip}"],
+                                                       self.workspace))
             except Exception:  # noqa: BLE001 - no branch: the work is gone, the bead must be redone
                 await self._send_back(bead.id, f"Refinery: {branch} is missing after a restart; redo the bead.",
                                       None, give_up=False)
@@ -343,7 +346,7 @@ class Dispatcher:
         store = self.store
         name = polecat_name(bead.id)
         goal_id = self._goal_of(bead.id)
-        self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=f"polecat/{bead.id}",
+        self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=polecat_branch(bead.id),
                           tokens=0, current_tool=None, detail=None, question=None, started_at=now_iso())
         try:
             result = await self.run_polecat(bead, feedback=feedback)
@@ -526,8 +529,8 @@ class Dispatcher:
         if self._reviewer is None:
             self._reviewer = self._new_reviewer()
         assert result.commit is not None
-        diff = await asyncio.to_thread(self.worktrees.git.diff, "--no-color",
-                                       f"{self.worktrees.integration}...{result.commit}")
+        diff = await asyncio.to_thread(git_text, ["diff", "--no-color",
+                                                  f"{self.worktrees.integration}...{result.commit}"], self.workspace)
         await self.set_review(bead.id, "pending", "reviewer")
         try:
             verdict = await self._reviewer.review(bead, diff)

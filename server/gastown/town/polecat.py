@@ -38,6 +38,8 @@ from gastown.runtime.policy import polecat_policy
 from gastown.town.bus import DiscoveredWork, NeedsInput
 from gastown.town.git import Lease, Worktrees
 from gastown.town.seats import Seats
+from gastown.vcs import git_text
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
@@ -163,7 +165,7 @@ class Polecat:
                  discovered_work: Literal["hold", "dispatch"] = "hold") -> None:
         self.bead = bead
         self.name = polecat_name(bead.id)
-        self.branch = f"polecat/{bead.id}"
+        self.branch = polecat_branch(bead.id)
         self.runtime = runtime
         self.worktrees = worktrees
         self.turn_timeout = turn_timeout
@@ -600,10 +602,7 @@ def _trail_line(e: AgentEvent) -> str | None:
 
 
 def _status_lines(path: Path, base: str) -> list[str]:
-    import subprocess
-
-    out = subprocess.run(["git", "status", "--porcelain"], cwd=path, capture_output=True, text=True).stdout
-    committed = subprocess.run(["git", "diff", "--name-only", f"{base}...HEAD"], cwd=path, capture_output=True,
-                               text=True).stdout
+    out = git_text(["status", "--porcelain"], path, check=False)
+    committed = git_text(["diff", "--name-only", f"{base}...HEAD"], path, check=False)
     names = {line[3:] for line in out.splitlines() if line} | {line for line in committed.splitlines() if line}
     return sorted(names)

@@ -30,6 +30,7 @@ from gastown.config import BudgetSettings, PolecatSettings
 from gastown.ledger.model import Bead, Status, now_iso, parse_ts
 from gastown.runtime.base import AgentEvent, AgentSession
 from gastown.town.bus import Bus, DispatchPaused, Escalation, Recovered, WitnessAction
+from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
@@ -369,9 +370,9 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
     for bead in await store.list(status=[Status.IN_PROGRESS]):
         if not (bead.assignee or "").startswith("polecat-") or bead.id in live:
             continue
-        tip = branches.get(f"polecat/{bead.id}")
+        tip = branches.get(polecat_branch(bead.id))
         last = await records.last_session(bead.id)
-        where = (f"its work so far is on branch polecat/{bead.id} at {tip[:10]}" if tip
+        where = (f"its work so far is on branch {polecat_branch(bead.id)} at {tip[:10]}" if tip
                  else "it had no commits yet")
         resume = f"; the next polecat resumes session {last.session_id}" if last and last.session_id else ""
         await store.add_comment(bead.id, "witness", f"Recovered after the server stopped during {bead.assignee}'s "
@@ -379,7 +380,7 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
         await store.update(bead.id, status=Status.OPEN, assignee=None, actor="witness")
         report.requeued.append(bead.id)
     for bead in await store.list(status=[Status.REVIEW]):
-        tip = branches.get(f"polecat/{bead.id}")
+        tip = branches.get(polecat_branch(bead.id))
         if tip and await asyncio.to_thread(worktrees.unmerged_count, tip):
             report.awaiting_refinery.append(bead.id)
     if report.crashed_runs or report.requeued or report.wip_commits:
