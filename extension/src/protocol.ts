@@ -86,6 +86,10 @@ export interface AgentInfo {
    */
   last_event_at?: string | null;
   /**
+   * What the polecat asks the Overseer (state needs-input); answer it to let it go on
+   */
+  question?: string | null;
+  /**
    * Witness restarts in the current run
    */
   restarts?: number;
@@ -95,7 +99,8 @@ export interface AgentInfo {
    */
   run_id?: number | null;
   started_at?: string;
-  state: "starting" | "working" | "needs-input" | "stalled" | "done" | "failed" | "merging" | "idle";
+  state:
+    "starting" | "working" | "needs-input" | "stalled" | "done" | "failed" | "merging" | "idle" | "review";
   tokens?: number;
   updated_at?: string;
   worktree?: string | null;

@@ -78,6 +78,9 @@ class PolecatSettings(BaseModel):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     keep_idle_worktrees: int = Field(default=8, ge=0, alias="keepIdleWorktrees",
                                      description="Idle worktrees `gastown gc` keeps for reuse")
+    needs_input_timeout: float = Field(default=1800, gt=0, alias="needsInputTimeout",
+                                       description="Seconds a polecat waits for the Overseer's answer before its "
+                                                   "bead is escalated (waiting is not a stall)")
 
 
 class Settings(BaseModel):
@@ -120,6 +123,10 @@ class Settings(BaseModel):
                                description="A reviewer session scores each diff against the acceptance criteria")
     auto_land: bool = Field(default=False, alias="autoLand",
                             description="Land the integration branch on the current branch when a goal succeeds")
+    discovered_work: Literal["hold", "dispatch"] = Field(
+        default="hold", alias="discoveredWork",
+        description="Beads a polecat files with bead_create: hold them (deferred, listed for the Overseer to "
+                    "dispatch) or dispatch them within the same goal")
 
     # --- Polecats and the Witness (issue 4) -------------------------------------------------------
     polecats: PolecatSettings = Field(default_factory=PolecatSettings,

@@ -9,6 +9,7 @@ import json
 from gastown.town.bus import DispatchPaused, Escalation, WitnessAction
 from gastown.town.polecat import polecat_name
 from gastown.town.records import derive_state
+from tests.support import eventually
 
 STALL = {"rules": [
     {"name": "once-after-restart", "match": r"Title: Stall once.*?Worktree: (?P<wt>\S+).*?Handoff", "steps": [
@@ -48,7 +49,7 @@ async def test_stalled_session_nudged_restarted_then_escalated(town_of):
     assert run.exit_reason == "done" and run.restarts == 1 and run.nudges >= 1
     actions = [e["detail"]["action"] for e in await records.events(run.id) if e["kind"] == "witness"]
     assert actions[0] == "nudge" and actions.count("restart") == 1 and "escalate" not in actions
-    handoffs = [_first_user(r) for r in town._model_server.requests
+    handoffs = [_first_user(r) for r in town.model_server.requests
                 if "Handoff" in _first_user(r) and "Stall once" in _first_user(r)]
     assert handoffs and "before.txt" in handoffs[0] and "called create" in handoffs[0]
 
@@ -122,8 +123,7 @@ async def test_overseer_aborts_a_live_polecat(town_of):
     store = town.store
     bead = await store.claim((await store.create("Stall always")).id, "polecat-x")
     task = asyncio.ensure_future(town.dispatcher.run_polecat(bead))
-    while not town.witness.watches:  # the session is live and under watch
-        await asyncio.sleep(0.05)
+    await eventually(lambda: town.witness.watches, timeout=60, what="the session is live and under watch")
     assert await town.witness.abort_agent(bead.id)
     result = await task
     assert result.escalated and result.blocked == "aborted by the Overseer"

@@ -17,8 +17,10 @@ import pytest
 from gastown.ledger.model import Status
 from gastown.town.bus import MergeOutcome, PlanDrafted, PlanProposed, RadarOverlap, ReviewState
 from gastown.town.mayor import DRAFT, PlanError
+from gastown.town.polecat import polecat_name
 from gastown.town.town import Town
 from tests.scenario_kit import create, done, edit, mayor_rule, polecat_rule, propose, say, task, write
+from tests.support import eventually
 from tests.town.conftest import git
 
 pytestmark = pytest.mark.runtime
@@ -46,8 +48,8 @@ def integration_beads(town: Town) -> list[str]:
 
 
 def requests_text(town: Town) -> str:
-    assert town._model_server is not None
-    return json.dumps(town._model_server.requests)
+    assert town.model_server is not None
+    return json.dumps(town.model_server.requests)
 
 
 async def comments(town: Town, bead_id: str) -> list[str]:
@@ -234,7 +236,7 @@ async def test_d_invalid_plans_are_sent_back_and_the_mayor_remembers_across_goal
     town = await make_town(scenario, repo=repo, plan_attempts=2)  # a restart: new process state, new CLI
     epic3, _ = await town.plan("Third goal: do a again", "g3")
     assert town.mayor().resumed and town.mayor().memory.session_id == session_id
-    last = town._model_server.requests[-1]["messages"]
+    last = town.model_server.requests[-1]["messages"]
     users = [m["content"] for m in last if m["role"] == "user"]
     assert "First goal: do a" in json.dumps(users[0])  # the resumed conversation starts with goal 1
     assert f"{epic1.id} [open] First goal" in json.dumps(users)  # ledger-backed summary of past goals
@@ -297,6 +299,8 @@ async def test_review_agent_verdict_then_overseer_rejects_and_accepts(make_town)
     assert await asyncio.wait_for(waiting.get(), 60) == bead.id
     assert (await town.store.get(bead.id)).status == Status.REVIEW
     assert town.merge_queue().entries[0].state == "awaiting-review"
+    # A branch waiting for the Overseer's review shows `review` (not needs-input: nothing is asked).
+    await eventually(lambda: town.agents[polecat_name(bead.id)].state == "review", what="the polecat shows review")
     with pytest.raises(ValueError, match="not waiting in the merge queue"):
         await town.accept("gt-nope")
     await town.reject(bead.id, "Please add a docstring")

@@ -145,9 +145,52 @@ class Recovered(BaseModel):
     awaiting_refinery: list[str] = []  # beads left in review with their branch unmerged: re-enqueue them
 
 
+# --- The Overseer in the loop: questions, answers, nudges, discovered work --------------------------
+
+class NeedsInput(BaseModel):
+    """A polecat waits for the Overseer: it asked (``ask_overseer``), reported blocked, or ended two turns
+    in a row without a report. Its session stays open; ``Town.answer`` resumes it. Unanswered for
+    ``polecats.needsInputTimeout`` seconds, the bead is escalated (an Escalation follows)."""
+
+    bead_id: str
+    agent: str
+    question: str
+    kind: str  # question | blocked | silent (no report after a reminder: its last message is the question)
+    timeout: float  # seconds until escalation
+
+
+class OverseerMessage(BaseModel):
+    """The Overseer's text reached a bead: an answer to its polecat's question, a nudge into a running
+    session, or a retry note on a blocked or escalated bead."""
+
+    bead_id: str
+    agent: str
+    kind: str  # answer | nudge | retry
+    text: str
+    delivered: bool  # True: into a live session now; False: the bead was reopened for its next run
+
+
+class DiscoveredWork(BaseModel):
+    """A polecat filed a bead with ``bead_create`` (under its goal's epic, discovered-from its own bead).
+    ``mode`` hold: the bead is ``deferred`` until ``Town.dispatch_discovered``; dispatch: it is worked in
+    the same goal."""
+
+    bead_id: str
+    from_bead_id: str
+    epic_id: str | None
+    title: str
+    mode: str  # hold | dispatch
+
+
 Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord | PlanProposed | PlanDrafted
          | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
-         | WitnessAction | Escalation | DispatchPaused | Recovered)
+         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork)
+
+
+def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:
+    """A human line about a goal's run: logged, and on the bus for the CLI and the editor's progress."""
+    log.info("%s", message)
+    bus.publish(Progress(goal_id=goal_id, message=message, percentage=percentage))
 
 
 class Bus:

@@ -9,21 +9,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gastown.config import Settings
 from gastown.ledger.model import Bead, DepType, LedgerChange, Status, now_iso
-from gastown.town.bus import AgentEventRecord, GoalFinished, Progress, RadarOverlap, ReviewState
+from gastown.town.agents import AgentBoard
+from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, RadarOverlap, ReviewState, publish_progress
 from gastown.town.mayor import DRAFT
 from gastown.town.polecat import Polecat, PolecatResult, polecat_name
 from gastown.town.queue import MergeRequest
 from gastown.town.radar import ConflictRadar
 from gastown.town.records import PolecatBusy
-from gastown.town.refinery import Outcome, tail
+from gastown.town.refinery import Outcome, Refinery, tail
+from gastown.town.witness import Witness
 from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
-    from gastown.town.town import Town
+    from gastown.ledger.store import Store
+    from gastown.town.git import Worktrees
+    from gastown.town.review import Reviewer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class GoalReport:
     blocked: list[str]
     tests_passed: bool
     seconds: float
+    discovered: list[str] = field(default_factory=list)  # beads polecats filed during the goal (bead_create)
+    held: list[str] = field(default_factory=list)  # discovered beads waiting for the Overseer (not counted)
 
     @property
     def ok(self) -> bool:
@@ -59,18 +68,49 @@ def _pct(done: int, total: int) -> int:
     return 5 + int(90 * done / total) if total else 5
 
 
+def is_discovered(bead: Bead) -> bool:
+    return "discovered" in (bead.labels or [])
+
+
+def is_held(bead: Bead) -> bool:
+    """Discovered work held for the Overseer: deferred until it is dispatched on request."""
+    return bead.status == Status.DEFERRED and is_discovered(bead)
+
+
 def declared_files(bead: Bead) -> list[str]:
     files = (bead.metadata or {}).get("files") or []
     return [f for f in files if isinstance(f, str)]
 
 
 class Dispatcher:
-    def __init__(self, town: Town) -> None:
-        self.town = town
-        self.board = town.board
-        self.radar = ConflictRadar(town.worktrees.root)
+    """Collaborators are handed in one by one (nothing reaches back into the town): the ledger (``store``,
+    a getter because it opens after construction), the agent ``board``, the ``bus`` it publishes progress on,
+    the ``refinery`` and ``witness``, the ``worktrees``, the ``settings``, and callables for what the town
+    owns: ``new_polecat`` (a polecat wired to the runtime, run records and seats), ``new_reviewer``,
+    ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch)."""
+
+    def __init__(self, *, store: Callable[[], Store | None], board: AgentBoard, bus: Bus, refinery: Refinery,
+                 witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
+                 new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
+                 spawn: Callable[[Awaitable], asyncio.Task], land: Callable[[], Awaitable[str]],
+                 verify: Callable[[], Awaitable[bool]]) -> None:
+        self._store = store
+        self.board = board
+        self.bus = bus
+        self.refinery = refinery
+        self.witness = witness
+        self.worktrees = worktrees
+        self.settings = settings
+        self.workspace = workspace
+        self._new_polecat = new_polecat
+        self._new_reviewer = new_reviewer
+        self._spawn = spawn
+        self._land = land
+        self._verify = verify
+        self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
         self.running: dict[str, asyncio.Task] = {}  # bead id -> its polecat's task
+        self.live: dict[str, Polecat] = {}  # bead id -> its running polecat (the Overseer talks to it)
         self.owner: dict[str, str] = {}  # bead id -> epic id
         self.runs: dict[str, int] = {}  # polecat runs per bead (first run + rework)
         self.errors: dict[str, int] = {}  # polecat runs that failed outright
@@ -79,23 +119,19 @@ class Dispatcher:
         self._closed_ids: set[str] = set()  # beads seen closed (the Refinery's dependency check)
         self._wake = asyncio.Event()
         self._loop: asyncio.Task | None = None
-        self._reviewer = None
-        town.bus.subscribe(self._on_bus)
-        town.refinery.attach(spawn=town.spawn, on_outcome=self.on_outcome, more_coming=lambda: bool(self.running),
-                             is_done=self._closed)
+        self._reviewer: Reviewer | None = None
+        bus.subscribe(self._on_bus)
+        refinery.attach(spawn=spawn, on_outcome=self.on_outcome, more_coming=lambda: bool(self.running),
+                        is_done=self._closed)
 
     @property
-    def store(self):
-        assert self.town.store is not None, "the town is not open"
-        return self.town.store
-
-    @property
-    def settings(self):
-        return self.town.settings
+    def store(self) -> Store:
+        store = self._store()
+        assert store is not None, "the town is not open"
+        return store
 
     def progress(self, goal_id: str, message: str, percentage: int | None = None) -> None:
-        log.info("%s", message)
-        self.town.bus.publish(Progress(goal_id=goal_id, message=message, percentage=percentage))
+        publish_progress(self.bus, goal_id, message, percentage)
 
     def _goal_of(self, bead_id: str) -> str:
         run = self.goals.get(self.owner.get(bead_id, ""))
@@ -122,8 +158,8 @@ class Dispatcher:
                     poke = poke or bead.status == Status.OPEN
             if poke:
                 self.wake()
-                if self.town.refinery.queue:
-                    self.town.refinery.poke()
+                if self.refinery.queue:
+                    self.refinery.poke()
 
     # --- goals ------------------------------------------------------------------------------------------
     async def run_goal(self, epic_id: str, goal_id: str) -> GoalReport:
@@ -142,10 +178,10 @@ class Dispatcher:
         """After a restart the queue is empty but beads may sit in ``review``: queue their branches again (or
         close them when their work is already on the integration branch)."""
         found = []
-        integration = self.town.worktrees.integration
-        wts = self.town.worktrees
+        integration = self.worktrees.integration
+        wts = self.worktrees
         for bead in await self.store.list(parent=epic_id, status=[Status.REVIEW]):
-            if bead.id in self.running or self.town.refinery.has(bead.id):
+            if bead.id in self.running or self.refinery.has(bead.id):
                 continue
             branch = polecat_branch(bead.id)
             try:
@@ -169,7 +205,7 @@ class Dispatcher:
 
     def _ensure_loop(self) -> None:
         if self._loop is None or self._loop.done():
-            self._loop = self.town.spawn(self._run())
+            self._loop = self._spawn(self._run())
 
     async def _run(self) -> None:
         try:
@@ -210,11 +246,10 @@ class Dispatcher:
         mode = self.settings.conflict_radar
         if mode != "off" and self.running and any(self._candidate_files(b) for b in ready):
             await asyncio.to_thread(self.radar.refresh_from_git, list(self.running))
-        witness = getattr(self.town, "witness", None)
         for bead in ready:
             if len(self.running) >= self.settings.max_polecats:
                 break
-            if witness is not None and not witness.may_dispatch(bead):
+            if not self.witness.may_dispatch(bead):
                 continue  # a budget pause: the Overseer lifts it (Witness.resume_dispatch)
             overlaps = self._overlaps(bead) if mode != "off" else {}
             if overlaps:
@@ -223,7 +258,7 @@ class Dispatcher:
                 continue
             if bead.id in self.held:
                 del self.held[bead.id]
-                self.town.bus.publish(RadarOverlap(bead_id=bead.id, held=False, mode=mode))
+                self.bus.publish(RadarOverlap(bead_id=bead.id, held=False, mode=mode))
             claimed = await self.store.claim(bead.id, polecat_name(bead.id), actor="mayor")
             if claimed is None:
                 continue  # someone else won the claim
@@ -233,7 +268,7 @@ class Dispatcher:
             verb = "reworks" if feedback else "took"
             self.progress(goal_id, f"Polecat {polecat_name(bead.id)} {verb} {bead.id} “{bead.title}”")
             self.radar.declare(bead.id, declared_files(bead))
-            self.running[bead.id] = self.town.spawn(self._work(claimed, feedback))
+            self.running[bead.id] = self._spawn(self._work(claimed, feedback))
 
     def _candidate_files(self, bead: Bead) -> set[str]:
         """What a bead that has not started yet will touch: declared, plus what an earlier attempt touched."""
@@ -242,13 +277,13 @@ class Dispatcher:
     def _overlaps(self, bead: Bead) -> dict[str, list[str]]:
         active = set(self.running)
         if self.settings.conflict_radar == "serialize":  # also wait for what is finished but not merged yet
-            active |= {m.bead_id for m in self.town.refinery.queue}
+            active |= {m.bead_id for m in self.refinery.queue}
         return self.radar.conflicts(bead.id, self._candidate_files(bead), active)
 
     async def _hold(self, bead: Bead, overlaps: dict[str, list[str]], mode: str) -> None:
         first = bead.id not in self.held
         self.held[bead.id] = overlaps
-        self.town.bus.publish(RadarOverlap(bead_id=bead.id, held=True, mode=mode, overlaps=overlaps))
+        self.bus.publish(RadarOverlap(bead_id=bead.id, held=True, mode=mode, overlaps=overlaps))
         what = "; ".join(f"{other}: {', '.join(files)}" for other, files in sorted(overlaps.items()))
         until = "it merges" if mode == "serialize" else "its polecat finishes"  # "it" = the overlapping bead
         self.progress(self._goal_of(bead.id), f"Conflict radar: holding {bead.id} back — overlaps {what}")
@@ -262,32 +297,37 @@ class Dispatcher:
             if epic.status == DRAFT:
                 continue  # waits for the Overseer's approval
             children = await self.store.list(parent=run.epic_id)
-            if any(c.id in self.running or self.town.refinery.has(c.id) for c in children):
+            if any(c.id in self.running or self.refinery.has(c.id) for c in children):
                 continue
             if not all(c.status in Status.DONE for c in children) and await self.store.ready(parent=run.epic_id):
                 continue  # work left to dispatch (a free slot comes with the next wake)
             await self._finish(run, children)
 
-    async def _finish(self, run: GoalRun, children: list[Bead]) -> None:
+    async def _finish(self, run: GoalRun, everything: list[Bead]) -> None:
         del self.goals[run.epic_id]
+        held = [b.id for b in everything if is_held(b)]
+        children = [b for b in everything if not is_held(b)]
         closed = [b for b in children if b.status in Status.DONE]
         blocked = [b.id for b in children if b.status not in Status.DONE]
-        if not blocked and children:
+        if not blocked and children and not held:
             await self.store.close_bead(run.epic_id, reason="all beads merged", actor="refinery")
-        final = await self.town.verify_integration()
+        final = await self._verify()
+        discovered = [b.id for b in everything if is_discovered(b)]
         report = GoalReport(run.goal_id, run.epic_id, len(children), len(closed), run.merged, blocked, final,
-                            time.monotonic() - run.started)
+                            time.monotonic() - run.started, discovered=discovered, held=held)
         summary = (f"{report.closed}/{report.beads} beads closed, {run.merged} merged into "
-                   f"{self.town.worktrees.integration}, verification {'passed' if final else 'FAILED'}"
-                   + (f"; not done: {', '.join(blocked)}" if blocked else ""))
+                   f"{self.worktrees.integration}, verification {'passed' if final else 'FAILED'}"
+                   + (f"; not done: {', '.join(blocked)}" if blocked else "")
+                   + (f"; {len(discovered)} discovered by polecats" if discovered else "")
+                   + (f"; held for you to dispatch: {', '.join(held)}" if held else ""))
         self.progress(run.goal_id, summary, 100)
         if report.ok and self.settings.auto_land:
             try:
-                landed = await self.town.land()
-                self.progress(run.goal_id, f"Landed {self.town.worktrees.integration}:\n{landed}")
+                landed = await self._land()
+                self.progress(run.goal_id, f"Landed {self.worktrees.integration}:\n{landed}")
             except Exception as exc:  # noqa: BLE001 - landing is the Overseer's to fix; the goal is done
                 self.progress(run.goal_id, f"Not landed: {exc}")
-        self.town.bus.publish(GoalFinished(goal_id=run.goal_id, ok=report.ok, summary=summary))
+        self.bus.publish(GoalFinished(goal_id=run.goal_id, ok=report.ok, summary=summary))
         if run.done is not None and not run.done.done():
             run.done.set_result(report)
 
@@ -298,8 +338,8 @@ class Dispatcher:
         finally:
             self.running.pop(bead.id, None)
             self.wake()
-            if self.town.refinery.queue:
-                self.town.refinery.poke()
+            if self.refinery.queue:
+                self.refinery.poke()
 
     async def work(self, bead: Bead, feedback: str | None = None) -> None:
         """One polecat run; a finished branch goes to the Refinery's queue."""
@@ -307,7 +347,7 @@ class Dispatcher:
         name = polecat_name(bead.id)
         goal_id = self._goal_of(bead.id)
         self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=polecat_branch(bead.id),
-                          tokens=0, current_tool=None, detail=None, started_at=now_iso())
+                          tokens=0, current_tool=None, detail=None, question=None, started_at=now_iso())
         try:
             result = await self.run_polecat(bead, feedback=feedback)
         except asyncio.CancelledError:
@@ -359,20 +399,66 @@ class Dispatcher:
         for dep in current.dependencies or ():
             if dep.type in DepType.BLOCKING and (await self.store.get(dep.depends_on_id)).status not in Status.DONE:
                 deps.add(dep.depends_on_id)
-        self.town.refinery.enqueue(MergeRequest(
+        self.refinery.enqueue(MergeRequest(
             bead_id=bead.id, branch=branch, commit=commit, priority=current.priority, title=current.title,
             files=files or [], deps=frozenset(deps), needs_review=not self.settings.auto_merge, accepted=accepted))
 
     async def run_polecat(self, bead: Bead, feedback: str | None = None) -> PolecatResult:
         """The one place a polecat is started for a claimed bead (``feedback`` = rework)."""
-        name = polecat_name(bead.id)
-        town = self.town
-        polecat = Polecat(bead, town.runtime(), town.worktrees, turn_timeout=town.settings.turn_timeout_s,
-                          on_event=self.board.listener(name, bead.id), store=town.store, records=town.records,
-                          witness=town.witness, settings=town.settings.polecats,
-                          on_status=lambda **changes: self.board.update(name, **changes), seats=town.seats)
-        self.board.update(name, state="working")
-        return await polecat.run(feedback)
+        polecat = self._new_polecat(bead)
+        self.board.update(polecat.name, state="working")
+        self.live[bead.id] = polecat
+        try:
+            return await polecat.run(feedback)
+        finally:
+            if self.live.get(bead.id) is polecat:
+                del self.live[bead.id]
+
+    # --- the Overseer's requests ------------------------------------------------------------------------
+    async def retry(self, bead_id: str, note: str, *, comment: str | None = None, run: bool = True) -> Bead:
+        """A blocked or escalated bead goes back to work with ``note`` as its feedback (the polecat resumes
+        its previous session where there is one); the rework budget starts over. ``comment`` replaces the
+        default bead comment ("Retry: <note>"); ``run=False`` leaves starting its goal to ``resume_goals``."""
+        bead = await self.store.get(bead_id)
+        if bead_id in self.running:
+            raise ValueError(f"{bead_id} has a polecat working on it now; message it instead")
+        if bead.status not in (Status.BLOCKED, Status.OPEN):
+            raise ValueError(f"{bead_id} is {bead.status}: only a blocked or escalated bead can be retried")
+        if f"bead:{bead_id}" in self.witness.paused:  # a budget stop: the Overseer's retry lifts it
+            await self.witness.resume_dispatch(f"bead:{bead_id}")
+        self.errors.pop(bead_id, None)
+        self.runs.pop(bead_id, None)
+        self.feedback[bead_id] = f"The Overseer asks you to go on with this bead. Note from the Overseer: {note}"
+        await self.store.add_comment(bead_id, "overseer", comment or f"Retry: {note}")
+        if bead.status != Status.OPEN:
+            bead = await self.store.update(bead_id, status=Status.OPEN, assignee=None, actor="overseer")
+        if run:
+            await self.ensure_goal(bead.parent_id)
+        self.wake()
+        return bead
+
+    async def dispatch_discovered(self, bead_id: str, *, run: bool = True) -> Bead:
+        """Held discovered work, dispatched on the Overseer's request (within its goal)."""
+        bead = await self.store.get(bead_id)
+        if not is_held(bead):
+            raise ValueError(f"{bead_id} is not discovered work held for dispatch (status {bead.status})")
+        bead = await self.store.update(bead_id, status=Status.OPEN, actor="overseer")
+        if run:
+            await self.ensure_goal(bead.parent_id)
+        self.wake()
+        return bead
+
+    async def ensure_goal(self, epic_id: str | None) -> None:
+        """Run the goal of ``epic_id`` again if nothing runs it (e.g. it finished with this bead blocked)."""
+        if not epic_id or epic_id in self.goals:
+            return
+        epic = await self.store.get(epic_id)
+        if epic.issue_type != "epic":
+            return
+        if epic.status in Status.DONE:
+            await self.store.update(epic_id, status=Status.OPEN, actor="overseer")
+        goal_id = (epic.metadata or {}).get("goal_id") or epic_id
+        self._spawn(self.run_goal(epic_id, goal_id))
 
     # --- the Refinery's verdicts ------------------------------------------------------------------------
     async def on_outcome(self, mr: MergeRequest, outcome: Outcome) -> None:
@@ -383,7 +469,7 @@ class Dispatcher:
         if outcome.result == "merged" and mr.then_rework:  # partly accepted: the rest goes back to work
             assert outcome.sha is not None
             await store.add_comment(mr.bead_id, "refinery", f"Merged the accepted hunks as {outcome.sha[:10]} "
-                                    f"into {self.town.worktrees.integration}; the rest goes back to the polecat.")
+                                    f"into {self.worktrees.integration}; the rest goes back to the polecat.")
             self.progress(goal_id, f"Refinery: merged part of {mr.bead_id} “{mr.title}”; the rest is rework")
             await self.rework(mr.bead_id, f"Rejected by the Overseer: {mr.then_rework}",
                               f"The Overseer accepted part of your change (now merged) and rejected the rest: "
@@ -391,7 +477,7 @@ class Dispatcher:
         elif outcome.result == "merged":
             assert outcome.sha is not None
             await store.close_bead(mr.bead_id, reason=f"merged {outcome.sha[:10]} into "
-                                   f"{self.town.worktrees.integration}", actor="refinery")
+                                   f"{self.worktrees.integration}", actor="refinery")
             self._closed_ids.add(mr.bead_id)
             self.radar.forget(mr.bead_id)
             run = self.goals.get(self.owner.get(mr.bead_id, ""))
@@ -401,8 +487,8 @@ class Dispatcher:
             self.progress(goal_id, f"Refinery: merged {mr.bead_id} “{mr.title}”{batch}")
         elif outcome.result == "awaiting-review":
             await self.set_review(mr.bead_id, "pending", "refinery",
-                                  comment=f"verified on top of {self.town.worktrees.integration}")
-            self.board.update(name, state="needs-input", detail="verified; waiting for your review")
+                                  comment=f"verified on top of {self.worktrees.integration}")
+            self.board.update(name, state="review", detail="verified; waiting for your review")
             self.progress(goal_id, f"Refinery: {mr.bead_id} “{mr.title}” verified — waiting for your review")
         elif outcome.result == "conflict":
             self.board.update(name, state="failed", detail="merge conflict")
@@ -440,14 +526,11 @@ class Dispatcher:
 
     async def agent_review(self, bead: Bead, result: PolecatResult):
         """The reviewer agent's verdict on the branch (a bead comment + review state); None if it gave none."""
-        from gastown.town.review import Reviewer
-
         if self._reviewer is None:
-            self._reviewer = Reviewer(self.town.runtime(), self.town.workspace,
-                                      turn_timeout=self.settings.turn_timeout_s, on_event=self.board.listener)
+            self._reviewer = self._new_reviewer()
         assert result.commit is not None
-        diff = await asyncio.to_thread(self.town.worktrees.repo.text, "diff", "--no-color",
-                                       f"{self.town.worktrees.integration}...{result.commit}")
+        diff = await asyncio.to_thread(self.worktrees.repo.text, "diff", "--no-color",
+                                       f"{self.worktrees.integration}...{result.commit}")
         await self.set_review(bead.id, "pending", "reviewer")
         try:
             verdict = await self._reviewer.review(bead, diff)
@@ -475,4 +558,4 @@ class Dispatcher:
         review.update(state=state, by=by, at=now_iso(), comment=comment)
         metadata["review"] = review
         await self.store.update(bead_id, metadata=metadata, actor=by)
-        self.town.bus.publish(ReviewState(bead_id=bead_id, state=state, by=by, score=score, comment=comment))
+        self.bus.publish(ReviewState(bead_id=bead_id, state=state, by=by, score=score, comment=comment))

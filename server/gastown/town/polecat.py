@@ -35,6 +35,7 @@ from gastown.runtime.base import (
     TurnTimeout,
 )
 from gastown.runtime.policy import polecat_policy
+from gastown.town.bus import DiscoveredWork, NeedsInput
 from gastown.town.checkouts import Lease, Worktrees, changed_so_far
 from gastown.town.seats import Seats
 from gastown.vcs.names import polecat_branch
@@ -49,8 +50,14 @@ log = logging.getLogger(__name__)
 POLECAT_SYSTEM = """You are a Polecat in Gas Town: a worker with exactly one task (a bead). Work only inside
 your worktree, with your file and shell tools. Do not push, switch branches or install packages. Keep the
 change small and focused on the bead's acceptance criteria. bead_show shows a bead, bead_comment leaves a note
-on it, bead_create files work you discovered that is outside your bead. When the work is done, call
-report_done with a one-line summary; if you cannot do it, call report_blocked with the reason."""
+on it, bead_create files work you discovered that is outside your bead. If you need the Overseer (the human)
+to decide something, call ask_overseer with your question and end your turn: the answer comes as your next
+message. When the work is done, call report_done with a one-line summary; if you cannot do it, call
+report_blocked with the reason (the Overseer may answer with a way forward)."""
+
+REMINDER = ("You ended your turn without calling report_done, report_blocked or ask_overseer. If the bead is "
+            "done, call report_done with a one-line summary; if you cannot do it, call report_blocked with the "
+            "reason; if the Overseer must decide something, call ask_overseer with your question.")
 
 HANDOFF_LIMIT = 2000  # characters of handoff summary a restarted session gets
 
@@ -61,6 +68,10 @@ class ReportDone(BaseModel):
 
 class ReportBlocked(BaseModel):
     reason: str = Field(min_length=1, description="Why the bead cannot be done")
+
+
+class AskOverseer(BaseModel):
+    question: str = Field(min_length=1, description="What you need the Overseer to decide or tell you")
 
 
 class BeadShow(BaseModel):
@@ -114,6 +125,11 @@ def build_prompt(bead: Bead, worktree: Path, feedback: str | None = None, lease:
     ])
 
 
+def answer_prompt(question: str, answer: str) -> str:
+    return (f"The Overseer answered your question.\nYour question: {question}\nAnswer: {answer}\n\n"
+            "Continue the bead, then call report_done (or ask_overseer again if you must).")
+
+
 def _lease_notes(lease: Lease | None) -> list[str]:
     if lease is None:
         return []
@@ -143,7 +159,9 @@ class Polecat:
                  on_event: Callable[[AgentEvent], None] | None = None, store: Store | None = None,
                  records: RunRecords | None = None, witness: Witness | None = None,
                  settings: PolecatSettings | None = None,
-                 on_status: Callable[..., None] | None = None, seats: Seats | None = None) -> None:
+                 on_status: Callable[..., None] | None = None, seats: Seats | None = None,
+                 publish: Callable[[Any], None] | None = None,
+                 discovered_work: Literal["hold", "dispatch"] = "hold") -> None:
         self.bead = bead
         self.name = polecat_name(bead.id)
         self.branch = polecat_branch(bead.id)
@@ -157,16 +175,23 @@ class Polecat:
         self.settings = settings or PolecatSettings()
         self.on_status = on_status
         self.seats = seats
+        self.publish = publish
+        self.discovered_work = discovered_work
+        self.session: AgentSession | None = None  # the session in use (the Overseer's nudges go there)
+        self.waiting: str | None = None  # the question while the polecat waits for the Overseer's answer
         self.worktree: Path | None = None
         self.run_id: int | None = None
         self.timings: dict[str, float] = {}
         self._done: list[str] = []
         self._blocked: list[str] = []
+        self._questions: list[str] = []
+        self._reminded = False
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._trail: deque[str] = deque(maxlen=30)
         self._watch: Watch | None = None
 
     # --- events ------------------------------------------------------------------------------------
-    def _emit(self, event: AgentEvent) -> None:
+    def emit(self, event: AgentEvent) -> None:
         """Every event of every session of this run: heartbeat, run record, trail, then the listener."""
         if self._watch is not None:
             self._watch.heartbeat(event)
@@ -194,7 +219,12 @@ class Polecat:
             ToolSpec("report_done", "Report that the bead's work is done.", ReportDone,
                      lambda p: self._done.append(p.summary) or "Recorded. End your turn now."),
             ToolSpec("report_blocked", "Report that the bead cannot be done, and why.", ReportBlocked,
-                     lambda p: self._blocked.append(p.reason) or "Recorded. End your turn now."),
+                     lambda p: self._blocked.append(p.reason) or "Recorded. End your turn now; the Overseer "
+                     "may answer with a way forward."),
+            ToolSpec("ask_overseer", "Ask the Overseer (the human) a question you cannot settle yourself. End "
+                     "your turn after asking: the answer comes as your next message.", AskOverseer,
+                     lambda p: self._questions.append(p.question) or "Asked. End your turn now; the "
+                     "Overseer's answer will be your next message."),
         ]
         if self.store is None:
             return tools
@@ -221,11 +251,18 @@ class Polecat:
             return "Comment added."
 
         async def bead_create(p: BeadCreate) -> str:
+            # Under the goal's epic; held work waits as `deferred` for the Overseer to dispatch it.
+            hold = self.discovered_work == "hold"
             new = await store.create(p.title, description=p.description or None,
                                      acceptance_criteria=p.acceptance_criteria or None, priority=p.priority,
-                                     issue_type=p.type, labels=["discovered"], actor=self.name)
+                                     issue_type=p.type, labels=["discovered"], parent=self.bead.parent_id,
+                                     status=Status.DEFERRED if hold else Status.OPEN, actor=self.name)
             await store.add_dependency(new.id, self.bead.id, DepType.DISCOVERED_FROM, actor=self.name)
-            return f"Created {new.id} (discovered-from {self.bead.id}). Stay on your own bead."
+            if self.publish is not None:
+                self.publish(DiscoveredWork(bead_id=new.id, from_bead_id=self.bead.id, epic_id=self.bead.parent_id,
+                                            title=new.title, mode=self.discovered_work))
+            then = "held for the Overseer" if hold else "queued for another polecat"
+            return f"Created {new.id} (discovered-from {self.bead.id}, {then}). Stay on your own bead."
 
         return [
             ToolSpec("bead_show", "Show a bead of the ledger (default: your own).", BeadShow, bead_show),
@@ -248,7 +285,7 @@ class Polecat:
             policy=polecat_policy(worktree, self.worktrees.workdir, self.settings),
             system_message=POLECAT_SYSTEM,
             tools=self._tools(),
-            on_event=self._emit,
+            on_event=self.emit,
         )
 
     # --- the run -----------------------------------------------------------------------------------
@@ -271,14 +308,14 @@ class Polecat:
         park = True
         try:
             self.timings["record_ms"] = _ms(started)
-            reserved = await _git(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
+            reserved = await _in_git_pool(self.worktrees.reserve, self.branch, None, onto_base=bool(feedback))
             base = reserved.base
             self.worktree = reserved.path
             t_session = time.monotonic()
             if reserved.reused and not feedback:
                 # The folder exists: check it out while the session starts there (spawn = the slower
                 # of the two, not their sum). Rework waits: its prompt names what was carried over.
-                prep = asyncio.ensure_future(_git(self.worktrees.prepare, reserved))
+                prep = asyncio.ensure_future(_in_git_pool(self.worktrees.prepare, reserved))
                 opening = asyncio.ensure_future(self._open_session(reserved, feedback, previous))
                 await asyncio.wait({prep, opening})  # both finish, whatever happens to either
                 if not prep.cancelled() and prep.exception() is None:
@@ -288,35 +325,36 @@ class Polecat:
                 for fut in (prep, opening):
                     fut.result()  # re-raise the first failure
             else:
-                await _git(self.worktrees.prepare, reserved)
+                await _in_git_pool(self.worktrees.prepare, reserved)
                 lease = reserved
                 session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
             self.timings["worktree_ms"] = lease.acquire_ms
             self.timings["session_ms"] = _ms(t_session)
             self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
             self.timings["spawn_ms"] = _ms(started)
-            self._emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
+            self.emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
             if self.records is not None:
                 await self.records.update_run(self.run_id, worktree=str(lease.path), base=base,
                                               session_id=session.session_id, resumed_from=resumed_from,
                                               spawn_ms=self.timings["spawn_ms"])
             if self.witness is not None and self.run_id is not None:
                 self._watch = self.witness.watch(self.run_id, self.bead, self.name)
-                self._watch.emit = self._emit
+                self._watch.emit = self.emit
                 self._watch.attach(session)
             session, last, stop = await self._work(session, prompt, lease, feedback)
             summary = self._done[0] if self._done else (last or None)
             message = f"{self.bead.title}\n\n{summary or 'work on ' + self.bead.id}\n\nBead: {self.bead.id}"
-            await _git(self.worktrees.commit, lease, message, self.name)
-            tip = await _git(self.worktrees.branch_tip, self.branch)
-            has_work = bool(tip) and await _git(self.worktrees.unmerged_count, tip) > 0
+            await _in_git_pool(self.worktrees.commit, lease, message, self.name)
+            tip = await _in_git_pool(self.worktrees.branch_tip, self.branch)
+            has_work = bool(tip) and await _in_git_pool(self.worktrees.unmerged_count, tip) > 0
             commit_sha = tip if has_work else None
-            files = await _git(self.worktrees.changed_files, base, tip) if has_work else []
+            files = await _in_git_pool(self.worktrees.changed_files, base, tip) if has_work else []
             if stop is not None:
                 kind, reason = stop
-                exit_reason = {"escalate": "escalated", "budget": "budget", "abort": "aborted"}[kind]
+                exit_reason = {"escalate": "escalated", "budget": "budget", "abort": "aborted",
+                               "unanswered": "escalated"}[kind]
                 detail = reason
-                await self._escalate(reason, exit_reason)
+                await self._escalate(reason, "unanswered" if kind == "unanswered" else exit_reason)
                 return PolecatResult(self.bead.id, self.branch, commit_sha, summary, reason, files,
                                      escalated=True, run_id=self.run_id)
             if self._blocked:
@@ -350,7 +388,7 @@ class Polecat:
                 await asyncio.wait_for(session.disconnect(), 10)
         if lease is not None:
             try:
-                wip = await _git(self.worktrees.release, lease, park=park)
+                wip = await _in_git_pool(self.worktrees.release, lease, park=park)
                 if wip:
                     commit_sha = commit_sha or wip
                 if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
@@ -375,53 +413,143 @@ class Polecat:
                 return session, resume_prompt(self.bead, lease.path, feedback, lease), previous.session_id
             except AgentRuntimeError as exc:
                 log.warning("%s: %s; starting a fresh session", self.name, exc)
-        session = await self.seats.take(lease.path, self) if self.seats is not None else None
-        if session is None:
-            session = await self.runtime.create_session(spec)
+        seated = await self.seats.take(lease.path, self.emit, self.tool_handlers()) if self.seats is not None else None
+        session = seated or await self.runtime.create_session(spec)
         return session, build_prompt(self.bead, lease.path, feedback, lease), None
 
     async def _work(self, session: AgentSession, prompt: str, lease: Lease, feedback: str | None
                     ) -> tuple[AgentSession, str, tuple[str, str] | None]:
-        """Turns until the session ends its turn, restarting it when the Witness says so. Returns the
-        session in use, the last assistant message, and the Witness's stop order if there was one."""
+        """Turns until the bead is reported done (or a stop), restarting the session when the Witness says so
+        and waiting for the Overseer when the polecat asks. Returns the session in use, the last assistant
+        message, and the stop order (the Witness's, or an unanswered question) if there was one."""
         watch = self._watch
         while True:
+            self.session = session
             turn = asyncio.ensure_future(session.run_turn(prompt, self.turn_timeout))
+            action = None
             if watch is None:
-                return session, await turn, None
-            waiter = asyncio.ensure_future(watch.interrupted.wait())
-            try:
-                await asyncio.wait({turn, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                if not turn.done():
-                    turn.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await waiter
-            last = ""
-            if turn.done() and not turn.cancelled():
-                if turn.exception() is not None and watch.pending is None:
-                    raise turn.exception()  # type: ignore[misc]
-                last = "" if turn.exception() else turn.result()
-            action = watch.take()
-            if action is None or self._done or self._blocked:
-                return session, last, None
+                last = await turn
+            else:
+                waiter = asyncio.ensure_future(watch.interrupted.wait())
+                try:
+                    await asyncio.wait({turn, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                    if not turn.done():
+                        turn.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await waiter
+                last = ""
+                if turn.done() and not turn.cancelled():
+                    if turn.exception() is not None and watch.pending is None:
+                        raise turn.exception()  # type: ignore[misc]
+                    last = "" if turn.exception() else turn.result()
+                action = watch.take()
+            if action is None or self._done:
+                after = await self._after_turn(last)
+                if isinstance(after, str):
+                    prompt = after
+                    continue
+                return session, last, after
             kind, reason = action
             if kind != "restart":
                 return session, last, (kind, reason)
+            assert self.witness is not None and watch is not None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(session.disconnect(), 10)
             session = await self.runtime.create_session(self._spec(lease.path))
             prompt = await self._handoff(lease, feedback, reason, watch.restarts + 1)
-            assert self.witness is not None
             self.witness.restarted(watch, session)
             self._status(restarts=watch.restarts)
             if self.records is not None and self.run_id is not None:
                 await self.records.update_run(self.run_id, session_id=session.session_id, restarts=watch.restarts)
 
+    async def _after_turn(self, last: str) -> str | tuple[str, str] | None:
+        """The turn ended on its own. None: the run is over (reported done); a string: the next prompt of the
+        same session (the reminder, or the Overseer's answer); a tuple: a stop order."""
+        if self._done:
+            return None
+        if self._questions:
+            question, kind = self._questions[-1], "question"
+        elif self._blocked:
+            question, kind = self._blocked[-1], "blocked"
+        elif not self._reminded:  # models often just forget the tool: one reminder, then it is a question
+            self._reminded = True
+            self._note("remind", REMINDER)
+            return REMINDER
+        else:
+            question, kind = (last or "").strip() or "(it ended its turn twice without a report)", "silent"
+        self._questions.clear()
+        return await self._wait_for_answer(question, kind)
+
+    async def _wait_for_answer(self, question: str, kind: str) -> str | tuple[str, str]:
+        """needs-input: the question on the agent record, the bead and the bus; the session stays open. The
+        answer is the next prompt; no answer within ``needsInputTimeout`` is a stop (escalation)."""
+        timeout = self.settings.needs_input_timeout
+        watch = self._watch
+        self.waiting = question
+        self._note("needs-input", question, kind=kind)
+        self._status(state="needs-input", question=question, current_tool=None)
+        if self.store is not None:
+            lead = "Blocked; asks the Overseer" if kind == "blocked" else "Question for the Overseer"
+            with contextlib.suppress(Exception):
+                await self.store.add_comment(self.bead.id, self.name, f"{lead}: {question}")
+        if self.publish is not None:
+            self.publish(NeedsInput(bead_id=self.bead.id, agent=self.name, question=question, kind=kind,
+                                    timeout=timeout))
+        if watch is not None and self.witness is not None:
+            self.witness.waiting(watch)
+        get = asyncio.ensure_future(self._inbox.get())
+        waiters: set[asyncio.Future] = {get}
+        if watch is not None:
+            waiters.add(asyncio.ensure_future(watch.interrupted.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            self.waiting = None
+        if get.done() and not get.cancelled():
+            answer = get.result()
+            self._blocked.clear()
+            if self.store is not None:
+                with contextlib.suppress(Exception):
+                    await self.store.add_comment(self.bead.id, "overseer", f"Answer: {answer}")
+            self._note("overseer-answer", answer)
+            self._status(state="working", question=None)
+            if watch is not None and self.witness is not None and self.session is not None:
+                self.witness.answered(watch, self.session)
+            return answer_prompt(question, answer)
+        pending = watch.take() if watch is not None else None
+        if pending is not None:
+            return pending
+        return "unanswered", f"no answer from the Overseer within {timeout:g}s to: {question}"
+
+    # --- the Overseer ------------------------------------------------------------------------------
+    def answer(self, text: str) -> None:
+        """The Overseer's answer to the waiting question: the same session goes on with it."""
+        if self.waiting is None:
+            raise ValueError(f"{self.name} is not waiting for an answer")
+        self._inbox.put_nowait(text)
+
+    async def nudge(self, text: str) -> None:
+        """Send text into the running session at once (a waiting polecat takes it as its answer)."""
+        if self.waiting is not None:
+            self.answer(text)
+            return
+        if self.session is None:
+            raise ValueError(f"{self.name} has no session yet")
+        await self.session.nudge(text)
+        self._note("overseer-message", text)
+
+    def _note(self, action: str, text: str, **detail: Any) -> None:
+        """An agent event for the polecat's log (supervision events use the ``witness`` kind)."""
+        sid = self.session.session_id if self.session is not None else ""
+        self.emit(AgentEvent(session_id=sid, kind="witness", text=text, detail={"action": action, **detail}))
+
     async def _handoff(self, lease: Lease, feedback: str | None, reason: str, restart: int) -> str:
         """The first prompt of a restarted session: the bead, and what the stopped session did."""
-        changed = await _git(changed_so_far, lease.path, lease.base)
+        changed = await _in_git_pool(changed_so_far, lease.path, lease.base)
         trail = list(self._trail)[-15:]
         summary = "\n".join(f"- {line}" for line in trail) or "- (nothing recorded)"
         files = ", ".join(changed[:30]) or "(none yet)"
@@ -435,7 +563,8 @@ class Polecat:
         """The Overseer must act: comment why, block the bead, notify (Escalation on the bus)."""
         if self.store is not None:
             what = {"escalated": "The Witness escalated this bead", "budget": "A budget cap stopped this bead",
-                    "aborted": "The Overseer aborted this bead's polecat"}.get(how, "Stopped")
+                    "aborted": "The Overseer aborted this bead's polecat",
+                    "unanswered": "Escalated: the polecat's question was not answered"}.get(how, "Stopped")
             where = f" Work so far is on branch {self.branch}." if self.worktree else ""
             with contextlib.suppress(Exception):
                 await self.store.add_comment(self.bead.id, "witness", f"{what}: {reason}.{where}")
@@ -449,7 +578,7 @@ class Polecat:
 _GIT_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="polecat-git")
 
 
-def _git(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+def _in_git_pool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
     return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
 
 

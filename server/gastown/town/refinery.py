@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown.town import orphans
 from gastown.town.bus import Bus, MergeOutcome, MergeQueueState, QueueEntry
 from gastown.town.checkouts import REFINERY_SLOT, Worktrees
 from gastown.town.queue import AWAITING_REVIEW, MERGING, QUEUED, VERIFYING, MergeRequest, merge_order
@@ -37,13 +38,23 @@ class VerifyResult:
     seconds: float = 0.0
 
 
-async def run_verification(command: str, cwd: Path, timeout: float) -> VerifyResult:
-    """Run the verification command in its own process group so a timeout kills all of it."""
+async def run_verification(command: str, cwd: Path, timeout: float, groups: Path | None = None) -> VerifyResult:
+    """Run the verification command in its own process group so a timeout kills all of it. ``groups``: where
+    the running group is remembered (orphans.py), so a town killed meanwhile has it ended on the next open."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_shell(
         command, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+    orphans.remember(groups, proc.pid)
+    try:
+        return await _wait_verification(proc, command, timeout, started)
+    finally:
+        orphans.forget(groups, proc.pid)
+
+
+async def _wait_verification(proc: asyncio.subprocess.Process, command: str, timeout: float,
+                             started: float) -> VerifyResult:
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -88,8 +99,10 @@ OnOutcome = Callable[[MergeRequest, Outcome], Awaitable[None]]
 
 class Refinery:
     def __init__(self, worktrees: Worktrees, verify_command: str, verify_timeout: float, *,
-                 bus: Bus | None = None, batch_size: int = 1, batch_window: float = 0.0) -> None:
+                 bus: Bus | None = None, batch_size: int = 1, batch_window: float = 0.0,
+                 groups: Path | None = None) -> None:
         self.worktrees = worktrees
+        self.groups = groups  # where running verification process groups are remembered (orphans.py)
         self.verify_command = verify_command
         self.verify_timeout = verify_timeout
         self.bus = bus
@@ -339,7 +352,7 @@ class Refinery:
     async def _verify(self, tip: str) -> VerifyResult:
         await asyncio.to_thread(self._prepare, tip)
         self.verifications += 1
-        return await run_verification(self.verify_command, self.path, self.verify_timeout)
+        return await run_verification(self.verify_command, self.path, self.verify_timeout, self.groups)
 
     # --- git (blocking; run in a thread) --------------------------------------------------------------
     def _git(self, *args: str, env: dict | None = None) -> str:

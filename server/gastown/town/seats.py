@@ -7,34 +7,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, SessionSpec, ToolSpec
 
-if TYPE_CHECKING:
-    from gastown.town.polecat import Polecat
-
 log = logging.getLogger(__name__)
+
+ToolHandler = Callable[[BaseModel], Awaitable[str] | str]
 
 
 class Seat:
+    """Who sits in the seat is given as two plain parts: where its events go and its tools by name."""
+
     def __init__(self) -> None:
-        self.owner: Polecat | None = None
+        self.on_event: Callable[[AgentEvent], None] | None = None
+        self.handlers: Mapping[str, ToolHandler] | None = None
         self.task: asyncio.Task[AgentSession] | None = None
 
     def emit(self, event: AgentEvent) -> None:
-        if self.owner is not None:
-            self.owner._emit(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
-    def tool(self, name: str) -> Callable[[BaseModel], object]:
-        def call(params: BaseModel) -> object:
-            if self.owner is None:
+    def tool(self, name: str) -> ToolHandler:
+        def call(params: BaseModel) -> Awaitable[str] | str:
+            if self.handlers is None:
                 return "error: no bead is assigned to this session yet"
-            return self.owner.tool_handlers()[name](params)
+            return self.handlers[name](params)
 
         return call
 
@@ -56,12 +57,14 @@ class Seats:
         seat.task.add_done_callback(lambda t: t.cancelled() or t.exception())  # failures: fall back later
         self._seats[path] = seat
 
-    async def take(self, path: Path, owner: Polecat) -> AgentSession | None:
-        """The slot's waiting session, now owned by ``owner``; None when there is none (or it failed)."""
+    async def take(self, path: Path, on_event: Callable[[AgentEvent], None],
+                   handlers: Mapping[str, ToolHandler]) -> AgentSession | None:
+        """The slot's waiting session, its events now going to ``on_event`` and its tool calls to
+        ``handlers`` (by tool name); None when there is none (or it failed)."""
         seat = self._seats.pop(path, None)
         if seat is None or seat.task is None:
             return None
-        seat.owner = owner
+        seat.on_event, seat.handlers = on_event, handlers
         try:
             session = await seat.task
         except Exception as exc:

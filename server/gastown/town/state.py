@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from gastown.ledger.model import now_iso
 
 AgentRole = Literal["mayor", "polecat", "refinery", "witness"]
-AgentState = Literal["starting", "working", "needs-input", "stalled", "done", "failed", "merging", "idle"]
+AgentState = Literal["starting", "working", "needs-input", "stalled", "done", "failed", "merging", "idle",
+                     "review"]
 
 
 class AgentInfo(BaseModel):
@@ -28,3 +29,5 @@ class AgentInfo(BaseModel):
     restarts: int = Field(default=0, description="Witness restarts in the current run")
     last_event_at: str | None = Field(default=None, description="Heartbeat: time of the last agent event")
     exit_reason: str | None = Field(default=None, description="How the last run ended (done, escalated, ...)")
+    question: str | None = Field(default=None, description="What the polecat asks the Overseer (state "
+                                                           "needs-input); answer it to let it go on")

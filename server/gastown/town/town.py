@@ -9,26 +9,41 @@ import shlex
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown.config import ProviderSettings, Settings, state_dir
 from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
+from gastown.town import orphans
 from gastown.town.agents import AgentBoard
-from gastown.town.bus import Bus, MergeQueueState, PlanApproved, PlanDrafted
+from gastown.town.bus import (
+    Bus,
+    MergeQueueState,
+    OverseerMessage,
+    PlanApproved,
+    PlanDrafted,
+    publish_progress,
+)
 from gastown.town.checkouts import Worktrees, default_worktree_root
+from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
+from gastown.town.polecat import Polecat, polecat_name
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
-from gastown.town.records import RunRecords  # issue 4
+from gastown.town.records import RunRecords
 from gastown.town.refinery import Refinery, tail
+from gastown.town.review import Reviewer
 from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
-from gastown.town.witness import Witness, recover  # issue 4
+from gastown.town.witness import Witness, recover
 from gastown.vcs import GitError, git
 from gastown.vcs.names import TOWN_IDENTITY
 from gastown.vcs.repo import Repo, changed_files, head_branch, open_repo
 from gastown.vcs.status import changed_paths
+
+if TYPE_CHECKING:
+    from gastown.runtime.scripted_model import ScriptedModelServer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +68,7 @@ class Town:
         self.store: Store | None = None
         self._runtime = runtime
         self._owns_runtime = runtime is None
-        self._model_server = None
+        self._model_server: ScriptedModelServer | None = None
         self.board = AgentBoard(self.bus)
         self.seats = Seats(self.runtime)
         self._tasks: set[asyncio.Task] = set()
@@ -63,13 +78,19 @@ class Town:
         self.worktrees = Worktrees(repo, root, settings.integration_branch)
         self.verify_command = settings.verify_command or default_verify_command(self.workspace)
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
-                                 batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s)
-        self.dispatcher = Dispatcher(self)
-        # --- Polecats and the Witness (issue 4): run records (.gastown/town.db), supervision, budgets ---
+                                 batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s,
+                                 groups=state_dir(self.workspace) / "verifying")
+        # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
         self.recovery = None  # what the last open() reconciled (bus.Recovered)
         self.witness = Witness(bus=self.bus, board=self.board, records=lambda: self.records,
                                settings=settings.polecats)
+        self.dispatcher = Dispatcher(store=lambda: self.store, board=self.board, bus=self.bus, refinery=self.refinery,
+                                     witness=self.witness, worktrees=self.worktrees, settings=settings,
+                                     workspace=self.workspace, new_polecat=self.new_polecat,
+                                     new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
+                                     verify=self.verify_integration)
+        self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
 
@@ -79,21 +100,26 @@ class Town:
         self.store.add_listener(self._on_ledger_change)
         await asyncio.to_thread(self.worktrees.ensure_integration)
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
-        # --- issue 4: run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness ---
+        # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
+        # A verification command still running from a town killed mid-merge: end it (no orphan).
+        await asyncio.to_thread(orphans.reap, state_dir(self.workspace) / "verifying")
         self.worktrees.start_preparing(self.settings.max_polecats)  # checkouts for the first goal, meanwhile
         self.board.load_runs(await self.records.latest_runs(), self.settings.polecats.stall_seconds)
         await self.witness.start()
+        await self.apply_pending()
+        await self.control.start()
         return self
 
     async def close(self) -> None:
+        await self.control.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.seats.close()  # sessions waiting on idle slots, before the CLI goes
-        # --- issue 4: the Witness stops after the polecats; their records are flushed and closed ---
+        # The Witness stops after the polecats; their records are flushed and closed.
         await self.witness.stop()
         if self.records is not None:
             await self.records.close()
@@ -162,6 +188,24 @@ class Town:
         return task
 
     @property
+    def model_server(self) -> ScriptedModelServer | None:
+        """The scripted model server a scenario runs on (None for a real provider or before first use)."""
+        return self._model_server
+
+    def new_polecat(self, bead: Bead) -> Polecat:
+        """A polecat for a claimed bead, wired to the runtime, run records, the Witness and the seats."""
+        name = polecat_name(bead.id)
+        return Polecat(bead, self.runtime(), self.worktrees, turn_timeout=self.settings.turn_timeout_s,
+                       on_event=self.board.listener(name, bead.id), store=self.store, records=self.records,
+                       witness=self.witness, settings=self.settings.polecats,
+                       on_status=lambda **changes: self.board.update(name, **changes), seats=self.seats,
+                       publish=self.bus.publish, discovered_work=self.settings.discovered_work)
+
+    def _new_reviewer(self) -> Reviewer:
+        return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
+                        on_event=self.board.listener)
+
+    @property
     def agents(self) -> dict[str, AgentInfo]:
         return self.board.agents
 
@@ -181,16 +225,16 @@ class Town:
         assert self.store is not None
         draft = self.settings.plan_approval
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
-            self.dispatcher.progress(goal_id, f"Mayor: planning “{goal}”", 0)
+            publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
             try:
                 epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
-                self.dispatcher.progress(goal_id, f"Mayor: {exc}", 100)
+                publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
                 raise
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
-        self.dispatcher.progress(goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
+        publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
                                  + (" — waiting for your approval" if draft else ""), 5)
         if draft:
             self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
@@ -302,6 +346,107 @@ class Town:
                                          f"The Overseer rejected your change: {comment}", bounded=False)
         finally:
             self.refinery.remove(bead_id)
+
+    # --- the Overseer in the loop: answers, retries, nudges, discovered work ------------------------
+    async def answer(self, bead_id: str, text: str) -> str:
+        """Answer the question of the bead's polecat: its session goes on with the answer as the next
+        message. A bead whose wait ended (escalated) is reopened with the answer as feedback instead."""
+        store = self._open_store()
+        if not text.strip():
+            raise OverseerError("an answer needs a text")
+        polecat = self.dispatcher.live.get(bead_id)
+        if polecat is not None and polecat.waiting is not None:
+            polecat.answer(text)
+            self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat.name, kind="answer", text=text,
+                                             delivered=True))
+            return f"Answered {polecat.name}; it goes on."
+        bead = await store.get(bead_id)
+        if polecat is not None or bead_id in self.dispatcher.running:
+            raise OverseerError(f"{bead_id}'s polecat is working, not waiting for an answer; nudge it instead")
+        if bead.status not in (Status.BLOCKED, Status.OPEN):
+            raise OverseerError(f"{bead_id} is {bead.status}: no question waits for an answer")
+        await self._retry(bead, f"The Overseer answered your question: {text}", f"Answer: {text}")
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat_name(bead_id), kind="answer", text=text,
+                                         delivered=False))
+        return f"Answered; {bead_id} is reopened and its polecat resumes with the answer."
+
+    async def retry(self, bead_id: str, note: str) -> str:
+        """An escalated or blocked bead back to work with ``note`` as feedback (resuming its session)."""
+        bead = await self._open_store().get(bead_id)
+        await self._retry(bead, note, None)
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat_name(bead_id), kind="retry", text=note,
+                                         delivered=False))
+        return f"{bead_id} is reopened; its polecat resumes with your note."
+
+    async def _retry(self, bead: Bead, note: str, comment: str | None) -> None:
+        try:
+            await self.dispatcher.retry(bead.id, note, comment=comment)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+
+    async def nudge(self, bead_id: str, text: str) -> str:
+        """Send ``text`` into the bead's running session at once (an agent event in its log)."""
+        if not text.strip():
+            raise OverseerError("a nudge needs a text")
+        polecat = self.dispatcher.live.get(bead_id)
+        if polecat is None:
+            raise OverseerError(f"no polecat is running on {bead_id}")
+        waiting = polecat.waiting is not None
+        try:
+            await polecat.nudge(text)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+        self.bus.publish(OverseerMessage(bead_id=bead_id, agent=polecat.name, kind="answer" if waiting else "nudge",
+                                         text=text, delivered=True))
+        return f"Sent to {polecat.name}" + (" as the answer to its question." if waiting else ".")
+
+    async def dispatch_discovered(self, bead_id: str) -> str:
+        """Work held discovered work now (within its goal)."""
+        try:
+            await self.dispatcher.dispatch_discovered(bead_id)
+        except ValueError as exc:
+            raise OverseerError(str(exc)) from None
+        return f"{bead_id} is open for a polecat."
+
+    async def apply_pending(self) -> list[str]:
+        """Apply what the Overseer sent while no town ran (control.record_pending); their goals run with
+        ``resume_goals``. Returns the bead ids."""
+        store = self._open_store()
+        applied = []
+        for bead in await store.list():
+            requests = (bead.metadata or {}).get(PENDING_KEY)
+            if not requests:
+                continue
+            metadata = {k: v for k, v in (bead.metadata or {}).items() if k != PENDING_KEY}
+            await store.update(bead.id, metadata=metadata, actor="overseer")
+            for request in requests:
+                method, text = request.get("method"), request.get("text", "")
+                try:
+                    if method == "dispatch":
+                        await self.dispatcher.dispatch_discovered(bead.id, run=False)
+                    else:
+                        note = f"The Overseer answered your question: {text}" if method == "answer" else text
+                        await self.dispatcher.retry(bead.id, note, comment=f"Applied: {method} {text}".strip(),
+                                                    run=False)
+                    applied.append(bead.id)
+                except Exception as exc:  # noqa: BLE001 - one stale request must not stop the town opening
+                    await store.add_comment(bead.id, "overseer", f"Could not apply the {method} sent while no "
+                                            f"town ran: {exc}")
+        return applied
+
+    async def _on_control(self, request: ControlRequest) -> str:
+        if request.method == "answer":
+            return await self.answer(request.bead_id, request.text)
+        if request.method == "retry":
+            return await self.retry(request.bead_id, request.text)
+        if request.method == "nudge":
+            return await self.nudge(request.bead_id, request.text)
+        return await self.dispatch_discovered(request.bead_id)
+
+    def _open_store(self) -> Store:
+        if self.store is None:
+            raise OverseerError("the town is not open")
+        return self.store
 
     def merge_queue(self) -> MergeQueueState:
         """The Refinery's queue in merge order (also published on the bus after every change)."""

@@ -7,6 +7,7 @@ Each tick it looks at every watched run once and decides at most one action per 
     nudged --(still no event for stallSeconds)--> restart (abort, new session with a handoff summary)
                                                   or, after maxRestarts, escalate (bead blocked + comment
                                                   + an Escalation on the bus)
+    working --(the polecat asks the Overseer)--> waiting (never a stall) --(the answer)--> working
 
 It also enforces budgets (tokens and wall time per bead and per goal): a bead at its cap is stopped and
 blocked; a goal at its cap pauses dispatch of its beads (:meth:`Witness.may_dispatch`) and the Overseer is
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Phase = Literal["working", "nudged", "stopping"]
+Phase = Literal["working", "nudged", "stopping", "waiting"]  # waiting: for the Overseer, not a stall
 ActionKind = Literal["nudge", "restart", "escalate", "budget", "abort"]
 
 
@@ -235,7 +236,7 @@ class Witness:
         now = time.monotonic() if now is None else now
         records = self.records
         for w in list(self.watches.values()):
-            if w.phase == "stopping" or w.pending is not None:
+            if w.phase in ("stopping", "waiting") or w.pending is not None:
                 continue
             if records is not None and self._has_bead_budget():
                 tokens, seconds = await records.usage(bead_id=w.bead_id)
@@ -319,6 +320,13 @@ class Witness:
         w.attach(session)
         self._board(w.agent, state="working", restarts=w.restarts, detail=f"restarted ({w.restarts})")
 
+    def waiting(self, w: Watch) -> None:
+        """The polecat waits for the Overseer's answer: no stall checks until it has it."""
+        w.phase, w.phase_since = "waiting", time.monotonic()
+
+    def answered(self, w: Watch, session: AgentSession) -> None:
+        w.attach(session)  # a fresh heartbeat: the wait does not count as quiet time
+
     def escalated(self, bead_id: str, agent: str, reason: str) -> None:
         self.bus.publish(Escalation(bead_id=bead_id, agent=agent, reason=reason))
 
@@ -363,7 +371,7 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
             continue
         tip = branches.get(polecat_branch(bead.id))
         last = await records.last_session(bead.id)
-        where = (f"its work so far is on branch polecat/{bead.id} at {tip[:10]}" if tip
+        where = (f"its work so far is on branch {polecat_branch(bead.id)} at {tip[:10]}" if tip
                  else "it had no commits yet")
         resume = f"; the next polecat resumes session {last.session_id}" if last and last.session_id else ""
         await store.add_comment(bead.id, "witness", f"Recovered after the server stopped during {bead.assignee}'s "
