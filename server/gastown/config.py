@@ -78,6 +78,10 @@ class PolecatSettings(BaseModel):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     keep_idle_worktrees: int = Field(default=8, ge=0, alias="keepIdleWorktrees",
                                      description="Idle worktrees `gastown gc` keeps for reuse")
+    sandbox: Literal["auto", "required", "off"] = Field(
+        default="auto", description="Confine polecats' shell commands with bubblewrap: auto (where bwrap "
+                                    "works, else a warning), required (refuse to start polecats without "
+                                    "it) or off")
 
 
 class Settings(BaseModel):
