@@ -26,6 +26,8 @@ from gastown.runtime.sandbox import Sandbox, blocked_writes, default_cli_home
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# Built-in tools that start programs named by files in the checkout, bypassing the shell sandbox.
+UNSANDBOXABLE_TOOLS = ("lsp",)
 
 
 def resolve_cli_path(setting: str | None = None) -> str:
@@ -233,6 +235,12 @@ class CopilotRuntime:
             "on_permission_request": on_permission,
             "tools": tools or None,
         }
+        if self.sandbox:
+            # Commands the CLI itself would start from files in the checkout (repository hooks, language
+            # servers from .github/lsp.json) run outside the per-command sandbox, with a working directory
+            # of the file's choosing: a polecat could plant them to reach another polecat's checkout.
+            kwargs["enable_file_hooks"] = False
+            kwargs["excluded_tools"] = list(UNSANDBOXABLE_TOOLS)
         provider = self.provider.sdk_provider()
         if provider:
             kwargs["provider"] = provider
