@@ -24,6 +24,7 @@ from gastown.runtime.policy import polecat_policy
 from gastown.runtime.sandbox import Sandbox, choose_sandbox
 from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
 from tests.conftest import copilot_cli
+from tests.support import eventually
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -64,6 +65,36 @@ def refs(repo: Path) -> str:
     return git("for-each-ref", "--format=%(refname) %(objectname)", cwd=repo) + git("rev-parse", "HEAD", cwd=repo)
 
 
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (the sandbox's processes live in their own pid namespace, but
+    /proc here still shows them)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    left = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            left.add(pid)
+    return left
+
+
 def bash(command: str) -> dict:
     return {"tool_calls": [{"name": "bash", "arguments": {"command": command, "description": "hostile"}}]}
 
@@ -97,10 +128,15 @@ async def run_polecat(tmp_path: Path, checkout: Path, workspace: Path, sandbox: 
             name="hostile", working_directory=checkout, policy=polecat_policy(checkout, workspace),
             on_event=events.append))
         await session.run_turn("Hostile polecat: run your steps.", timeout=120)
+        sandboxed = descendants(os.getpid())  # the launcher's bwrap, the CLI and anything it left running
         await session.disconnect()
     finally:
         await runtime.stop()
         server.stop()
+    if sandbox is not None:
+        assert len(sandboxed) >= 2
+        # The runtime owns and reaps them: nothing of the sandbox outlives its stop.
+        await eventually(lambda: not alive(sandboxed), what="the sandbox's processes ended")
     results = [str(m.get("content")) for req in server.requests for m in req["messages"] if m.get("role") == "tool"]
     return events, list(dict.fromkeys(results))
 
