@@ -273,9 +273,10 @@ def blocked_writes(output: str, cwd: Path | None = None) -> list[BlockedWrite]:
         if not match:
             continue
         read_only = "Read-only" in match.group(0) or "30" in match.group(0) or "EROFS" in match.group(0)
-        head = line[:match.start()]
-        candidates = [m for m in _QUOTED.findall(head) if "/" in m or "." in m] or \
-            [m.rstrip(",;") for m in _BARE.findall(head)]
+        head, tail = line[:match.start()], line[match.end():]
+        candidates = ([m for m in _QUOTED.findall(head) if "/" in m or "." in m]
+                      or [m.rstrip(",;") for m in _BARE.findall(head)]
+                      or _QUOTED.findall(tail))  # Python: "[Errno 30] Read-only file system: '/x'"
         if not candidates:
             # e.g. "bash: line 1: foo: Read-only file system": the word before the reason
             words = [w for w in re.split(r":\s*", head.strip()) if w and not w.startswith("line ")]
