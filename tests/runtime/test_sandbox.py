@@ -206,9 +206,13 @@ async def test_hostile_polecat_in_a_shared_clone_changes_nothing_outside(tmp_pat
     assert blocked_for(events, attacks["other polecat"])[0].detail["paths"] == [str(other / "evil.py")]
     assert any("Read-only file system" in r for r in results)  # and the model was told
 
-    # Its own work landed, committed in its own clone; its /tmp was private.
+    # Its own work landed, committed in its own clone, and merges into the user's repository (the town
+    # fetches and merges outside the sandbox); its /tmp was private.
     assert (own / "mine.py").read_text() == "mine\n"
     assert git("log", "-1", "--format=%s", cwd=own).strip() == "mine"
+    git("fetch", "-q", str(own), "HEAD:refs/heads/polecat/mine", cwd=ws)
+    git("merge", "-q", "--ff-only", "polecat/mine", cwd=ws)
+    assert (ws / "mine.py").read_text() == "mine\n"
     assert any("only-mine" in r for r in results)
     assert not [e for e in events if e.kind == "sandbox.blocked" and e.detail["command"] in (own_work, private_tmp)]
 

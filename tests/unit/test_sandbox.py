@@ -79,6 +79,15 @@ def test_a_bwrap_that_does_not_run_counts_as_missing(tmp_path, monkeypatch):
         choose(tmp_path, "required", bwrap=str(fake))
 
 
+def test_without_nesting_auto_confines_all_polecats_together_and_says_so(tmp_path, monkeypatch):
+    sb._logged.clear()
+    monkeypatch.setattr(sb, "probe", lambda _bwrap: sb.Probe(True, False, "Operation not permitted"))
+    choice = choose(tmp_path, "auto", bwrap="/usr/bin/bwrap")
+    assert choice.sandbox is not None and not choice.sandbox.per_session
+    assert "not each to its own checkout" in (choice.warning or "")
+    assert "Operation not permitted" in (choice.warning or "")
+
+
 def make(tmp_path: Path, per_session: bool = True, **kw) -> Sandbox:
     return Sandbox(bwrap="/usr/bin/bwrap", checkout_root=tmp_path / "checkouts", cli_home=tmp_path / "home",
                    cli_cache=Path("/var/cache/copilot"), state_dir=tmp_path / "state", per_session=per_session,
@@ -100,10 +109,12 @@ def test_the_cli_sandbox_writes_only_the_checkouts_its_home_and_a_private_tmp(tm
     assert "--unshare-net" not in argv  # BYOK to 127.0.0.1 needs the network
     assert pairs(argv, "--ro-bind")[0] == ("/", "/")
     assert ("/tmp", ) == tuple(argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs")
-    assert pairs(argv, "--bind") == [(root, root), (home, home), ("/var/cache/copilot", "/var/cache/copilot")]
-    # Under the private /tmp only what must stay readable comes back, read-only, before the writable binds.
-    assert pairs(argv, "--ro-bind-try") == [(str(workspace), str(workspace))]
+    assert pairs(argv, "--bind") == [(root, root), (home, home)]
+    # Under the private /tmp only what must stay readable comes back, read-only, before the writable binds;
+    # the CLI's unpacked code (which the user's own CLI runs too) is read-only, whatever lies around it.
+    assert pairs(argv, "--ro-bind-try") == [(str(workspace), str(workspace)), ("/var/cache/copilot",) * 2]
     assert argv.index("--ro-bind-try") < argv.index("--bind")
+    assert len(argv) - argv[::-1].index("--ro-bind-try") > len(argv) - argv[::-1].index("--bind")
     # The CLI's shell is the wrapper; the real bash stays reachable for it.
     assert ("/usr/bin/bash", REAL_BASH) in pairs(argv, "--ro-bind")
     assert (str(tmp_path / "shell.sh"), "/usr/bin/bash") in pairs(argv, "--ro-bind")

@@ -71,3 +71,14 @@ def test_the_exit_status_and_output_come_through(box, tmp_path: Path):
     _, launcher = box
     result = run(launcher, tmp_path / "checkouts" / "wt-01", "echo out; echo err >&2; exit 7")
     assert (result.returncode, result.stdout, result.stderr) == (7, "out\n", "err\n")
+
+
+def test_a_town_command_can_be_confined_to_one_folder(box, tmp_path: Path):
+    sandbox, _ = box
+    folder = tmp_path / "checkouts" / "wt-01"
+    argv = sandbox.confine_command(["/bin/sh", "-c", "echo ok > verified.txt; echo x > ../wt-02/x.txt; "
+                                    "echo y > /tmp/y.txt && cat /tmp/y.txt"], folder)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert (folder / "verified.txt").read_text() == "ok\n"
+    assert not (tmp_path / "checkouts" / "wt-02" / "x.txt").exists()
+    assert "Read-only file system" in result.stderr and result.stdout == "y\n"

@@ -107,7 +107,7 @@ class Sandbox:
     bwrap: str
     checkout_root: Path  # every polecat checkout lives under it: writable for the CLI
     cli_home: Path  # the CLI's base directory: writable
-    cli_cache: Path  # the CLI's unpacked package: writable for the CLI, read-only for polecats' commands
+    cli_cache: Path  # the CLI's unpacked package (the code the user's own CLI runs too): read-only
     state_dir: Path  # where the generated scripts go (the town's state dir)
     readable: tuple[Path, ...] = ()  # kept readable (they may live under /tmp, which is private)
     writable: tuple[Path, ...] = ()  # writable for the CLI and every polecat's commands (e.g. a git dir)
@@ -115,7 +115,7 @@ class Sandbox:
     _bash: tuple[str, ...] = field(default=(), compare=False)
 
     def _paths(self) -> tuple[Path, list[Path], list[Path], list[Path]]:
-        state = [_real(self.cli_home), _real(self.cli_cache)]
+        state = [_real(self.cli_home)]
         return _real(self.checkout_root), state, [_real(p) for p in self.readable], [_real(p) for p in self.writable]
 
     def shell_targets(self) -> list[str]:
@@ -138,6 +138,8 @@ class Sandbox:
                 args += ["--ro-bind-try", str(path), str(path)]
         for path in dict.fromkeys([root, *state, *writable]):
             args += ["--bind", str(path), str(path)]
+        # Unpacked before the first start (`launcher` primes it); the CLI runs with it read-only.
+        args += ["--ro-bind-try", str(_real(self.cli_cache)), str(_real(self.cli_cache))]
         if shell_wrapper is not None:
             targets = self.shell_targets()
             args += ["--ro-bind", targets[0], REAL_BASH]
@@ -150,7 +152,7 @@ class Sandbox:
         which only the directory it starts in (below the checkout root) is writable."""
         root, state, readable, writable = self._paths()
         # The inner sandbox shares the CLI's private /tmp; re-protect what the CLI's sandbox bound there.
-        protect = [p for p in dict.fromkeys([root, *state, *readable]) if _under(p, Path("/tmp"))]
+        protect = [p for p in dict.fromkeys([root, *state, _real(self.cli_cache), *readable]) if _under(p, Path("/tmp"))]
         inner = [self.bwrap, "--unshare-pid", "--cap-drop", "ALL", *_base_args(), "--bind", "/tmp", "/tmp"]
         for path in protect:
             inner += ["--ro-bind-try", str(path), str(path)]
@@ -171,6 +173,18 @@ class Sandbox:
             "",
         ])
 
+    def confine_command(self, argv: list[str], cwd: Path) -> list[str]:
+        """``argv`` run from the host (not the CLI) in a sandbox where only ``cwd`` and a private /tmp are
+        writable: for commands the town runs on polecats' code, e.g. the Refinery's verification."""
+        cwd = _real(cwd)
+        root, _, readable, _ = self._paths()
+        args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL",
+                *_base_args(), "--tmpfs", "/tmp"]
+        for path in dict.fromkeys([root, *readable]):
+            if _under(path, Path("/tmp")):
+                args += ["--ro-bind-try", str(path), str(path)]
+        return [*args, "--bind", str(cwd), str(cwd), "--chdir", str(cwd), "--", *argv]
+
     def launcher_text(self, cli_path: str, shell_wrapper: Path | None) -> str:
         argv = self.outer_argv(cli_path, shell_wrapper)
         return "\n".join([
@@ -183,8 +197,9 @@ class Sandbox:
     def launcher(self, cli_path: str) -> Path:
         """Write the launcher (and the shell wrapper) under the state dir; the path to give the SDK as the
         CLI. Folders that must exist for bwrap to bind them are created."""
-        for path in (self.checkout_root, self.cli_home, self.cli_cache, *self.writable):
+        for path in (self.checkout_root, self.cli_home, *self.writable):
             Path(path).mkdir(parents=True, exist_ok=True)
+        _prime(cli_path)
         folder = Path(self.state_dir) / "sandbox"
         folder.mkdir(parents=True, exist_ok=True)
         wrapper = None
@@ -192,6 +207,16 @@ class Sandbox:
             text = self.shell_wrapper_text()
             wrapper = _write_script(folder, "polecat-shell", text)
         return _write_script(folder, "copilot", self.launcher_text(cli_path, wrapper))
+
+
+@functools.lru_cache(maxsize=8)
+def _prime(cli_path: str) -> None:
+    """Let the CLI unpack its bundled package (first start of a version) outside the sandbox, where the
+    user's own CLI would: inside, that cache is read-only."""
+    try:
+        subprocess.run([cli_path, "--version"], capture_output=True, timeout=300, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("could not prime the Copilot CLI (%s --version): %s", cli_path, exc)
 
 
 def _write_script(folder: Path, stem: str, text: str) -> Path:
@@ -241,12 +266,18 @@ def choose_sandbox(mode: SandboxMode, *, checkout_root: Path, cli_home: Path | N
             log.warning("%s", warning)
         return SandboxChoice(None, warning)
     assert found is not None
+    warning = None
     if not result.nested:
-        log.warning("bwrap cannot nest here (%s): polecats are confined together, not one by one", result.reason)
+        warning = (f"Polecats' shell commands are confined together, not each to its own checkout: bwrap cannot "
+                   f"nest here ({result.reason}). They cannot touch your workspace or home, but each can write "
+                   f"the other polecats' checkouts and the Copilot CLI's home ({cli_home or default_cli_home()}).")
+        if warning not in _logged:
+            _logged.add(warning)
+            log.warning("%s", warning)
     sandbox = Sandbox(bwrap=found, checkout_root=Path(checkout_root), cli_home=Path(cli_home or default_cli_home()),
                       cli_cache=default_cli_cache(), state_dir=Path(state_dir), readable=tuple(Path(p) for p in readable),
                       writable=tuple(Path(p) for p in writable), per_session=result.nested)
-    return SandboxChoice(sandbox)
+    return SandboxChoice(sandbox, warning)
 
 
 # --- blocked writes, read from a shell tool's output -------------------------------------------------
