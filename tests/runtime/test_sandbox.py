@@ -295,3 +295,74 @@ async def test_planted_hooks_and_language_servers_do_not_run(tmp_path: Path, bwr
     assert tree_digest(other) == before
     assert any("hi" in r for r in results)  # the shell still works
     assert any("lsp" in r for r in results)  # the model was told the tool does not exist
+
+
+CHILD = """
+import asyncio, json, sys
+from pathlib import Path
+from gastown.config import ProviderSettings
+from gastown.runtime.base import SessionSpec
+from gastown.runtime.copilot_adapter import CopilotRuntime
+from gastown.runtime.policy import polecat_policy
+from gastown.runtime.sandbox import choose_sandbox
+from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
+
+args = json.loads(sys.argv[1])
+work, own, ws = Path(args["work"]), Path(args["own"]), Path(args["ws"])
+
+async def main():
+    scenario = {"rules": [{"match": "Sleep", "steps": [
+        {"tool_calls": [{"name": "bash", "arguments": {"command": "sleep 600", "description": "s"}}]}]}]}
+    server = ScriptedModelServer(Scenario.model_validate(scenario)).start()
+    box = choose_sandbox("required", checkout_root=own.parent, cli_home=None, state_dir=work / "state",
+                         readable=[ws]).sandbox
+    runtime = CopilotRuntime(ProviderSettings(type="openai", base_url=server.base_url, model="scripted",
+                                              api_key="x"), cli_path=args["cli"],
+                             base_directory=work / "copilot-home", sandbox=box)
+    started = asyncio.Event()
+    spec = SessionSpec(name="sleepy", working_directory=own, policy=polecat_policy(own, ws),
+                       on_event=lambda e: e.kind == "tool_start" and started.set())
+    session = await runtime.create_session(spec)
+    turn = asyncio.ensure_future(session.run_turn("Sleep now", timeout=900))
+    await started.wait()
+    print("READY", flush=True)
+    await turn
+
+asyncio.run(main())
+"""
+
+
+async def test_kill_9_of_the_server_ends_every_sandboxed_process(tmp_path: Path):
+    """The server dies without stopping the runtime: the CLI and the command it was running go too."""
+    import json
+    import signal
+    import sys
+
+    ws = user_repo(tmp_path / "ws")
+    own = tmp_path / "checkouts" / "wt-01"
+    git("clone", "-q", "--shared", str(ws), str(own), cwd=tmp_path)
+    args = json.dumps({"work": str(tmp_path), "own": str(own), "ws": str(ws), "cli": copilot_cli()})
+    child = subprocess.Popen([sys.executable, "-c", CHILD, args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "READY"
+
+        def sleeping() -> set[int]:
+            below = descendants(child.pid)
+            return below if any(_cmdline(p) == b"sleep\x00600\x00" for p in below) else set()
+
+        below = await eventually(sleeping, timeout=30, what="the polecat's `sleep 600` running")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        await eventually(lambda: not alive(below), timeout=10, what="every sandboxed process ended")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
