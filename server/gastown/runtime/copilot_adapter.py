@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # Built-in tools that start programs named by files in the checkout, bypassing the shell sandbox.
 UNSANDBOXABLE_TOOLS = ("lsp",)
+# Tools whose results are a shell's output: read for writes the sandbox refused.
+SHELL_TOOLS = ("bash", "read_bash", "write_bash")
 
 
 def resolve_cli_path(setting: str | None = None) -> str:
@@ -103,8 +105,8 @@ class CopilotSession:
             self._emit(AgentEvent(session_id=sid, kind="message", text=self._last_message))
         elif etype == "tool.execution_start":
             args = data.arguments if isinstance(data.arguments, dict) else {}
-            if self._sandboxed and data.tool_name == "bash":
-                self._commands[data.tool_call_id] = str(args.get("command", ""))
+            if self._sandboxed and data.tool_name in SHELL_TOOLS:
+                self._commands[data.tool_call_id] = str(args.get("command") or f"{data.tool_name} {args}")
             self._emit(AgentEvent(session_id=sid, kind="tool_start", tool=data.tool_name,
                                   detail={"arguments": data.arguments if isinstance(data.arguments, dict) else None}))
         elif etype == "tool.execution_complete":
