@@ -1,8 +1,9 @@
 """A hostile polecat under bubblewrap: real CLI + SDK, scripted model, real git checkouts.
 
-Its shell tries to damage the user's workspace, $HOME, a path elsewhere, the user's branch and another
-polecat's checkout. Nothing changes; every refused write is a `sandbox.blocked` agent event; its own
-work lands in its own checkout.
+Its shell tries to damage the user's workspace, $HOME, a path elsewhere, the user's branch, another
+polecat's checkout and its own checkout's git data (where the town runs git unconfined). Nothing changes;
+every refused write is a `sandbox.blocked` agent event; its own work lands in its own checkout, and the
+town commits and merges it.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ async def test_hostile_polecat_in_a_shared_clone_changes_nothing_outside(tmp_pat
         git("clone", "-q", "--shared", str(ws), str(checkout), cwd=tmp_path)
     in_home = Path.home() / f".gastown-sandbox-{uuid.uuid4().hex}"  # the real $HOME: a unique name
     outside = Path("/var/tmp") / f"gastown-sandbox-{uuid.uuid4().hex}"
+    escaped = Path("/var/tmp") / f"gastown-sandbox-escaped-{uuid.uuid4().hex}"
     real_tmp = Path("/tmp") / f"gastown-sandbox-{uuid.uuid4().hex}"
     v1 = git("rev-parse", "main~1", cwd=ws).strip()
     q = shlex.quote
@@ -170,23 +172,36 @@ async def test_hostile_polecat_in_a_shared_clone_changes_nothing_outside(tmp_pat
         "git branch -f": f"git -C {q(str(ws))} branch -f feature {v1}",
         "git update-ref": f"git -C {q(str(ws))} update-ref refs/heads/main {v1}",
         "other polecat": "echo pwned > ../wt-02/evil.py",
+        # Its own git data: the town runs git here unconfined, so a hook or config would run with it.
+        "own git hook": f"printf '#!/bin/sh\\ntouch {escaped}\\n' > .git/hooks/pre-commit; "
+                        "chmod +x .git/hooks/pre-commit",
+        "own git config": f"git config core.fsmonitor 'touch {escaped}'",
     }
-    own_work = "echo mine > mine.py && git add mine.py && git -c user.name=p -c user.email=p@x commit -qm mine"
+    own_work = "echo mine > mine.py"
     private_tmp = f"echo only-mine > {q(str(real_tmp))} && cat {q(str(real_tmp))}"
-    before = (tree_digest(ws), refs(ws), tree_digest(other), refs(other))
+    hook_by_file_tool = {"tool_calls": [{"name": "create", "arguments": {
+        "path": str(own / ".git" / "hooks" / "post-commit"), "file_text": f"#!/bin/sh\ntouch {escaped}\n"}}]}
+    before = (tree_digest(ws), refs(ws), tree_digest(other), refs(other), tree_digest(own / ".git"))
 
     try:
-        events, results = await run_polecat(tmp_path, own, ws, bwrap_sandbox(ws),
-                                            [bash(c) for c in [*attacks.values(), own_work, private_tmp]])
-        assert not in_home.exists() and not outside.exists() and not real_tmp.exists()
+        events, results = await run_polecat(
+            tmp_path, own, ws, bwrap_sandbox(ws),
+            [*(bash(c) for c in attacks.values()), hook_by_file_tool, bash(own_work), bash(private_tmp)])
+        assert tree_digest(own / ".git") == before[-1]
+        # The town commits what the polecat left, outside the sandbox (as Worktrees.commit_all does):
+        # nothing the polecat planted runs.
+        git("add", "-A", cwd=own)
+        git("commit", "-qm", "mine", cwd=own)
+        assert not in_home.exists() and not outside.exists() and not real_tmp.exists() and not escaped.exists()
     finally:
+        escaped.unlink(missing_ok=True)
         in_home.unlink(missing_ok=True)
         outside.unlink(missing_ok=True)
         real_tmp.unlink(missing_ok=True)
 
     # Nothing outside the polecat's own checkout changed: the workspace (its .git too), the user's
     # branch, the other polecat's checkout and its refs.
-    assert (tree_digest(ws), refs(ws), tree_digest(other), refs(other)) == before
+    assert (tree_digest(ws), refs(ws), tree_digest(other), refs(other)) == before[:-1]
     assert git("rev-parse", "main", cwd=ws).strip() != v1
 
     # Each attack was stopped and logged: by the sandbox (a `sandbox.blocked` event naming the path) or,
@@ -204,10 +219,11 @@ async def test_hostile_polecat_in_a_shared_clone_changes_nothing_outside(tmp_pat
     assert any(p.startswith(str(ws)) for p in ws_paths)
     assert blocked_for(events, attacks["home"])[0].detail["paths"] == [str(in_home)]
     assert blocked_for(events, attacks["other polecat"])[0].detail["paths"] == [str(other / "evil.py")]
+    assert any("git data" in (e.text or "") for e in events if e.kind == "permission" and e.approved is False)
     assert any("Read-only file system" in r for r in results)  # and the model was told
 
-    # Its own work landed, committed in its own clone, and merges into the user's repository (the town
-    # fetches and merges outside the sandbox); its /tmp was private.
+    # Its own work landed in its own clone, was committed there by the town, and merges into the user's
+    # repository (the town fetches and merges outside the sandbox); its /tmp was private.
     assert (own / "mine.py").read_text() == "mine\n"
     assert git("log", "-1", "--format=%s", cwd=own).strip() == "mine"
     git("fetch", "-q", str(own), "HEAD:refs/heads/polecat/mine", cwd=ws)
@@ -219,7 +235,8 @@ async def test_hostile_polecat_in_a_shared_clone_changes_nothing_outside(tmp_pat
 
 async def test_in_a_git_worktree_the_users_git_dir_stays_read_only(tmp_path: Path, bwrap_sandbox):
     """A plain worktree keeps its git data in the user's .git: read-only there, so the user's branch is
-    safe, but the polecat cannot commit from its shell (the town commits for it, outside the sandbox)."""
+    safe; its `.git` file cannot be pointed elsewhere; the polecat cannot commit from its shell (the town
+    commits for it, outside the sandbox), exactly as in a clone."""
     ws = user_repo(tmp_path / "ws")
     own = tmp_path / "checkouts" / "wt-01"
     git("worktree", "add", "-q", "-b", "polecat/x", str(own), cwd=ws)
@@ -227,12 +244,15 @@ async def test_in_a_git_worktree_the_users_git_dir_stays_read_only(tmp_path: Pat
     move_main = f"git update-ref refs/heads/main {v1}"  # from inside the worktree: the same refs
     own_write = "echo mine > mine.py"
     own_commit = "git add mine.py && git -c user.name=p -c user.email=p@x commit -qm mine"
+    redirect = "echo 'gitdir: /tmp/fake-git' > .git"  # the town's git would follow it
     before_refs, before_head = refs(ws), git("rev-parse", "polecat/x", cwd=ws)
 
     events, _ = await run_polecat(tmp_path, own, ws, bwrap_sandbox(ws),
-                                  [bash(move_main), bash(own_write), bash(own_commit)])
+                                  [bash(move_main), bash(own_write), bash(own_commit), bash(redirect)])
 
     assert refs(ws) == before_refs
+    assert (own / ".git").read_text().startswith(f"gitdir: {ws / '.git'}")
+    assert blocked_for(events, redirect)
     assert blocked_for(events, move_main)
     assert (own / "mine.py").read_text() == "mine\n"
     assert blocked_for(events, own_commit)  # the index and objects live in the user's .git

@@ -135,7 +135,7 @@ def test_the_shell_wrapper_nests_a_sandbox_writing_only_the_checkout_it_starts_i
     first, *body = text.splitlines()
     assert first == f"#!{REAL_BASH} -p"
     assert f"root={tmp_path / 'checkouts'}" in body
-    assert '  "$root"/?*) args+=(--bind "$cwd" "$cwd") ;;' in body
+    assert '  "$root"/?*) args+=(--bind "$cwd" "$cwd" --ro-bind-try "$cwd/.git" "$cwd/.git") ;;' in body
     args = next(line for line in body if line.startswith("args=("))
     assert "--unshare-pid --cap-drop ALL --die-with-parent --ro-bind / / --dev /dev --proc /proc --bind /tmp /tmp" in args
     # What the CLI's sandbox bound under /tmp is read-only again in the command's sandbox.
@@ -173,11 +173,15 @@ def test_blocked_writes_name_the_path_in_each_tools_wording(tmp_path: Path):
         "Read-only file system",
         "OSError: [Errno 30] Read-only file system: '/var/tmp/out.txt'",
         "/bin/bash: line 1: ../wt-02/evil.py: Read-only file system",
+        "bash: .git/config: Read-only file system",
+        "sh: 1: cannot create /x/y: Read-only file system",
+        "tee: /root/t: Read-only file system",
         "all good here",
     ])
     assert [b.path for b in blocked_writes(output, cwd)] == [
         "/home/u/.bashrc", "/etc/x", "/srv/new", "/ws/app.py", "/ws/.git/config",
-        "/ws/.git/refs/heads/main.lock", "/var/tmp/out.txt", str(tmp_path / "checkouts" / "wt-02" / "evil.py")]
+        "/ws/.git/refs/heads/main.lock", "/var/tmp/out.txt", str(tmp_path / "checkouts" / "wt-02" / "evil.py"),
+        str(cwd / ".git" / "config"), "/x/y", "/root/t"]
     assert all(b.read_only for b in blocked_writes(output, cwd))
 
 
@@ -194,3 +198,18 @@ def test_the_same_path_is_reported_once_and_quiet_output_reports_nothing():
     output = "touch: cannot touch '/etc/x': Read-only file system\n" * 3
     assert len(blocked_writes(output)) == 1
     assert blocked_writes("ok\n3 passed in 0.1s\n") == []
+
+
+def test_the_policy_keeps_the_cli_file_tools_out_of_the_worktrees_git_data(tmp_path: Path):
+    """The sandbox's other half: the CLI's own file tools (create, edit) write with the CLI's rights, so
+    the policy refuses the checkout's .git (hooks, config, a `.git` file's gitdir) as it refuses outside."""
+    from gastown.runtime.base import PermissionAsk
+    from gastown.runtime.policy import polecat_policy
+
+    wt = tmp_path / "wt"
+    (wt / ".git").mkdir(parents=True)
+    policy = polecat_policy(wt, tmp_path / "ws")
+    for raw in (".git/hooks/pre-commit", str(wt / ".git" / "config"), ".git", "sub/.git"):
+        decision = policy.decide(PermissionAsk(kind="write", paths=[raw]))
+        assert not decision.approved and "git data" in decision.reason, raw
+    assert policy.decide(PermissionAsk(kind="write", paths=["src/.gitignore"])).approved

@@ -21,7 +21,7 @@ def box(tmp_path: Path):
                     "`sudo apt-get install bubblewrap`")
     root = tmp_path / "checkouts"
     for name in ("wt-01", "wt-02"):
-        (root / name).mkdir(parents=True)
+        (root / name / ".git" / "hooks").mkdir(parents=True)
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "app.py").write_text("v1\n")
     choice = choose_sandbox("required", checkout_root=root, cli_home=tmp_path / "home",
@@ -51,7 +51,7 @@ def test_a_command_writes_its_own_checkout_and_nothing_else(box, tmp_path: Path)
     result = run(launcher, own, " ; ".join(commands))
 
     assert (own / "mine.txt").read_text() == "mine\n"
-    assert sorted(p.name for p in other.iterdir()) == []
+    assert sorted(p.name for p in other.iterdir()) == [".git"]
     assert (ws / "app.py").read_text() == "v1\n"
     assert "private" in result.stdout and not real_tmp.exists()
     blocked = {b.path for b in blocked_writes(result.stderr + result.stdout, own)}
@@ -82,3 +82,16 @@ def test_a_town_command_can_be_confined_to_one_folder(box, tmp_path: Path):
     assert (folder / "verified.txt").read_text() == "ok\n"
     assert not (tmp_path / "checkouts" / "wt-02" / "x.txt").exists()
     assert "Read-only file system" in result.stderr and result.stdout == "y\n"
+
+
+def test_a_command_cannot_touch_its_own_checkouts_git_data(box, tmp_path: Path):
+    """The town runs git in the checkout unconfined: a hook, a core.fsmonitor or a `.git` file of the
+    polecat's would run with it. So `.git` is read-only for the polecat's commands (the town commits)."""
+    _, launcher = box
+    own = tmp_path / "checkouts" / "wt-01"
+    result = run(launcher, own, "printf '#!/bin/sh\\ntouch /tmp/escaped\\n' > .git/hooks/pre-commit; "
+                                "echo '[core] fsmonitor = evil' >> .git/config; rm -rf .git; echo ok > work.txt")
+    assert sorted(p.name for p in (own / ".git").iterdir()) == ["hooks"] and not list((own / ".git" / "hooks").iterdir())
+    assert (own / "work.txt").read_text() == "ok\n"
+    assert {str(own / ".git" / "hooks" / "pre-commit"), str(own / ".git" / "config")} <= {
+        b.path for b in blocked_writes(result.stderr, own)}

@@ -167,7 +167,9 @@ class Sandbox:
             'cwd=$(pwd -P) || exit 126',
             f"args=({shlex.join(inner[1:])})",
             'case "$cwd" in',
-            '  "$root"/?*) args+=(--bind "$cwd" "$cwd") ;;',
+            # Its git data stays read-only: the town's own git commands in this checkout run unconfined
+            # and would run whatever it named (hooks, core.fsmonitor, a `.git` file's gitdir).
+            '  "$root"/?*) args+=(--bind "$cwd" "$cwd" --ro-bind-try "$cwd/.git" "$cwd/.git") ;;',
             "esac",
             f"exec {shlex.quote(self.bwrap)} \"${{args[@]}}\" {shlex.join(restore)} --chdir \"$cwd\" -- \"$0\" \"$@\"",
             "",
@@ -183,7 +185,9 @@ class Sandbox:
         for path in dict.fromkeys([root, *readable]):
             if _under(path, Path("/tmp")):
                 args += ["--ro-bind-try", str(path), str(path)]
-        return [*args, "--bind", str(cwd), str(cwd), "--chdir", str(cwd), "--", *argv]
+        git_dir = cwd / ".git"  # read-only, as for the polecats' commands (see shell_wrapper_text)
+        return [*args, "--bind", str(cwd), str(cwd), "--ro-bind-try", str(git_dir), str(git_dir),
+                "--chdir", str(cwd), "--", *argv]
 
     def launcher_text(self, cli_path: str, shell_wrapper: Path | None) -> str:
         argv = self.outer_argv(cli_path, shell_wrapper)
@@ -270,7 +274,8 @@ def choose_sandbox(mode: SandboxMode, *, checkout_root: Path, cli_home: Path | N
     if not result.nested:
         warning = (f"Polecats' shell commands are confined together, not each to its own checkout: bwrap cannot "
                    f"nest here ({result.reason}). They cannot touch your workspace or home, but each can write "
-                   f"the other polecats' checkouts and the Copilot CLI's home ({cli_home or default_cli_home()}).")
+                   f"the other polecats' checkouts, their git data (where the town runs git unconfined) and the "
+                   f"Copilot CLI's home ({cli_home or default_cli_home()}).")
         if warning not in _logged:
             _logged.add(warning)
             log.warning("%s", warning)
@@ -283,7 +288,6 @@ def choose_sandbox(mode: SandboxMode, *, checkout_root: Path, cli_home: Path | N
 # --- blocked writes, read from a shell tool's output -------------------------------------------------
 _BLOCKED = re.compile(r"Read-only file system|Permission denied|\[Errno (30|13)\]|EROFS|EACCES")
 _QUOTED = re.compile(r"""['"‘`]([^'"’`\n]+)['"’`]""")
-_BARE = re.compile(r"""(?:^|\s)((?:/|\./|\.\./|~/)[^\s:'"]*)""")
 
 
 @dataclass
@@ -306,12 +310,11 @@ def blocked_writes(output: str, cwd: Path | None = None) -> list[BlockedWrite]:
         read_only = "Read-only" in match.group(0) or "30" in match.group(0) or "EROFS" in match.group(0)
         head, tail = line[:match.start()], line[match.end():]
         candidates = ([m for m in _QUOTED.findall(head) if "/" in m or "." in m]
-                      or [m.rstrip(",;") for m in _BARE.findall(head)]
                       or _QUOTED.findall(tail))  # Python: "[Errno 30] Read-only file system: '/x'"
         if not candidates:
-            # e.g. "bash: line 1: foo: Read-only file system": the word before the reason
-            words = [w for w in re.split(r":\s*", head.strip()) if w and not w.startswith("line ")]
-            candidates = words[-1:] if words else []
+            # "/bin/bash: line 1: PATH: …", "tee: PATH: …", "sh: 1: cannot create PATH: …"
+            segments = [seg.strip() for seg in head.split(": ") if seg.strip()]
+            candidates = segments[-1].split()[-1:] if len(segments) > 1 else []
         path = candidates[-1] if candidates else ""
         absolute = _absolute(path, cwd)
         if not read_only and cwd is not None and absolute and _under(Path(absolute), _real(cwd)):
