@@ -2,13 +2,18 @@
 
 The one Copilot CLI process that hosts every session runs inside a bwrap sandbox: the polecats'
 checkout root, the CLI's own home and a private /tmp are writable; the user's workspace (its working
-files and its `.git`), $HOME and the rest of the machine are read-only; the network is shared (BYOK to
-127.0.0.1 keeps working). Inside that sandbox `/bin/bash` is replaced by a small script that runs each
-shell command the CLI starts in a second, nested sandbox where only the directory the command starts in
-(the session's checkout: the CLI starts every command there) is writable, so polecats cannot touch each
-other's checkouts either.
+files and its `.git`), $HOME, the CLI's unpacked code and the rest of the machine are read-only; the
+network is shared (BYOK to 127.0.0.1 keeps working). Inside that sandbox `/bin/bash` is replaced by a
+small script that runs each shell command the CLI starts in a second, nested sandbox where only the
+directory the command starts in (the session's checkout: the CLI starts every command there, whatever
+an earlier `cd` did) is writable, minus its `.git` (the town runs git there unconfined, so hooks or
+config planted there would run with the town's rights). The adapter also turns off what the CLI would
+start from files in a checkout outside that nested sandbox (repository hooks, the `lsp` tool).
 
-Pure builders (argv, scripts, output parsing) are unit-tested; `choose_sandbox` probes bwrap once.
+The town's part: ``choice = choose_sandbox(settings.polecats.sandbox, checkout_root=…, cli_home=…,
+state_dir=…, readable=[workspace])`` once, forward ``choice.warning`` if any, and pass
+``choice.sandbox`` to ``CopilotRuntime(…, sandbox=…)``; ``Sandbox.confine_command`` confines commands the
+town itself runs on polecats' code.
 """
 
 from __future__ import annotations
