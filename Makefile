@@ -11,7 +11,7 @@ export COPILOT_CLI_PATH ?= $(CURDIR)/node_modules/.bin/copilot
 
 include mk/extension.mk  # EXT_STAMP (npm ci), EXT_BUNDLE, ext-test, code-server
 
-.PHONY: demo test setup test-py test-unit lint schemas schemas-check clean
+.PHONY: demo test setup test-py test-unit lint schemas schemas-check clean bubblewrap
 
 demo: $(PY_STAMP) $(EXT_STAMP)
 	$(VPY) -m gastown demo
@@ -40,11 +40,17 @@ schemas-check: $(PY_STAMP)
 	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make schemas' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
-test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server
+test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server bubblewrap
 	$(VPY) -m pytest -q -p no:cacheprovider
 
-test-unit: $(PY_STAMP)
+test-unit: $(PY_STAMP) bubblewrap
 	$(VPY) -m pytest -q tests/unit tests/ledger
+
+# bwrap confines the polecats' shell commands (polecats.sandbox); the sandbox tests need it (Debian apt).
+bubblewrap:
+	@command -v bwrap >/dev/null || { SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap >&2; }
+	@command -v bwrap >/dev/null || { echo "bubblewrap (bwrap) is missing after apt-get" >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) node_modules dist .cache test-artifacts

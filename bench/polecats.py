@@ -18,7 +18,12 @@ For each N, one JSON line:
   the moment every polecat has done a turn (all N sessions live, each after one tool call), divided by N;
 - ``events_per_s``: agent events recorded per second of wall time over the warm rounds.
 
-    .venv/bin/python bench/polecats.py [--n 1 10 30] [--files 200]
+``--sandbox``: instead, one JSON line on the cost of confinement (polecats.sandbox): a polecat's spawn
+(create_session + its first turn, one shell command) on a bubblewrap-confined runtime against an
+unconfined one, both warm, alternating in the same run; ``spawn_ratio_sandboxed`` is the median of the
+per-round ratios (see ``sandbox_spawn``).
+
+    .venv/bin/python bench/polecats.py [--n 1 10 30] [--files 200] [--sandbox]
 """
 
 from __future__ import annotations
@@ -250,13 +255,99 @@ async def bench(n: int, files: int, keep: bool, reps: int) -> dict:
             shutil.rmtree(work, ignore_errors=True)
 
 
+SANDBOX_SCENARIO = {"model": "scripted", "rules": [{"name": "spawn", "match": "Spawn", "steps": [
+    {"tool_calls": [{"name": "bash", "arguments": {"command": "echo ok > spawned.txt", "description": "w"}}]},
+    {"text": "Done."},
+]}]}
+
+
+async def sandbox_spawn(reps: int, files: int) -> dict:
+    """The sandbox's cost per polecat spawn: create_session + a first turn with one shell command, in a
+    fresh `git clone --shared` checkout, on a sandboxed and an unconfined runtime (one CLI each, both
+    warmed by one spawn), alternating which goes first; the ratio per round, then the median."""
+    from gastown.config import ProviderSettings
+    from gastown.runtime.base import SessionSpec
+    from gastown.runtime.copilot_adapter import CopilotRuntime
+    from gastown.runtime.policy import polecat_policy
+    from gastown.runtime.sandbox import choose_sandbox
+    from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
+
+    work = Path(tempfile.mkdtemp(prefix="gastown-bench-sandbox-"))
+    server = ScriptedModelServer(Scenario.model_validate(SANDBOX_SCENARIO)).start()
+    provider = ProviderSettings(type="openai", base_url=server.base_url, model="scripted", api_key="x")
+    runtimes: dict[str, CopilotRuntime] = {}
+    try:
+        repo = make_repo(work / "repo", files)
+        choice = choose_sandbox("required", checkout_root=work / "checkouts", cli_home=None,
+                                state_dir=work / "state", readable=[repo])
+        runtimes = {"sandboxed": CopilotRuntime(provider, base_directory=work / "home-s", sandbox=choice.sandbox),
+                    "unconfined": CopilotRuntime(provider, base_directory=work / "home-u")}
+        start_ms = {k: (await timed(rt.start()))[0] for k, rt in runtimes.items()}
+        count = 0
+
+        shell_ms: dict[str, list[float]] = {k: [] for k in runtimes}
+
+        async def spawn(kind: str) -> float:
+            nonlocal count
+            count += 1
+            checkout = work / "checkouts" / f"{kind}-{count}"
+            git(work, "clone", "-q", "--shared", str(repo), str(checkout))
+            marks: dict[str, float] = {}
+
+            def on_event(e) -> None:  # the shell command's own time: tool start → done
+                if e.kind in ("tool_start", "tool_done"):
+                    marks.setdefault(e.kind, time.monotonic())
+
+            spec = SessionSpec(name=kind, working_directory=checkout, policy=polecat_policy(checkout, repo),
+                               on_event=on_event)
+            t = time.monotonic()
+            session = await runtimes[kind].create_session(spec)
+            await session.run_turn("Spawn: write spawned.txt", timeout=60)
+            ms = (time.monotonic() - t) * 1000
+            await session.disconnect()
+            assert (checkout / "spawned.txt").read_text() == "ok\n", kind
+            shell_ms[kind].append((marks["tool_done"] - marks["tool_start"]) * 1000)
+            return ms
+
+        for kind in runtimes:
+            await spawn(kind)  # warm
+        times: dict[str, list[float]] = {k: [] for k in runtimes}
+        ratios = []
+        for r in range(reps):
+            for kind in (list(runtimes) if r % 2 == 0 else list(runtimes)[::-1]):
+                times[kind].append(await spawn(kind))
+            ratios.append(times["sandboxed"][-1] / times["unconfined"][-1])
+        assert choice.sandbox is not None
+        return {
+            "figure": "sandbox_spawn", "reps": reps, "files": files, "per_session": choice.sandbox.per_session,
+            "spawn_ms_sandboxed": round(statistics.median(times["sandboxed"]), 1),
+            "spawn_ms_unconfined": round(statistics.median(times["unconfined"]), 1),
+            "spawn_ratio_sandboxed": round(statistics.median(ratios), 2),
+            "spawn_ratio_each": [round(x, 2) for x in ratios],
+            "shell_command_ms_sandboxed": round(statistics.median(shell_ms["sandboxed"]), 1),
+            "shell_command_ms_unconfined": round(statistics.median(shell_ms["unconfined"]), 1),
+            "cli_start_ms_sandboxed": round(start_ms["sandboxed"], 1),
+            "cli_start_ms_unconfined": round(start_ms["unconfined"], 1),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        }
+    finally:
+        for rt in runtimes.values():
+            await rt.stop()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 30])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--reps", type=int, default=3, help="warm rounds per N, each with its own floor")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--sandbox", action="store_true", help="only the sandboxed-vs-unconfined spawn ratio")
     args = parser.parse_args()
+    if args.sandbox:
+        print(json.dumps(asyncio.run(sandbox_spawn(max(args.reps, 9), args.files))), flush=True)
+        return 0
     for n in args.n:
         print(json.dumps(asyncio.run(bench(n, args.files, args.keep, args.reps))), flush=True)
     return 0

@@ -81,6 +81,10 @@ class PolecatSettings(BaseModel):
     needs_input_timeout: float = Field(default=1800, gt=0, alias="needsInputTimeout",
                                        description="Seconds a polecat waits for the Overseer's answer before its "
                                                    "bead is escalated (waiting is not a stall)")
+    sandbox: Literal["auto", "required", "off"] = Field(
+        default="auto", description="Confine polecats' shell commands with bubblewrap: auto (where bwrap "
+                                    "works, else a warning), required (refuse to start polecats without "
+                                    "it) or off")
 
 
 class Settings(BaseModel):

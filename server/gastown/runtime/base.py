@@ -19,6 +19,7 @@ EventKind = Literal[
     "message", "tool_start", "tool_done", "permission", "usage", "idle", "error", "abort", "started",
     "session",  # a session was created or resumed (detail: {"resumed": bool})
     "witness",  # a supervisor action on the run (detail: {"action": nudge|restart|escalate|stop|budget})
+    "sandbox.blocked",  # the sandbox refused a shell command's write (detail: command, paths, lines)
 ]
 
 

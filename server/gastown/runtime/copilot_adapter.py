@@ -7,6 +7,7 @@ working directory, tools and permission handler.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import shutil
@@ -20,10 +21,15 @@ from copilot.tools import define_tool
 
 from gastown.config import ProviderSettings
 from gastown.runtime.base import AgentEvent, AgentRuntimeError, PermissionAsk, SessionSpec, TurnTimeout
+from gastown.runtime.sandbox import Sandbox, blocked_writes, default_cli_home
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# Built-in tools that start programs named by files in the checkout, bypassing the shell sandbox.
+UNSANDBOXABLE_TOOLS = ("lsp",)
+# Tools whose results are a shell's output: read for writes the sandbox refused.
+SHELL_TOOLS = ("bash", "read_bash", "write_bash")
 
 
 def resolve_cli_path(setting: str | None = None) -> str:
@@ -67,8 +73,10 @@ def _ask_of(request: Any) -> PermissionAsk:
 class CopilotSession:
     """Wraps one SDK session: turns end on `session.idle`; events go to the spec's listener."""
 
-    def __init__(self, sdk_session: Any, spec: SessionSpec) -> None:
+    def __init__(self, sdk_session: Any, spec: SessionSpec, sandboxed: bool = False) -> None:
         self._s = sdk_session
+        self._sandboxed = sandboxed
+        self._commands: dict[str, str] = {}  # shell tool calls in flight: tool_call_id → command
         self.session_id: str = sdk_session.session_id
         self._spec = spec
         self._idle: asyncio.Future[None] | None = None
@@ -96,10 +104,16 @@ class CopilotSession:
             self._last_message = getattr(data, "content", "") or ""
             self._emit(AgentEvent(session_id=sid, kind="message", text=self._last_message))
         elif etype == "tool.execution_start":
+            args = data.arguments if isinstance(data.arguments, dict) else {}
+            if self._sandboxed and data.tool_name in SHELL_TOOLS:
+                self._commands[data.tool_call_id] = str(args.get("command") or f"{data.tool_name} {args}")
             self._emit(AgentEvent(session_id=sid, kind="tool_start", tool=data.tool_name,
                                   detail={"arguments": data.arguments if isinstance(data.arguments, dict) else None}))
         elif etype == "tool.execution_complete":
             self._emit(AgentEvent(session_id=sid, kind="tool_done", detail={"success": data.success}))
+            command = self._commands.pop(getattr(data, "tool_call_id", ""), None)
+            if command is not None:
+                self._report_blocked(command, data)
         elif etype == "assistant.usage":
             tokens = (getattr(data, "input_tokens", 0) or 0) + (getattr(data, "output_tokens", 0) or 0)
             self._emit(AgentEvent(session_id=sid, kind="usage", tokens=tokens))
@@ -113,6 +127,20 @@ class CopilotSession:
         elif etype == "session.idle":
             self._emit(AgentEvent(session_id=sid, kind="idle"))
             self._finish()
+
+    def _report_blocked(self, command: str, data: Any) -> None:
+        """A shell command whose output shows a write the sandbox refused: one agent event naming it."""
+        result, error = getattr(data, "result", None), getattr(data, "error", None)
+        output = "\n".join(x for x in (getattr(result, "content", None), getattr(error, "message", None)) if x)
+        blocked = blocked_writes(output, self._spec.working_directory)
+        if blocked:
+            paths = [b.path for b in blocked][:20]  # an `rm -rf` names every file it could not remove
+            self._emit(AgentEvent(
+                session_id=self.session_id, kind="sandbox.blocked", tool="bash",
+                text=f"sandbox blocked a write to {', '.join(paths[:3])}" + (
+                    f" and {len(blocked) - 3} more" if len(blocked) > 3 else ""),
+                detail={"command": command, "paths": paths, "count": len(blocked),
+                        "lines": [b.line for b in blocked[:20]]}))
 
     def _finish(self) -> None:
         if self._idle and not self._idle.done():
@@ -145,10 +173,13 @@ class CopilotRuntime:
     """AgentRuntime over one CLI process."""
 
     def __init__(self, provider: ProviderSettings, cli_path: str | None = None,
-                 base_directory: Path | None = None) -> None:
+                 base_directory: Path | None = None, sandbox: Sandbox | None = None) -> None:
         self.provider = provider
         self.cli_path = resolve_cli_path(cli_path)
         self.base_directory = base_directory
+        # The CLI's home is whatever this runtime gives it: that is what the sandbox keeps writable.
+        self.sandbox = (dataclasses.replace(sandbox, cli_home=base_directory or default_cli_home())
+                        if sandbox else None)
         self._client: CopilotClient | None = None
         self._start_lock = asyncio.Lock()
 
@@ -157,8 +188,10 @@ class CopilotRuntime:
             if self._client is not None:
                 return
             byok = self.provider.type != "copilot"
+            # Confined: the SDK starts a generated launcher that execs bwrap … the real CLI.
+            path = self.sandbox.launcher(self.cli_path) if self.sandbox else self.cli_path
             client = CopilotClient(
-                connection=RuntimeConnection.for_stdio(path=self.cli_path),
+                connection=RuntimeConnection.for_stdio(path=str(path)),
                 use_logged_in_user=not byok,
                 base_directory=str(self.base_directory) if self.base_directory else None,
                 log_level="error",
@@ -204,6 +237,12 @@ class CopilotRuntime:
             "on_permission_request": on_permission,
             "tools": tools or None,
         }
+        if self.sandbox:
+            # Commands the CLI itself would start from files in the checkout (repository hooks, language
+            # servers from .github/lsp.json) run outside the per-command sandbox, with a working directory
+            # of the file's choosing: a polecat could plant them to reach another polecat's checkout.
+            kwargs["enable_file_hooks"] = False
+            kwargs["excluded_tools"] = list(UNSANDBOXABLE_TOOLS)
         provider = self.provider.sdk_provider()
         if provider:
             kwargs["provider"] = provider
@@ -217,7 +256,7 @@ class CopilotRuntime:
         holder: dict[str, str] = {}
         sdk_session = await self._client.create_session(**self._session_kwargs(spec, holder))
         holder["id"] = sdk_session.session_id
-        session = CopilotSession(sdk_session, spec)
+        session = CopilotSession(sdk_session, spec, sandboxed=self.sandbox is not None)
         session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": False}))
         return session
 
@@ -229,7 +268,7 @@ class CopilotRuntime:
             sdk_session = await self._client.resume_session(session_id, **self._session_kwargs(spec, holder))
         except Exception as exc:
             raise AgentRuntimeError(f"session {session_id} cannot be resumed: {exc}") from exc
-        session = CopilotSession(sdk_session, spec)
+        session = CopilotSession(sdk_session, spec, sandboxed=self.sandbox is not None)
         session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": True}))
         return session
 

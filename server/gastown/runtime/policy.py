@@ -51,8 +51,12 @@ class WorktreePolicy:
         root = Path(os.path.realpath(self.worktree))
         if ask.kind == "write":
             for raw in ask.paths:
-                if not _inside(self._resolve(raw), root):
+                resolved = self._resolve(raw)
+                if not _inside(resolved, root):
                     return Decision(False, f"write outside the polecat's worktree: {raw}")
+                if ".git" in resolved.relative_to(root).parts:
+                    # The town runs git here unconfined: hooks or config written there would run with it.
+                    return Decision(False, f"write into the worktree's git data: {raw}")
             return Decision(True, "write inside the worktree")
         if ask.kind == "read":
             roots = [root, *(Path(os.path.realpath(r)) for r in self.readable)]
