@@ -32,24 +32,11 @@ import type {
   SubmitGoalResult,
   UpdateBeadParams,
 } from "./protocol";
+import { Methods } from "./contracts";
 import { findPython } from "./python";
 import { initializationOptions, serverEnv, type Settings } from "./settings";
 
-export const Methods = {
-  submitGoal: "gastown/submitGoal",
-  beads: "gastown/beads",
-  bead: "gastown/bead",
-  agents: "gastown/agents",
-  updateBead: "gastown/updateBead",
-  diff: "gastown/diff",
-  document: "gastown/document",
-  review: "gastown/review",
-  planDecision: "gastown/planDecision",
-  abortAgent: "gastown/abortAgent",
-  beadsChanged: "gastown/beadsChanged",
-  agentStatus: "gastown/agentStatus",
-  agentEvent: "gastown/agentEvent",
-} as const;
+export { Methods };
 
 /** What the views and commands need from the server (a seam for tests). */
 export interface TownApi {

@@ -2,6 +2,7 @@
 // by the server's code lenses). Each waits for the server connection, so it works right after activation.
 import * as vscode from "vscode";
 import type { TownApi } from "./client";
+import { ServerCommands } from "./contracts";
 import { beadUri, logUri } from "./docs/providers";
 import type { AgentInfo, BeadSummary } from "./protocol";
 import type { ReviewController } from "./review/review";
@@ -117,7 +118,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           ? title.trim()
           : (await vscode.window.showInputBox({ title: "Gas Town: Create Bead", prompt: "Title of the new bead" }))?.trim();
       if (!text) return undefined;
-      return vscode.commands.executeCommand("gastown.createBead", { title: text });
+      return vscode.commands.executeCommand(ServerCommands.createBead, { title: text });
     }),
     reg(Commands.filter, async () => {
       const items = (["ready", "open", "all"] as BeadFilter[]).map((f) => ({

@@ -28,6 +28,7 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  InitializationOptions: InitializationOptions;
   PlanDecisionParams: PlanDecisionParams;
   PlanDecisionResult: PlanDecisionResult;
   ReviewParams: ReviewParams;
@@ -343,6 +344,137 @@ export interface DocumentResult {
   text: string;
 }
 /**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "InitializationOptions".
+ */
+export interface InitializationOptions {
+  /**
+   * Land the integration branch on the current branch when a goal succeeds
+   */
+  autoLand?: boolean;
+  /**
+   * Merge verified branches at once; off = wait for the Overseer's accept
+   */
+  autoMerge?: boolean;
+  cliPath?: string | null;
+  /**
+   * A bead whose files overlap a running polecat's: hold it while that polecat works, serialize it after that bead merges, or start it anyway (off)
+   */
+  conflictRadar?: "hold" | "serialize" | "off";
+  integrationBranch?: string;
+  /**
+   * Most tasks one plan may have
+   */
+  maxPlanSize?: number;
+  maxPolecats?: number;
+  /**
+   * Branches merged and verified together (bisected on failure)
+   */
+  mergeBatchSize?: number;
+  /**
+   * How long a batch may wait for running polecats to finish
+   */
+  mergeBatchWindow?: number;
+  /**
+   * Write plans as draft beads; dispatch only when the Overseer approves
+   */
+  planApproval?: boolean;
+  /**
+   * Invalid plans sent back to the Mayor before the goal fails
+   */
+  planAttempts?: number;
+  polecats?: PolecatSettings;
+  provider?: ProviderSettings;
+  /**
+   * A reviewer session scores each diff against the acceptance criteria
+   */
+  reviewAgent?: boolean;
+  /**
+   * Times a bead goes back to its polecat before it is blocked
+   */
+  reworkAttempts?: number;
+  /**
+   * Play this scenario file on a local scripted model server (offline)
+   */
+  scenario?: string | null;
+  turnTimeout?: number;
+  /**
+   * Run by the Refinery before a merge; empty = pytest/unittest/make test
+   */
+  verifyCommand?: string;
+  verifyTimeout?: number;
+  /**
+   * Where polecat worktrees go (outside the workspace)
+   */
+  worktreeRoot?: string | null;
+}
+/**
+ * Permission policy, Witness, budgets, worktree pool
+ */
+export interface PolecatSettings {
+  /**
+   * If set, a shell command must match one of these regexes
+   */
+  allowCommands?: string[];
+  /**
+   * Let polecats fetch URLs
+   */
+  allowUrls?: boolean;
+  budget?: BudgetSettings;
+  /**
+   * Extra regexes a shell command must not match (added to the built-in denials: git push, branch switching, sudo, installs, network tools)
+   */
+  denyCommands?: string[];
+  /**
+   * Idle worktrees `gastown gc` keeps for reuse
+   */
+  keepIdleWorktrees?: number;
+  /**
+   * Restarts of a stuck polecat before the bead is escalated
+   */
+  maxRestarts?: number;
+  nudge?: string;
+  /**
+   * Folders polecats may read besides their worktree and the workspace
+   */
+  readablePaths?: string[];
+  /**
+   * No agent event for this long: the Witness nudges, then restarts
+   */
+  stallSeconds?: number;
+  /**
+   * The same while a tool (e.g. a test run) is executing
+   */
+  toolStallSeconds?: number;
+}
+/**
+ * Caps; 0 = no cap. At a bead cap its polecat is stopped and the bead blocked; at a goal cap dispatch
+ * of that goal pauses and the Overseer is told.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BudgetSettings".
+ */
+export interface BudgetSettings {
+  secondsPerBead?: number;
+  secondsPerGoal?: number;
+  tokensPerBead?: number;
+  tokensPerGoal?: number;
+}
+/**
+ * Copilot login by default; BYOK (OpenAI-compatible, Azure AI Foundry, Anthropic, Ollama) when typed.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ProviderSettings".
+ */
+export interface ProviderSettings {
+  apiKey?: string | null;
+  apiKeyEnv?: string;
+  azureApiVersion?: string | null;
+  baseUrl?: string | null;
+  model?: string;
+  type?: "copilot" | "openai" | "azure" | "anthropic";
+}
+/**
  * With plan approval on, the Overseer approves a drafted plan (as edited) or discards it.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -443,4 +575,46 @@ export interface UpdateBeadParams {
   reason?: string | null;
   status?: ("open" | "closed" | "blocked" | "deferred") | null;
   title?: string | null;
+}
+/**
+ * The polecats' permission policy, the Witness's supervision, budgets and the worktree pool.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PolecatSettings".
+ */
+export interface PolecatSettings1 {
+  /**
+   * If set, a shell command must match one of these regexes
+   */
+  allowCommands?: string[];
+  /**
+   * Let polecats fetch URLs
+   */
+  allowUrls?: boolean;
+  budget?: BudgetSettings;
+  /**
+   * Extra regexes a shell command must not match (added to the built-in denials: git push, branch switching, sudo, installs, network tools)
+   */
+  denyCommands?: string[];
+  /**
+   * Idle worktrees `gastown gc` keeps for reuse
+   */
+  keepIdleWorktrees?: number;
+  /**
+   * Restarts of a stuck polecat before the bead is escalated
+   */
+  maxRestarts?: number;
+  nudge?: string;
+  /**
+   * Folders polecats may read besides their worktree and the workspace
+   */
+  readablePaths?: string[];
+  /**
+   * No agent event for this long: the Witness nudges, then restarts
+   */
+  stallSeconds?: number;
+  /**
+   * The same while a tool (e.g. a test run) is executing
+   */
+  toolStallSeconds?: number;
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from gastown.ledger.model import Bead
 from gastown.town.diff import BeadDiff
@@ -28,16 +29,23 @@ AGENT_EVENT = "gastown/agentEvent"
 DOCUMENT = "gastown/document"
 BEADS_CHANGED = "gastown/beadsChanged"
 AGENT_STATUS = "gastown/agentStatus"
+METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
+           BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
+"""Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
+
+CREATE_BEAD = "gastown.createBead"
+"""The server's workspace command (the TODO code lens's "Create bead", and the palette's)."""
 
 
 class _Params(BaseModel):
-    # Unknown keys from a newer client are ignored; wrong types are InvalidParams naming the field.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Params arrive camelCase (beadId); unknown keys from a newer client are ignored; wrong types are
+    # InvalidParams naming the field. Results stay snake_case, as the ledger writes them.
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
 
 class SubmitGoalParams(_Params):
     goal: str = Field(min_length=1, description="What the Overseer wants done, in plain words")
-    work_done_token: str | int | None = Field(default=None, alias="workDoneToken")
+    work_done_token: str | int | None = None
 
 
 class SubmitGoalResult(BaseModel):
@@ -120,13 +128,13 @@ class CreateBeadArgs(_Params):
 
 
 class DiffParams(_Params):
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
 
 
 class DocumentParams(_Params):
     """One side of a diff, served read-only to the editor's diff view."""
 
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
     path: str = Field(min_length=1)
     side: Literal["base", "head"]
 
@@ -143,11 +151,11 @@ class ReviewParams(_Params):
     A rejection with a comment sends the bead back to its polecat, which resumes with the comment.
     """
 
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
     action: Literal["accept", "reject"]
     scope: Literal["branch", "file", "hunk"] = "branch"
     path: str | None = Field(default=None, description="The file, for scope file or hunk")
-    hunk_ids: list[str] = Field(default_factory=list, alias="hunkIds")
+    hunk_ids: list[str] = Field(default_factory=list)
     comment: str | None = Field(default=None, description="Why; for a rejection it becomes rework feedback")
     line: int | None = Field(default=None, ge=0, description="The line a comment is about (head side)")
 
@@ -163,7 +171,7 @@ class ReviewResult(BaseModel):
 class PlanDecisionParams(_Params):
     """With plan approval on, the Overseer approves a drafted plan (as edited) or discards it."""
 
-    epic_id: str = Field(min_length=1, alias="epicId")
+    epic_id: str = Field(min_length=1)
     decision: Literal["approve", "discard"]
     reason: str | None = None
 

@@ -10,10 +10,10 @@ import signal
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from gastown import __version__
 from gastown.config import Settings
@@ -131,8 +131,9 @@ def _workspace_of(params: types.InitializeParams) -> Path | None:
         uri = params.workspace_folders[0].uri
     elif params.root_uri:
         uri = params.root_uri
-    if uri:
-        return Path(unquote(urlparse(uri).path))
+    path = to_fs_path(uri) if uri else None
+    if path:
+        return Path(path)
     if params.root_path:
         return Path(params.root_path)
     return None
@@ -355,7 +356,7 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
     out = []
     for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.beads.get):
         args = lens.arguments
-        if lens.command == CREATE_BEAD:
+        if lens.command == P.CREATE_BEAD:
             args = [{**args[0], "uri": params.text_document.uri}]
         rng = types.Range(types.Position(lens.line, lens.start), types.Position(lens.line, lens.end))
         command = types.Command(title=lens.title, command=lens.command, arguments=args)
@@ -363,10 +364,7 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
     return out
 
 
-CREATE_BEAD = "gastown.createBead"
-
-
-@server.command(CREATE_BEAD)
+@server.command(P.CREATE_BEAD)
 async def create_bead(ls: GastownServer, raw: dict) -> dict:
     spec = parse(CreateBeadArgs, raw)
     town = await ls.require_town()
@@ -385,10 +383,10 @@ async def watched_files(ls: GastownServer, params: types.DidChangeWatchedFilesPa
         return
     jsonl = ls.town.workspace / ".beads" / "issues.jsonl"
     for change in params.changes:
-        path = Path(unquote(urlparse(change.uri).path))
-        if path == jsonl and change.type != types.FileChangeType.Deleted:
+        path = to_fs_path(change.uri)
+        if path and Path(path) == jsonl and change.type != types.FileChangeType.Deleted:
             try:
-                result = await ls.town.store.import_if_changed(path, actor="git")
+                result = await ls.town.store.import_if_changed(Path(path), actor="git")
             except LedgerError as exc:
                 ls.show(types.MessageType.Error, f"Gas Town: not imported: {exc}")
                 return
