@@ -12,7 +12,8 @@ import type { AgentsTreeProvider } from "./views/agents";
 import { OPEN_AGENT_LOG } from "./views/agents";
 import type { BeadsTreeProvider } from "./views/beads";
 import { SHOW_BEAD } from "./views/beads";
-import { type BeadFilter, compareBeads } from "./views/beadsModel";
+import type { BeadFilter } from "./views/beadsModel";
+import { agentIdOf, beadIdOf, isDraftEpic, nextForReview } from "./commandArgs";
 
 export { errorText };
 
@@ -187,24 +188,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   ];
 }
 
-/** A bead id from a command argument: an id, a tree node, or a bead summary. */
-export function beadIdOf(arg: unknown): string | undefined {
-  if (typeof arg === "string" && arg) return arg;
-  if (arg && typeof arg === "object") {
-    const o = arg as { bead?: { id?: unknown }; id?: unknown };
-    if (o.bead && typeof o.bead.id === "string") return o.bead.id;
-    if (typeof o.id === "string" && !("role" in o)) return o.id;
-  }
-  return undefined;
-}
-
-/** An agent id from a command argument: an id or an AgentInfo row. */
-export function agentIdOf(arg: unknown): string | undefined {
-  if (typeof arg === "string" && arg) return arg;
-  if (arg && typeof arg === "object" && typeof (arg as AgentInfo).id === "string") return (arg as AgentInfo).id;
-  return undefined;
-}
-
 function agentOf(agents: AgentsTreeProvider, arg: unknown): AgentInfo | undefined {
   const id = agentIdOf(arg);
   return id ? (agents.get(id) ?? (typeof arg === "object" ? (arg as AgentInfo) : undefined)) : undefined;
@@ -228,11 +211,6 @@ async function decidePlan(
       : `Gas Town: plan ${id} discarded.`,
   );
   return result;
-}
-
-/** An epic whose plan waits for the Overseer (plan approval on). */
-export function isDraftEpic(b: BeadSummary): boolean {
-  return b.issue_type === "epic" && b.status === "draft";
 }
 
 async function pickBead(
@@ -261,11 +239,6 @@ async function pickAgent(agents: AgentsTreeProvider, all = false): Promise<strin
     return undefined;
   }
   return (await vscode.window.showQuickPick(items, { title: "Gas Town: which agent?" }))?.label;
-}
-
-/** The bead whose diff to review next: status "review", highest priority first. */
-export function nextForReview(all: readonly BeadSummary[], skip: ReadonlySet<string> = new Set()): BeadSummary | undefined {
-  return [...all].filter((b) => b.status === "review" && !skip.has(b.id)).sort(compareBeads)[0];
 }
 
 async function reviewNextDiff(beads: BeadsTreeProvider, review: ReviewController) {

@@ -1,6 +1,6 @@
 // The read-only documents' text, the agents' figures, and the commands' argument handling.
 import { describe, expect, it } from "vitest";
-import { agentIdOf, beadIdOf, nextForReview } from "../src/commands";
+import { agentIdOf, beadIdOf, nextForReview } from "../src/commandArgs";
 import { AgentLogs, beadMarkdown, eventLine } from "../src/docs/text";
 import { agentsByBead, formatElapsed, formatTokens, summaryText } from "../src/views/agentsModel";
 import { bead } from "./fixtures";

@@ -1,4 +1,5 @@
 // The Agents view's data, without VS Code: `gastown/agentStatus` sends the full list each time.
+import { compareIds } from "../ids";
 import type { AgentInfo } from "../protocol";
 
 const ROLE_ORDER: Record<string, number> = { mayor: 0, witness: 1, refinery: 2, polecat: 3 };
@@ -10,11 +11,9 @@ export function isActive(agent: AgentInfo): boolean {
   return ACTIVE_STATES.has(agent.state);
 }
 
-/** Mayor, witness, refinery, then polecats by id. */
+/** Mayor, witness, refinery, then polecats by id (natural order: polecat-gt-x.2 before polecat-gt-x.10). */
 export function sortAgents(agents: readonly AgentInfo[]): AgentInfo[] {
-  return [...agents].sort(
-    (a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  return [...agents].sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || compareIds(a.id, b.id));
 }
 
 /** "1.2k tok" style token counts. */
@@ -130,4 +129,15 @@ export function summaryTooltip(s: TownSummary): string {
     `${s.review} waiting for review`,
     `${s.tokens} tokens used by the agents listed`,
   ].join("\n");
+}
+
+/** The status bar's agent figures: polecats at work, and tokens used by every agent listed. */
+export function agentFigures(agents: readonly AgentInfo[]): Pick<TownSummary, "running" | "tokens"> {
+  let running = 0;
+  let tokens = 0;
+  for (const a of agents) {
+    if (a.role === "polecat" && isActive(a)) running++;
+    tokens += a.tokens ?? 0;
+  }
+  return { running, tokens };
 }

@@ -1,0 +1,73 @@
+// The views and the status bar together: what the status bar counts and how the Beads view is captioned.
+import { afterEach, describe, expect, it } from "vitest";
+import { recorded } from "./vscode-stub";
+import type { TownApi } from "../src/client";
+import type { BeadsParams } from "../src/protocol";
+import { TownViews } from "../src/views/townViews";
+import { bead, deferred } from "./fixtures";
+
+const output = { appendLine: (_: string) => {} } as never;
+
+function fakeTown(ready: string[]) {
+  const calls: BeadsParams[] = [];
+  const api = {
+    async beads(params: BeadsParams = { filter: "all" }) {
+      calls.push(params);
+      if (params.filter === "ready") return { version: 1, beads: ready.map((id) => bead(id)) };
+      return {
+        version: 1,
+        beads: [bead("gt-a", { status: "review" }), bead("gt-b"), bead("gt-c", { status: "review" })],
+      };
+    },
+    async agents() {
+      return {
+        agents: [
+          { id: "mayor", role: "mayor", state: "idle", tokens: 100 },
+          { id: "polecat-gt-b", role: "polecat", state: "working", bead_id: "gt-b", tokens: 1200 },
+          { id: "polecat-gt-z", role: "polecat", state: "done", tokens: 50 },
+        ],
+      };
+    },
+  } as unknown as TownApi;
+  return { api, calls };
+}
+
+describe("TownViews", () => {
+  afterEach(() => recorded.reset());
+
+  it("counts running polecats, tokens, ready and review beads for the status bar", async () => {
+    const { api, calls } = fakeTown(["gt-b"]);
+    const views = new TownViews(async () => api, output);
+    const settled = deferred<void>();
+    views.beads.onDidChangeBeads(() => settled.resolve());
+    views.connect(api);
+    await settled.promise;
+    await new Promise((r) => setImmediate(r)); // the ready fetch and agents answer (both already resolved)
+    const status = recorded.statusItems.get("gastown.status")!;
+    expect(status.text).toContain("1 running");
+    expect(status.text).toContain("1 ready");
+    expect(status.text).toContain("2 to review");
+    expect(status.text).toContain("1.4k tok");
+    expect(calls.map((c) => c.filter)).toEqual(expect.arrayContaining(["all", "ready"]));
+    views.dispose();
+  });
+
+  it("captions the Beads view with its filter and says when the filter hides everything", async () => {
+    const { api } = fakeTown([]);
+    const views = new TownViews(async () => api, output);
+    const settled = deferred<void>();
+    views.beads.onDidChangeBeads(() => settled.resolve());
+    views.connect(api);
+    await settled.promise;
+    const view = recorded.treeViews.get("gastown.beads")!;
+    expect(view.description).toBeUndefined();
+    views.setFilter("ready");
+    await new Promise((r) => setImmediate(r));
+    expect(view.description).toBe("ready");
+    expect(view.message).toMatch(/^No ready beads/);
+    expect(recorded.executed).toContainEqual({ command: "setContext", args: ["gastown.beadsFilter", "ready"] });
+    views.setFilter("open");
+    expect(view.message).toBeUndefined();
+    views.dispose();
+  });
+});
