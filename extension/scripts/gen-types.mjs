@@ -2,7 +2,7 @@
 // The extension's side of the contracts, generated from schemas/ (which `gastown schemas` generates from the
 // server's pydantic models and tables):
 //   schemas/*.schema.json       -> extension/src/protocol.ts (the types)
-//   schemas/methods.json        -> extension/src/contracts.ts (Methods, ServerCommands)
+//   schemas/protocol.json       -> extension/src/contracts.ts (Methods, ServerCommands, BEAD_ROW)
 //   schemas/editor-settings.json -> extension/src/contracts.ts (SETTINGS) and package.json's contributes.configuration
 //   node extension/scripts/gen-types.mjs          write them
 //   node extension/scripts/gen-types.mjs --check  fail (writing nothing) if a checked-in file differs
@@ -51,12 +51,25 @@ function dropInnerTitles(node, isRoot) {
   return out;
 }
 
+// pydantic writes tuples as 2020-12 `prefixItems`; json-schema-to-typescript reads draft-07 tuples.
+function draft7Tuples(node) {
+  if (Array.isArray(node)) return node.map(draft7Tuples);
+  if (!node || typeof node !== "object") return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, draft7Tuples(v)]));
+  if (Array.isArray(out.prefixItems)) {
+    out.items = out.prefixItems;
+    out.additionalItems = false;
+    delete out.prefixItems;
+  }
+  return out;
+}
+
 export function mergedSchema() {
   const files = readdirSync(schemaDir).filter((f) => f.endsWith(".schema.json")).sort();
   if (files.length === 0) throw new Error(`no *.schema.json in ${schemaDir} (run: gastown schemas)`);
   const defs = new Map();
   const add = (name, schema, from) => {
-    const clean = canonical(dropInnerTitles({ ...schema, title: name }, true));
+    const clean = canonical(draft7Tuples(dropInnerTitles({ ...schema, title: name }, true)));
     const seen = defs.get(name);
     if (seen && JSON.stringify(seen.schema) !== JSON.stringify(clean)) {
       throw new Error(`schema ${name} differs between ${seen.from} and ${from}`);
@@ -98,7 +111,7 @@ export async function generate() {
 
 const CONTRACTS_BANNER = `/* eslint-disable */
 // GENERATED FILE - DO NOT EDIT.
-// Made by \`npm run gen:types\` (extension/scripts/gen-types.mjs) from schemas/methods.json and
+// Made by \`npm run gen:types\` (extension/scripts/gen-types.mjs) from schemas/protocol.json and
 // schemas/editor-settings.json, which \`gastown schemas\` generates from server/gastown/lsp/protocol.py and
 // server/gastown/lsp/editor_settings.py (with server/gastown/config.py's Settings).`;
 
@@ -112,7 +125,7 @@ function kindOf(conf) {
 }
 
 export function generateContracts() {
-  const { methods, commands } = readJson("methods.json");
+  const { methods, commands, beadRow } = readJson("protocol.json");
   const settings = readJson("editor-settings.json").map(({ key, option, send, configuration: c }) => {
     const spec = { setting: key };
     if (option) spec.option = option;
@@ -139,6 +152,9 @@ ${entries(methods)}
 export const ServerCommands = {
 ${entries(commands)}
 } as const;
+
+/** The columns of a BeadRow (gastown/beads answers each bead as an array of its BeadSummary's fields). */
+export const BEAD_ROW = ${JSON.stringify(beadRow).replaceAll(",", ", ")} as const;
 
 /** How the extension reads one \`gastown.*\` setting and what it fills in the server's initializationOptions. */
 export interface SettingSpec {

@@ -1,6 +1,6 @@
 /* eslint-disable */
 // GENERATED FILE - DO NOT EDIT.
-// Made by `npm run gen:types` (extension/scripts/gen-types.mjs) from schemas/methods.json and
+// Made by `npm run gen:types` (extension/scripts/gen-types.mjs) from schemas/protocol.json and
 // schemas/editor-settings.json, which `gastown schemas` generates from server/gastown/lsp/protocol.py and
 // server/gastown/lsp/editor_settings.py (with server/gastown/config.py's Settings).
 
@@ -25,6 +25,9 @@ export const Methods = {
 export const ServerCommands = {
   createBead: "gastown.createBead",
 } as const;
+
+/** The columns of a BeadRow (gastown/beads answers each bead as an array of its BeadSummary's fields). */
+export const BEAD_ROW = ["id", "title", "status", "priority", "issue_type", "parent", "assignee"] as const;
 
 /** How the extension reads one `gastown.*` setting and what it fills in the server's initializationOptions. */
 export interface SettingSpec {

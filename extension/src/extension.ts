@@ -40,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     t.onBeadsChanged((delta) => {
       views.beads.onDelta(delta).catch((err) => output.appendLine(`beads re-fetch failed: ${errorText(err)}`));
       for (const bead of delta.changed ?? []) {
-        beadDocs.beadChanged(bead.id, bead.updated_at);
+        beadDocs.beadChanged(bead.id);
         // A bead sent back to work will have a new diff.
         if (bead.status === "in_progress" || bead.status === "open") review.markStale(bead.id);
       }

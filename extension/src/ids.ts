@@ -22,10 +22,15 @@ export function compareIds(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  // The dotted segment where they differ: numbers compare as numbers.
+  if (i === n) return a.length - b.length; // a prefix (a parent) first
+  const ca = a.charCodeAt(i);
+  const cb = b.charCodeAt(i);
+  // Only where both go on with digits can numbers and strings disagree (`.2` vs `.10`); elsewhere the
+  // first differing character decides either way.
+  if (!isDigit(ca) || !isDigit(cb)) return ca - cb;
   let start = i;
-  while (start > 0 && a.charCodeAt(start - 1) !== DOT) start--;
-  if (start > 0) {
+  while (start > 0 && isDigit(a.charCodeAt(start - 1))) start--;
+  if (start > 0 && a.charCodeAt(start - 1) === DOT) {
     const endA = segmentEnd(a, start);
     const endB = segmentEnd(b, start);
     if (digitsOnly(a, start, endA) && digitsOnly(b, start, endB)) {
@@ -35,11 +40,7 @@ export function compareIds(a: string, b: string): number {
       while (sb < endB - 1 && b.charCodeAt(sb) === 48) sb++;
       const byLength = endA - sa - (endB - sb);
       if (byLength !== 0) return byLength;
-      for (let k = 0; k < endA - sa; k++) {
-        const d = a.charCodeAt(sa + k) - b.charCodeAt(sb + k);
-        if (d !== 0) return d;
-      }
     }
   }
-  return a < b ? -1 : 1;
+  return ca - cb;
 }

@@ -205,22 +205,20 @@ export interface BeadResult {
   bead: Bead;
 }
 /**
- * What a tree row needs; the full bead comes from gastown/bead.
+ * What a tree row needs: its label, icon and description. Its tooltip's details (labels, acceptance
+ * criteria) come from gastown/bead when the row is hovered.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "BeadSummary".
  */
 export interface BeadSummary {
-  acceptance_criteria?: string | null;
   assignee?: string | null;
   id: string;
   issue_type: string;
-  labels?: string[];
   parent?: string | null;
   priority: number;
   status: string;
   title: string;
-  updated_at: string;
 }
 /**
  * A versioned delta. A client whose version is not ``version - 1`` missed one and must re-fetch.
@@ -246,7 +244,10 @@ export interface BeadsParams {
  * via the `definition` "BeadsResult".
  */
 export interface BeadsResult {
-  beads: BeadSummary[];
+  /**
+   * One BeadRow per bead (a BeadSummary's fields in BEAD_ROW order)
+   */
+  rows: [string, string, string, number, string, string | null, string | null][];
   /**
    * Ledger version this list reflects; deltas continue from it
    */

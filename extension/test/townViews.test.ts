@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { recorded } from "./vscode-stub";
 import type { TownApi } from "../src/client";
-import type { BeadsParams } from "../src/protocol";
+import type { BeadSummary, BeadsParams } from "../src/protocol";
 import { TownViews } from "../src/views/townViews";
 import { bead, deferred } from "./fixtures";
 
@@ -13,10 +13,12 @@ function fakeTown(ready: string[]) {
   const api = {
     async beads(params: BeadsParams = { filter: "all" }) {
       calls.push(params);
-      if (params.filter === "ready") return { version: 1, beads: ready.map((id) => bead(id)) };
+      const rows = (list: BeadSummary[]) =>
+        list.map((b) => [b.id, b.title, b.status, b.priority, b.issue_type, b.parent ?? null, b.assignee ?? null]);
+      if (params.filter === "ready") return { version: 1, rows: rows(ready.map((id) => bead(id))) };
       return {
         version: 1,
-        beads: [bead("gt-a", { status: "review" }), bead("gt-b"), bead("gt-c", { status: "review" })],
+        rows: rows([bead("gt-a", { status: "review" }), bead("gt-b"), bead("gt-c", { status: "review" })]),
       };
     },
     async agents() {

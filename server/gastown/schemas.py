@@ -35,12 +35,13 @@ def _json(value: Any) -> str:
 def contracts() -> dict[str, str]:
     """File name -> text of everything `gastown schemas` writes."""
     from gastown.lsp.editor_settings import editor_settings
-    from gastown.lsp.protocol import CREATE_BEAD, METHODS
+    from gastown.lsp.protocol import BEAD_ROW, CREATE_BEAD, METHODS
 
     files = {f"{name}.schema.json": render(model, "validation" if name in INPUT_MODELS else "serialization")
              for name, model in sorted(all_models().items())}
-    files["methods.json"] = _json({"methods": {m.split("/", 1)[1]: m for m in METHODS},
-                                   "commands": {CREATE_BEAD.split(".", 1)[1]: CREATE_BEAD}})
+    files["protocol.json"] = _json({"methods": {m.split("/", 1)[1]: m for m in METHODS},
+                                    "commands": {CREATE_BEAD.split(".", 1)[1]: CREATE_BEAD},
+                                    "beadRow": list(BEAD_ROW)})
     files["editor-settings.json"] = json.dumps(editor_settings(), indent=2) + "\n"  # in the table's order
     return files
 

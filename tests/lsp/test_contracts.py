@@ -50,7 +50,7 @@ def test_an_editor_setting_naming_no_server_key_is_refused():
 
 def test_method_names_are_written_for_the_extension():
     files = contracts()
-    assert '"beads": "gastown/beads"' in files["methods.json"]
-    assert '"createBead": "gastown.createBead"' in files["methods.json"]
+    assert '"beads": "gastown/beads"' in files["protocol.json"]
+    assert '"createBead": "gastown.createBead"' in files["protocol.json"]
     assert set(P.METHODS) >= {P.BEADS, P.BEAD, P.BEADS_CHANGED, P.AGENT_STATUS}
     assert "InitializationOptions.schema.json" in files

@@ -14,6 +14,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from gastown.demo import DEMO_SCENARIO, make_sample_repo
+from gastown.lsp.protocol import BEAD_ROW
 from tests.conftest import copilot_cli
 from tests.support import eventually
 
@@ -57,6 +58,11 @@ async def client(lsp_client: LanguageClient, tmp_path):
     await lsp_client.shutdown_session()
 
 
+def summaries(listed) -> dict[str, dict]:
+    """A gastown/beads answer's rows (arrays in BEAD_ROW order) as BeadSummary dicts by id."""
+    return {row[0]: dict(zip(BEAD_ROW, row, strict=True)) for row in listed.rows}
+
+
 async def _equal(value, expected):
     """``value`` (awaited) if it equals ``expected``, else None: for ``eventually``."""
     got = await value
@@ -89,9 +95,15 @@ async def test_goal_from_submit_to_closed_beads(client: LanguageClient):
     assert all(status[i] == "closed" for i in result.bead_ids)
 
     listed = await request(client, "gastown/beads", {"filter": "all"})
-    by_id = {b.id: b for b in listed.beads}
-    assert {by_id[i].parent for i in result.bead_ids} == {result.epic_id}
+    by_id = summaries(listed)
+    assert {by_id[i]["parent"] for i in result.bead_ids} == {result.epic_id}
+    assert {by_id[i]["status"] for i in result.bead_ids} == {"closed"}
+    assert by_id[result.epic_id]["issue_type"] == "epic"
     assert listed.version >= first.version
+    # The ready filter answers from the ledger's index, in the same row shape.
+    ready = await request(client, "gastown/beads", {"filter": "ready"})
+    assert all(len(row) == len(BEAD_ROW) for row in ready.rows)
+    assert not set(summaries(ready)) & set(result.bead_ids)
 
     # The dependency was honoured: tests merged after the operations they test.
     full = await request(client, "gastown/bead", {"id": result.bead_ids[1]})
@@ -162,7 +174,7 @@ async def test_unknown_method_and_server_survives(client: LanguageClient):
     with pytest.raises(JsonRpcException):
         await request(client, "gastown/beads", [1, 2, 3])
     listed = await request(client, "gastown/beads", {})
-    assert listed.version == 0 and listed.beads == []
+    assert listed.version == 0 and listed.rows == []
 
 
 async def test_code_lenses_and_create_bead_command(client: LanguageClient):

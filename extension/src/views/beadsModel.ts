@@ -3,7 +3,7 @@
 // Tree nodes are stable objects (one per bead id, updated in place), so a delta can repaint just the rows
 // it touched. Tested by vitest directly; `npm run bench` times it with 10,000 beads.
 import { compareIds } from "../ids";
-import type { AgentInfo, BeadsChanged, BeadsResult, BeadSummary } from "../protocol";
+import type { AgentInfo, Bead, BeadsChanged, BeadsResult, BeadSummary } from "../protocol";
 
 export interface BeadNode {
   bead: BeadSummary;
@@ -28,6 +28,26 @@ export function compareBeads(a: BeadSummary, b: BeadSummary): number {
 
 const byBead = (x: BeadNode, y: BeadNode) => compareBeads(x.bead, y.bead);
 
+/** A full list of summaries: what BeadsModel.reset takes (a gastown/beads answer, decoded). */
+export interface BeadList {
+  version: number;
+  beads: BeadSummary[];
+}
+
+/**
+ * A gastown/beads answer as summaries. The server sends each bead as a row, an array of its BeadSummary's
+ * fields in BEAD_ROW order (generated into contracts.ts; a test checks this decoder against it).
+ */
+export function decodeBeads(result: BeadsResult): BeadList {
+  const rows = result.rows;
+  const beads = new Array<BeadSummary>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [id, title, status, priority, issue_type, parent, assignee] = rows[i];
+    beads[i] = { id, title, status, priority, issue_type, parent, assignee };
+  }
+  return { version: result.version, beads };
+}
+
 /** Roots are beads without a parent or whose parent is not in the list; children hang under parents. */
 export function buildTree(beads: Iterable<BeadSummary>): BeadNode[] {
   const model = new BeadsModel();
@@ -46,13 +66,16 @@ export function beadDescription(bead: BeadSummary, agent?: AgentInfo): string {
   return parts.join(" · ");
 }
 
-/** Markdown tooltip: id, type, status, assignee, and the acceptance criteria when present. */
-export function beadTooltip(bead: BeadSummary, agent?: AgentInfo): string {
+/** What a tooltip shows beyond the row: fetched (gastown/bead) when the row is hovered. */
+export type BeadDetails = Pick<Bead, "labels" | "acceptance_criteria">;
+
+/** Markdown tooltip: id, type, status, assignee, and the labels and acceptance criteria when present. */
+export function beadTooltip(bead: BeadSummary, agent?: AgentInfo, details?: BeadDetails): string {
   const lines = [`**${bead.id}** · ${bead.issue_type} · ${bead.status} · P${bead.priority}`, "", bead.title];
   if (bead.assignee) lines.push("", `Assignee: ${bead.assignee}`);
   if (agent) lines.push("", `Agent: ${agent.id} (${agent.state}${agent.current_tool ? `, ${agent.current_tool}` : ""})`);
-  if (bead.labels && bead.labels.length) lines.push("", `Labels: ${bead.labels.join(", ")}`);
-  if (bead.acceptance_criteria) lines.push("", "**Acceptance criteria**", "", bead.acceptance_criteria);
+  if (details?.labels && details.labels.length) lines.push("", `Labels: ${details.labels.join(", ")}`);
+  if (details?.acceptance_criteria) lines.push("", "**Acceptance criteria**", "", details.acceptance_criteria);
   return lines.join("\n");
 }
 
@@ -121,7 +144,7 @@ export class BeadsModel {
   }
 
   /** Replace everything with a full `gastown/beads` answer (nodes of beads still there are kept). */
-  reset(result: BeadsResult): void {
+  reset(result: BeadList): void {
     const old = this.nodes;
     this.nodes = new Map();
     this.rootList = [];
@@ -271,7 +294,7 @@ export class BeadsSync {
   fetches = 0;
 
   constructor(
-    private readonly fetchAll: () => Promise<BeadsResult>,
+    private readonly fetchAll: () => Promise<BeadList>,
     private readonly onChange: (change: TreeChange) => void = () => {},
     private readonly maxRefetches = 3,
   ) {}

@@ -9,13 +9,13 @@ import { TownStatusBar } from "../statusBar";
 import { AgentsTreeProvider } from "./agents";
 import { agentFigures } from "./agentsModel";
 import { BeadsTreeProvider } from "./beads";
-import { type BeadFilter, countReview, viewCaption } from "./beadsModel";
+import { type BeadFilter, countReview, decodeBeads, viewCaption } from "./beadsModel";
 
 /** How long a burst of ledger deltas settles before the ready set is fetched again. */
 const READY_DEBOUNCE_MS = 250;
 
 export class TownViews implements vscode.Disposable {
-  readonly beads = new BeadsTreeProvider();
+  readonly beads = new BeadsTreeProvider(async (id) => (await (await this.api()).bead({ id })).bead);
   readonly agents = new AgentsTreeProvider();
   readonly status = new TownStatusBar();
   private readonly beadsView = vscode.window.createTreeView("gastown.beads", {
@@ -45,7 +45,7 @@ export class TownViews implements vscode.Disposable {
   /** A (re)started server: fetch the beads, the agents and the ready set again. */
   connect(client: TownApi): void {
     this.beads
-      .connect(() => client.beads({ filter: "all" }))
+      .connect(async () => decodeBeads(await client.beads({ filter: "all" })))
       .catch((err) => this.output.appendLine(`gastown/beads failed: ${errorText(err)}`));
     client.agents().then(
       (result) => this.setAgents(result.agents),
@@ -70,7 +70,7 @@ export class TownViews implements vscode.Disposable {
   private async fetchReady(): Promise<void> {
     try {
       const result = await (await this.api()).beads({ filter: "ready" });
-      const ids = new Set(result.beads.map((b) => b.id));
+      const ids = new Set(result.rows.map((row) => row[0]));
       this.beads.setReady(ids);
       this.status.update({ ready: ids.size });
     } catch (err) {

@@ -59,7 +59,8 @@ class BeadsParams(_Params):
 
 
 class BeadSummary(BaseModel):
-    """What a tree row needs; the full bead comes from gastown/bead."""
+    """What a tree row needs: its label, icon and description. Its tooltip's details (labels, acceptance
+    criteria) come from gastown/bead when the row is hovered."""
 
     id: str
     title: str
@@ -68,29 +69,22 @@ class BeadSummary(BaseModel):
     issue_type: str
     parent: str | None = None
     assignee: str | None = None
-    acceptance_criteria: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    updated_at: str
 
     @classmethod
     def of(cls, bead: Bead) -> BeadSummary:
-        return cls(
-            id=bead.id,
-            title=bead.title,
-            status=bead.status,
-            priority=bead.priority,
-            issue_type=bead.issue_type,
-            parent=bead.parent_id,
-            assignee=bead.assignee,
-            acceptance_criteria=bead.acceptance_criteria,
-            labels=list(bead.labels or []),
-            updated_at=bead.updated_at,
-        )
+        return cls(id=bead.id, title=bead.title, status=bead.status, priority=bead.priority,
+                   issue_type=bead.issue_type, parent=bead.parent_id, assignee=bead.assignee)
+
+
+BeadRow = tuple[str, str, str, int, str, str | None, str | None]
+"""A BeadSummary as a JSON array, its fields in BEAD_ROW order: 10,000 of them without repeated keys."""
+BEAD_ROW = tuple(BeadSummary.model_fields)
+"""The columns of a BeadRow (generated into the extension's contracts)."""
 
 
 class BeadsResult(BaseModel):
     version: int = Field(description="Ledger version this list reflects; deltas continue from it")
-    beads: list[BeadSummary]
+    rows: list[BeadRow] = Field(description="One BeadRow per bead (a BeadSummary's fields in BEAD_ROW order)")
 
 
 class BeadParams(_Params):

@@ -17,12 +17,14 @@ from pygls.uris import to_fs_path
 
 from gastown import __version__
 from gastown.config import Settings
-from gastown.ledger.model import Bead, BeadNotFound, LedgerChange, LedgerError, Status
+from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.lsp import protocol as P
 from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.lsp.review import ReviewBook
+from gastown.lsp.rows import BeadRows, encode_rows
+from gastown.lsp.wire import OrjsonProtocol
 from gastown.town.bus import (
     AgentEventRecord,
     Bus,
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 
 class GastownServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gastown", __version__)
+        super().__init__("gastown", __version__, protocol_cls=OrjsonProtocol)
         self.town: Town | None = None
         self.town_error: str | None = None
         self.bus = Bus()
@@ -49,7 +51,7 @@ class GastownServer(LanguageServer):
         self._agent_flush: asyncio.TimerHandle | None = None
         self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
         self.reviews = ReviewBook()
-        self.beads: dict[str, Bead] = {}  # for code lenses, which must answer without a query each
+        self.rows = BeadRows()  # the Beads view's rows, and the beads code lenses look ids up in
         self._lens_refresh: asyncio.TimerHandle | None = None
 
     async def require_town(self) -> Town:
@@ -62,10 +64,7 @@ class GastownServer(LanguageServer):
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
         if isinstance(event, LedgerChange):
-            for bead in event.changed:
-                self.beads[bead.id] = bead
-            for gone in event.removed:
-                self.beads.pop(gone, None)
+            self.rows.apply(event)
             self.schedule_lens_refresh()
             payload = P.BeadsChanged(version=event.version, changed=[P.BeadSummary.of(b) for b in event.changed],
                                      removed=event.removed)
@@ -169,7 +168,8 @@ async def _open_town(ls: GastownServer) -> None:
         ls.show(types.MessageType.Error, ls.town_error)
         return
     ls.town = town
-    ls.beads = {b.id: b for b in await town.store.list()}
+    version = town.store.version
+    ls.rows.reset(await town.store.list(), version)
     ls.bus.subscribe(ls.on_bus)
     recovered = town.recovery
     if recovered is not None and (recovered.requeued or recovered.awaiting_refinery or recovered.crashed_runs):
@@ -218,17 +218,19 @@ def _supports_progress(ls: GastownServer) -> bool:
 
 @server.feature(P.BEADS)
 async def beads(ls: GastownServer, params: Any) -> dict:
+    """The Beads view's list, as rows (see lsp/rows.py): the whole ledger from the encoded rows, the ready
+    set from the ledger's index."""
     p = parse(P.BeadsParams, params)
     store = (await ls.require_town()).store
     assert store is not None
-    version = store.version
     if p.filter == "ready":
-        found = await store.ready(parent=p.parent)
-    elif p.filter == "open":
-        found = [b for b in await store.list(parent=p.parent) if b.status not in Status.DONE]
-    else:
-        found = await store.list(parent=p.parent)
-    return P.BeadsResult(version=version, beads=[P.BeadSummary.of(b) for b in found]).model_dump(mode="json")
+        version = ls.rows.version
+        return {"version": version, "rows": encode_rows(await store.ready(parent=p.parent))}
+    if p.filter == "all" and p.parent is None:
+        return {"version": ls.rows.version, "rows": ls.rows.all()}
+    ids = [i for i, b in ls.rows.beads.items()
+           if (p.parent is None or b.parent_id == p.parent) and (p.filter == "all" or b.status not in Status.DONE)]
+    return {"version": ls.rows.version, "rows": ls.rows.some(ids)}
 
 
 @server.feature(P.BEAD)
@@ -352,9 +354,9 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
     if ls.town is None or ls.town.store is None:
         return []
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.beads)}
+    prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.rows.beads)}
     out = []
-    for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.beads.get):
+    for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.rows.beads.get):
         args = lens.arguments
         if lens.command == P.CREATE_BEAD:
             args = [{**args[0], "uri": params.text_document.uri}]
