@@ -1,6 +1,7 @@
 // Pure helpers of the commands (no VS Code): what a command argument names, and which bead to review next.
 // Kept apart from commands.ts so tests and other modules use them without registering commands.
 import type { AgentInfo, BeadSummary } from "./protocol";
+import { isActive } from "./views/agentsModel";
 import { compareBeads } from "./views/beadsModel";
 
 /** A bead id from a command argument: an id, a tree node, or a bead summary. */
@@ -29,4 +30,9 @@ export function isDraftEpic(b: BeadSummary): boolean {
 /** The bead whose diff to review next: status "review", highest priority first. */
 export function nextForReview(all: readonly BeadSummary[], skip: ReadonlySet<string> = new Set()): BeadSummary | undefined {
   return [...all].filter((b) => b.status === "review" && !skip.has(b.id)).sort(compareBeads)[0];
+}
+
+/** A polecat that can be messaged: alive and working a bead. */
+export function canMessage(agent: AgentInfo): boolean {
+  return agent.role === "polecat" && !!agent.bead_id && isActive(agent);
 }

@@ -9,11 +9,12 @@ import type { ReviewController } from "./review/review";
 import { API_KEY_SECRET } from "./settings";
 import { errorText } from "./errors";
 import type { AgentsTreeProvider } from "./views/agents";
-import { OPEN_AGENT_LOG } from "./views/agents";
+import { ANSWER_AGENT, OPEN_AGENT_LOG } from "./views/agents";
 import type { BeadsTreeProvider } from "./views/beads";
 import { SHOW_BEAD } from "./views/beads";
 import type { BeadFilter } from "./views/beadsModel";
-import { agentIdOf, beadIdOf, isDraftEpic, nextForReview } from "./commandArgs";
+import { agentIdOf, beadIdOf, canMessage, isDraftEpic, nextForReview } from "./commandArgs";
+import { type AgentRow, questionOf, shortQuestion } from "./views/agentsModel";
 
 export { errorText };
 
@@ -52,6 +53,9 @@ export const Commands = {
   discardPlan: "gastown.discardPlan",
   agentLog: OPEN_AGENT_LOG,
   agentDiff: "gastown.agent.openDiff",
+  agentAnswer: ANSWER_AGENT,
+  agentMessage: "gastown.agent.message",
+  retry: "gastown.bead.retry",
   agentWorktree: "gastown.agent.openWorktree",
 } as const;
 
@@ -178,6 +182,47 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!agent?.bead_id) throw new Error(`${agent?.id ?? "this agent"} has no bead`);
       return review.openDiff(agent.bead_id);
     }),
+    reg(Commands.agentAnswer, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg) ?? (await pickAgentRow(agents, "Answer which agent?", (a) => !!questionOf(a)));
+      const question = agent && questionOf(agent);
+      if (!agent || !question) {
+        if (agent) void vscode.window.showInformationMessage(`Gas Town: ${agent.id} is not waiting for an answer.`);
+        return undefined;
+      }
+      if (!agent.bead_id) throw new Error(`${agent.id} has no bead to answer for`);
+      const text = await askText(`Gas Town: answer ${agent.id}`, shortQuestion(question, 300), "Your answer");
+      if (!text) return undefined;
+      const result = await (await town()).answer({ beadId: agent.bead_id, text });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
+    reg(Commands.agentMessage, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg) ?? (await pickAgentRow(agents, "Message which polecat?", canMessage));
+      if (!agent) return undefined;
+      if (!agent.bead_id || !canMessage(agent)) throw new Error(`${agent.id} is not working on a bead right now`);
+      const text = await askText(`Gas Town: message ${agent.id}`, `Read by the polecat on ${agent.bead_id} at its next turn.`,
+        "e.g. Use the existing helper in utils.py instead");
+      if (!text) return undefined;
+      const result = await (await town()).nudge({ beadId: agent.bead_id, text });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
+    reg(Commands.retry, async (arg?: unknown) => {
+      const id =
+        beadIdOf(arg) ??
+        agentOf(agents, arg)?.bead_id ??
+        (await pickBead(beads, "Retry which bead?", (b) => b.status === "blocked"));
+      if (!id) return undefined;
+      const note = await vscode.window.showInputBox({
+        title: `Gas Town: retry ${id}`,
+        prompt: "A note for the polecat that takes it up again (what to do differently); empty: none.",
+        ignoreFocusOut: true,
+      });
+      if (note === undefined) return undefined;
+      const result = await (await town()).retry({ beadId: id, note: note.trim() || null });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
     reg(Commands.agentWorktree, async (arg?: unknown) => {
       const agent = agentOf(agents, arg);
       if (!agent?.worktree) throw new Error(`${agent?.id ?? "this agent"} has no worktree`);
@@ -227,6 +272,34 @@ async function pickBead(
     return undefined;
   }
   return (await vscode.window.showQuickPick(items, { title: `Gas Town: ${title}`, matchOnDescription: true }))?.id;
+}
+
+/** A non-empty line of text from the Overseer, or undefined when cancelled. */
+async function askText(title: string, prompt: string, placeHolder: string): Promise<string | undefined> {
+  const text = await vscode.window.showInputBox({
+    title,
+    prompt,
+    placeHolder,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : "Write something, or press Escape"),
+  });
+  return text?.trim() || undefined;
+}
+
+async function pickAgentRow(
+  agents: AgentsTreeProvider,
+  title: string,
+  keep: (a: AgentRow) => boolean,
+): Promise<AgentRow | undefined> {
+  const items = agents
+    .list()
+    .filter(keep)
+    .map((a) => ({ label: a.id, description: `${a.state}${a.bead_id ? ` · ${a.bead_id}` : ""}`, agent: a }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage("Gas Town: no agent to choose from.");
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: `Gas Town: ${title}` }))?.agent;
 }
 
 async function pickAgent(agents: AgentsTreeProvider, all = false): Promise<string | undefined> {

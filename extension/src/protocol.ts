@@ -9,10 +9,12 @@
  */
 export interface GastownProtocol {
   AbortAgentParams: AbortAgentParams;
+  ActionResult: ActionResult;
   AgentEventNote: AgentEventNote;
   AgentInfo: AgentInfo;
   AgentStatus: AgentStatus;
   AgentsResult: AgentsResult;
+  AnswerParams: AnswerParams;
   Bead: Bead;
   BeadEvent: BeadEvent;
   BeadParams: BeadParams;
@@ -29,8 +31,10 @@ export interface GastownProtocol {
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
   InitializationOptions: InitializationOptions;
+  NudgeParams: NudgeParams;
   PlanDecisionParams: PlanDecisionParams;
   PlanDecisionResult: PlanDecisionResult;
+  RetryParams: RetryParams;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
   SubmitGoalParams: SubmitGoalParams;
@@ -46,6 +50,17 @@ export interface AbortAgentParams {
    * Agent id, e.g. polecat-gt-a1b2
    */
   id: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ActionResult".
+ */
+export interface ActionResult {
+  bead_id: string;
+  /**
+   * What happened, for the Overseer
+   */
+  message: string;
 }
 /**
  * One runtime event of an agent, streamed for the log view.
@@ -114,6 +129,16 @@ export interface AgentStatus {
  */
 export interface AgentsResult {
   agents: AgentInfo[];
+}
+/**
+ * The Overseer's answer to the polecat working a bead that asked a question (state needs-input).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AnswerParams".
+ */
+export interface AnswerParams {
+  beadId: string;
+  text: string;
 }
 /**
  * One unit of work. Optional fields default to None/empty and are left out of the JSONL when unset.
@@ -476,6 +501,16 @@ export interface ProviderSettings {
   type?: "copilot" | "openai" | "azure" | "anthropic";
 }
 /**
+ * A message to the polecat working a bead, read at its next turn.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "NudgeParams".
+ */
+export interface NudgeParams {
+  beadId: string;
+  text: string;
+}
+/**
  * With plan approval on, the Overseer approves a drafted plan (as edited) or discards it.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -496,6 +531,16 @@ export interface PlanDecisionResult {
    */
   bead_ids?: string[];
   epic_id: string;
+}
+/**
+ * Send an escalated or blocked bead back to a polecat, with the Overseer's note as guidance.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RetryParams".
+ */
+export interface RetryParams {
+  beadId: string;
+  note?: string | null;
 }
 /**
  * The Overseer's verdict on a bead's branch: the whole branch, one file, or some hunks.

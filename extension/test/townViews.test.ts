@@ -73,3 +73,38 @@ describe("TownViews", () => {
     views.dispose();
   });
 });
+
+describe("agents that need the Overseer", () => {
+  afterEach(() => recorded.reset());
+
+  it("tells each question once, counts them, and shows the question on the row", async () => {
+    const { api } = fakeTown([]);
+    const views = new TownViews(async () => api, output);
+    const asking = {
+      id: "polecat-gt-b",
+      role: "polecat",
+      state: "needs-input",
+      bead_id: "gt-b",
+      question: "Which config file should hold the flag?",
+    } as const;
+    views.setAgents([asking, { id: "polecat-gt-c", role: "polecat", state: "working", bead_id: "gt-c" }]);
+    views.setAgents([asking]); // the same question again: not told twice
+    await new Promise((r) => setImmediate(r));
+    const told = recorded.messages.filter((m) => m.level === "warning");
+    expect(told.map((m) => m.text)).toEqual([
+      "Gas Town: polecat-gt-b on gt-b needs you: Which config file should hold the flag?",
+    ]);
+    expect(recorded.statusItems.get("gastown.status")!.text).toContain("$(bell-dot) 1 need you");
+    const row = views.agents.getTreeItem(views.agents.getChildren()[0]);
+    expect(row.description).toContain("“Which config file should hold the flag?”");
+    expect((row.tooltip as { value: string }).value).toContain("**Asks you:**");
+    expect(row.contextValue).toBe("agent.polecat.needs-input bead active");
+    // Answered (working again), then a new question: told again.
+    views.setAgents([{ ...asking, state: "working", question: null }]);
+    expect(recorded.statusItems.get("gastown.status")!.text).not.toContain("need you");
+    views.setAgents([{ ...asking, question: "And the default?" }]);
+    await new Promise((r) => setImmediate(r));
+    expect(recorded.messages.filter((m) => m.level === "warning")).toHaveLength(2);
+    views.dispose();
+  });
+});

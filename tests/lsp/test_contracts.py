@@ -4,9 +4,11 @@ table resolved against the Settings model, and the method names."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from gastown.config import Settings
 from gastown.lsp import protocol as P
+from gastown.lsp.codelens import InFlight, lenses_for_changes
 from gastown.lsp.editor_settings import SETTINGS, EditorSetting, describe, editor_settings
 from gastown.schemas import contracts
 
@@ -54,3 +56,23 @@ def test_method_names_are_written_for_the_extension():
     assert '"createBead": "gastown.createBead"' in files["protocol.json"]
     assert set(P.METHODS) >= {P.BEADS, P.BEAD, P.BEADS_CHANGED, P.AGENT_STATUS}
     assert "InitializationOptions.schema.json" in files
+
+
+def test_the_overseer_s_messages_validate_their_params():
+    assert P.AnswerParams.model_validate({"beadId": "gt-1", "text": "config.toml"}).bead_id == "gt-1"
+    assert P.RetryParams.model_validate({"beadId": "gt-1"}).note is None
+    for model, raw, field in ((P.AnswerParams, {"beadId": "gt-1", "text": ""}, "text"),
+                              (P.NudgeParams, {"text": "hi"}, "beadId"),
+                              (P.RetryParams, {"beadId": ""}, "beadId")):
+        with pytest.raises(ValidationError, match=field):
+            model.model_validate(raw)
+    assert {P.ANSWER, P.NUDGE, P.RETRY} <= set(P.METHODS)
+
+
+def test_a_file_a_polecat_is_changing_names_it_and_offers_its_diff():
+    lenses = lenses_for_changes([InFlight("polecat-gt-a1", "gt-a1", "Add multiply")])
+    assert [(lens.line, lens.title, lens.command, lens.arguments) for lens in lenses] == [
+        (0, "polecat-gt-a1 is changing this file · gt-a1: Add multiply", "gastown.agent.openLog", ["polecat-gt-a1"]),
+        (0, "Open Diff", "gastown.bead.openDiff", ["gt-a1"]),
+    ]
+    assert lenses_for_changes([]) == []

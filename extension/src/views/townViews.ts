@@ -4,12 +4,14 @@ import * as vscode from "vscode";
 import type { TownApi } from "../client";
 import { debounced } from "../debounce";
 import { errorText } from "../errors";
-import type { AgentInfo } from "../protocol";
 import { TownStatusBar } from "../statusBar";
-import { AgentsTreeProvider } from "./agents";
-import { agentFigures } from "./agentsModel";
+import { ANSWER_AGENT, AgentsTreeProvider, OPEN_AGENT_LOG } from "./agents";
+import { type AgentRow, agentFigures, newQuestions, questionOf, shortQuestion } from "./agentsModel";
 import { BeadsTreeProvider } from "./beads";
 import { type BeadFilter, countReview, decodeBeads, viewCaption } from "./beadsModel";
+
+const ANSWER = "Answer…";
+const OPEN_LOG = "Open Log";
 
 /** How long a burst of ledger deltas settles before the ready set is fetched again. */
 const READY_DEBOUNCE_MS = 250;
@@ -24,6 +26,8 @@ export class TownViews implements vscode.Disposable {
   });
   private readonly agentsView = vscode.window.createTreeView("gastown.agents", { treeDataProvider: this.agents });
   private readonly disposables: vscode.Disposable[] = [];
+  /** Agent id -> the question the Overseer was told about. */
+  private readonly told = new Map<string, string>();
   /** Re-fetch the server's ready set (debounced; `.now()` at once). */
   readonly refreshReady = debounced(READY_DEBOUNCE_MS, () => this.fetchReady());
 
@@ -61,10 +65,23 @@ export class TownViews implements vscode.Disposable {
     if (filter === "ready") this.refreshReady.now();
   }
 
-  setAgents(list: readonly AgentInfo[]): void {
+  setAgents(list: readonly AgentRow[]): void {
     this.agents.set(list);
     this.beads.setAgents(list);
     this.status.update(agentFigures(list));
+    for (const agent of newQuestions(list, this.told)) void this.tellQuestion(agent);
+  }
+
+  /** A polecat asks the Overseer something: say so, with the way to answer and to read its log. */
+  private async tellQuestion(agent: AgentRow): Promise<void> {
+    const on = agent.bead_id ? ` on ${agent.bead_id}` : "";
+    const pick = await vscode.window.showWarningMessage(
+      `Gas Town: ${agent.id}${on} needs you: ${shortQuestion(questionOf(agent) ?? "", 200)}`,
+      ANSWER,
+      OPEN_LOG,
+    );
+    if (pick === ANSWER) await vscode.commands.executeCommand(ANSWER_AGENT, agent.id);
+    else if (pick === OPEN_LOG) await vscode.commands.executeCommand(OPEN_AGENT_LOG, agent.id);
   }
 
   private async fetchReady(): Promise<void> {

@@ -29,8 +29,11 @@ AGENT_EVENT = "gastown/agentEvent"
 DOCUMENT = "gastown/document"
 BEADS_CHANGED = "gastown/beadsChanged"
 AGENT_STATUS = "gastown/agentStatus"
+ANSWER = "gastown/answer"
+NUDGE = "gastown/nudge"
+RETRY = "gastown/retry"
 METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
-           BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
+           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
 CREATE_BEAD = "gastown.createBead"
@@ -187,6 +190,33 @@ class AbortAgentParams(_Params):
     id: str = Field(min_length=1, description="Agent id, e.g. polecat-gt-a1b2")
 
 
+# --- The Overseer talks to polecats ---------------------------------------------------------------------
+class AnswerParams(_Params):
+    """The Overseer's answer to the polecat working a bead that asked a question (state needs-input)."""
+
+    bead_id: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NudgeParams(_Params):
+    """A message to the polecat working a bead, read at its next turn."""
+
+    bead_id: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class RetryParams(_Params):
+    """Send an escalated or blocked bead back to a polecat, with the Overseer's note as guidance."""
+
+    bead_id: str = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=20_000)
+
+
+class ActionResult(BaseModel):
+    bead_id: str
+    message: str = Field(description="What happened, for the Overseer")
+
+
 class AgentEventNote(BaseModel):
     """One runtime event of an agent, streamed for the log view."""
 
@@ -221,6 +251,10 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "PlanDecisionParams": PlanDecisionParams,
     "PlanDecisionResult": PlanDecisionResult,
     "AbortAgentParams": AbortAgentParams,
+    "AnswerParams": AnswerParams,
+    "NudgeParams": NudgeParams,
+    "RetryParams": RetryParams,
+    "ActionResult": ActionResult,
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from pygls.uris import to_fs_path
 
 from gastown import __version__
 from gastown.config import Settings
+from gastown.errors import GastownError
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.lsp import protocol as P
-from gastown.lsp.codelens import bead_id_pattern, lenses_for
+from gastown.lsp.codelens import InFlight, bead_id_pattern, lenses_for, lenses_for_changes
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.lsp.review import ReviewBook
@@ -119,6 +121,7 @@ class GastownServer(LanguageServer):
         if self.town is not None:
             payload = P.AgentStatus(agents=list(self.town.agents.values()))
             self.protocol.notify(P.AGENT_STATUS, payload.model_dump(mode="json"))
+            self.schedule_lens_refresh()  # the files polecats are changing carry lenses
 
 
 server = GastownServer()
@@ -224,8 +227,7 @@ async def beads(ls: GastownServer, params: Any) -> dict:
     store = (await ls.require_town()).store
     assert store is not None
     if p.filter == "ready":
-        version = ls.rows.version
-        return {"version": version, "rows": encode_rows(await store.ready(parent=p.parent))}
+        return {"version": ls.rows.version, "rows": encode_rows(await store.ready(parent=p.parent))}
     if p.filter == "all" and p.parent is None:
         return {"version": ls.rows.version, "rows": ls.rows.all()}
     ids = [i for i, b in ls.rows.beads.items()
@@ -293,6 +295,42 @@ async def abort_agent(ls: GastownServer, params: Any) -> dict:
     return {"aborted": p.id}
 
 
+# --- The Overseer talks to polecats: answers, messages, retries -----------------------------------------
+async def _town_action(bead_id: str, action: Awaitable[Any], done: str) -> dict:
+    """Await one of the town's Overseer actions; what the Overseer can fix comes back as RequestFailed."""
+    try:
+        await action
+    except BeadNotFound:
+        raise RequestFailed(f"no bead with id {bead_id!r}") from None
+    except (GastownError, LookupError, ValueError) as exc:
+        raise RequestFailed(str(exc)) from None
+    return P.ActionResult(bead_id=bead_id, message=done).model_dump(mode="json")
+
+
+@server.feature(P.ANSWER)
+async def answer(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.AnswerParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.answer(p.bead_id, p.text),
+                              f"answered: the polecat on {p.bead_id} carries on")
+
+
+@server.feature(P.NUDGE)
+async def nudge(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.NudgeParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.nudge(p.bead_id, p.text),
+                              f"sent: the polecat on {p.bead_id} reads it at its next turn")
+
+
+@server.feature(P.RETRY)
+async def retry(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.RetryParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.retry(p.bead_id, p.note),
+                              f"{p.bead_id} goes back to a polecat" + (" with your note" if p.note else ""))
+
+
 @server.feature(P.AGENTS)
 async def agents(ls: GastownServer, params: Any) -> dict:
     town = await ls.require_town()
@@ -355,14 +393,39 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
         return []
     doc = ls.workspace.get_text_document(params.text_document.uri)
     prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.rows.beads)}
+    found = lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.rows.beads.get)
+    found += lenses_for_changes(_changing(ls, ls.town, params.text_document.uri))
     out = []
-    for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.rows.beads.get):
+    for lens in found:
         args = lens.arguments
         if lens.command == P.CREATE_BEAD:
             args = [{**args[0], "uri": params.text_document.uri}]
         rng = types.Range(types.Position(lens.line, lens.start), types.Position(lens.line, lens.end))
         command = types.Command(title=lens.title, command=lens.command, arguments=args)
         out.append(types.CodeLens(range=rng, command=command))
+    return out
+
+
+ACTIVE_STATES = {"starting", "working", "needs-input", "stalled", "merging"}
+
+
+def _changing(ls: GastownServer, town: Town, uri: str) -> list[InFlight]:
+    """Running polecats whose bead touches this file (the conflict radar's declared and observed files)."""
+    path = to_fs_path(uri)
+    if not path:
+        return []
+    try:
+        rel = Path(path).relative_to(town.workspace).as_posix()
+    except ValueError:
+        return []
+    radar = town.dispatcher.radar
+    out = []
+    for agent in town.agents.values():
+        if agent.role != "polecat" or agent.bead_id is None or agent.state not in ACTIVE_STATES:
+            continue
+        if rel in radar.files_of(agent.bead_id):
+            bead = ls.rows.beads.get(agent.bead_id)
+            out.append(InFlight(agent.id, agent.bead_id, bead.title if bead else ""))
     return out
 
 
