@@ -20,6 +20,7 @@ from gastown import __version__
 from gastown.config import Settings
 from gastown.errors import GastownError
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
+from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
 from gastown.lsp.codelens import InFlight, bead_id_pattern, lenses_for, lenses_for_changes
 from gastown.lsp.params import RequestFailed, parse
@@ -48,6 +49,7 @@ class GastownServer(LanguageServer):
         super().__init__("gastown", __version__, protocol_cls=OrjsonProtocol)
         self.town: Town | None = None
         self.town_error: str | None = None
+        self.init_params: types.InitializeParams | None = None
         self.bus = Bus()
         self.goal_tokens: dict[str, str | int] = {}
         self._agent_flush: asyncio.TimerHandle | None = None
@@ -62,6 +64,12 @@ class GastownServer(LanguageServer):
         if self.town is None:
             raise RequestFailed(self.town_error or "the town is not open yet (no workspace folder)")
         return self.town
+
+    async def require_store(self) -> Store:
+        store = (await self.require_town()).store
+        if store is None:
+            raise RequestFailed("the town's ledger is not open")
+        return store
 
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
@@ -156,9 +164,9 @@ async def on_initialized(ls: GastownServer, _params: types.InitializedParams) ->
 
 
 async def _open_town(ls: GastownServer) -> None:
-    init = getattr(ls, "init_params", None)
+    init = ls.init_params
     workspace = _workspace_of(init) if init else None
-    if workspace is None:
+    if init is None or workspace is None:
         ls.town_error = "Gas Town needs a workspace folder (a git repository)"
         return
     try:
@@ -171,8 +179,10 @@ async def _open_town(ls: GastownServer) -> None:
         ls.show(types.MessageType.Error, ls.town_error)
         return
     ls.town = town
-    version = town.store.version
-    ls.rows.reset(await town.store.list(), version)
+    store = town.store
+    assert store is not None  # Town.open() opened the ledger
+    version = store.version
+    ls.rows.reset(await store.list(), version)
     ls.bus.subscribe(ls.on_bus)
     recovered = town.recovery
     if recovered is not None and (recovered.requeued or recovered.awaiting_refinery or recovered.crashed_runs):
@@ -207,9 +217,9 @@ async def submit_goal(ls: GastownServer, params: Any) -> dict:
     try:
         _, epic, tasks, _task = await town.submit_goal(p.goal, goal_id=goal_id)
     except Exception as exc:
-        token = ls.goal_tokens.pop(goal_id, None)
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        begun = ls.goal_tokens.pop(goal_id, None)
+        if begun is not None:
+            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
         raise RequestFailed(f"the goal could not be planned: {exc}") from None
     return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
 
@@ -224,8 +234,7 @@ async def beads(ls: GastownServer, params: Any) -> dict:
     """The Beads view's list, as rows (see lsp/rows.py): the whole ledger from the encoded rows, the ready
     set from the ledger's index."""
     p = parse(P.BeadsParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
+    store = await ls.require_store()
     if p.filter == "ready":
         return {"version": ls.rows.version, "rows": encode_rows(await store.ready(parent=p.parent))}
     if p.filter == "all" and p.parent is None:
@@ -238,8 +247,7 @@ async def beads(ls: GastownServer, params: Any) -> dict:
 @server.feature(P.BEAD)
 async def bead(ls: GastownServer, params: Any) -> dict:
     p = parse(P.BeadParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
+    store = await ls.require_store()
     try:
         found = await store.get(p.id)
     except BeadNotFound:
@@ -250,7 +258,7 @@ async def bead(ls: GastownServer, params: Any) -> dict:
 @server.feature(P.UPDATE_BEAD)
 async def update_bead(ls: GastownServer, params: Any) -> dict:
     p = parse(P.UpdateBeadParams, params)
-    store = (await ls.require_town()).store
+    store = await ls.require_store()
     try:
         if p.status == "closed":
             await store.close_bead(p.id, reason=p.reason or "closed by the Overseer", actor="overseer")
@@ -356,7 +364,7 @@ async def document(ls: GastownServer, params: Any) -> dict:
     p = parse(P.DocumentParams, params)
     found = await _bead_diff(ls, p.bead_id)
     rev = found.base if p.side == "base" else found.head
-    text = await asyncio.to_thread(file_at, ls.town.worktrees.repo, rev, p.path)
+    text = await asyncio.to_thread(file_at, (await ls.require_town()).worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
 
 
@@ -380,7 +388,7 @@ async def review(ls: GastownServer, params: Any) -> dict:
     except ValueError as exc:
         ls.reviews.forget(p.bead_id)
         raise RequestFailed(str(exc)) from None
-    bead = await town.store.get(p.bead_id)
+    bead = await (await ls.require_store()).get(p.bead_id)
     return P.ReviewResult(bead_id=p.bead_id, status=bead.status, merged=bead.status == Status.CLOSED,
                           pending_hunks=decision.pending, message=message).model_dump(mode="json")
 
@@ -432,10 +440,10 @@ def _changing(ls: GastownServer, town: Town, uri: str) -> list[InFlight]:
 @server.command(P.CREATE_BEAD)
 async def create_bead(ls: GastownServer, raw: dict) -> dict:
     spec = parse(CreateBeadArgs, raw)
-    town = await ls.require_town()
+    store = await ls.require_store()
     where = f"{spec.uri}:{spec.line + 1}" if spec.uri else None
-    bead = await town.store.create(spec.title, description=f"From {where}" if where else None,
-                                   issue_type=spec.type, priority=spec.priority, actor="overseer")
+    bead = await store.create(spec.title, description=f"From {where}" if where else None,
+                              issue_type=spec.type, priority=spec.priority, actor="overseer")
     return P.BeadSummary.of(bead).model_dump(mode="json")
 
 
