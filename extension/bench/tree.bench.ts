@@ -1,5 +1,6 @@
 // The Beads tree with 10,000 beads, timed the way VS Code drives it (figures, not a test):
-//   tree_render_10k_ms  a fresh provider gets the full list (gastown/beads) and the view renders it:
+//   tree_render_10k_ms  a fresh provider gets the full list (gastown/beads: rows, decoded into summaries)
+//                       and the view renders it:
 //                       getChildren(root), getTreeItem for every root, getChildren + getTreeItem for every
 //                       expanded epic (epics open expanded, so that is all 10,000 rows)
 //   delta100_ms         one gastown/beadsChanged with 100 changes (90 updates, 5 new tasks, 5 removals)
