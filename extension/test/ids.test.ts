@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareIds } from "../src/ids";
+import { compareIds, naturalKey } from "../src/ids";
 import { sortAgents } from "../src/views/agentsModel";
 import { BeadsModel } from "../src/views/beadsModel";
 import { bead } from "./fixtures";
@@ -10,16 +10,17 @@ describe("natural order of hierarchical ids", () => {
     expect([...ids].sort(compareIds)).toEqual([
       "gt-a.3",
       "gt-x",
-      "gt-x.02b",
       "gt-x.1",
       "gt-x.1.9",
       "gt-x.1.10",
       "gt-x.2",
       "gt-x.10",
+      "gt-x.02b", // not a number: after the numbered children
       "gt-y",
     ]);
     expect(compareIds("gt-x.007", "gt-x.7")).not.toBe(0); // equal numbers, different ids: still a total order
     expect(compareIds("gt-x.3", "gt-x.3")).toBe(0);
+    expect(naturalKey("gt-a1b2")).toBe("gt-a1b2"); // no dotted number: the id itself
   });
 
   it("orders the Beads tree's children and the Agents view that way", () => {
