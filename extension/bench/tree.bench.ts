@@ -6,6 +6,9 @@
 //   delta100_ms         one gastown/beadsChanged with 100 changes (90 updates, 5 new tasks, 5 removals)
 //                       applied, plus the repaint VS Code then asks for (getTreeItem of each row fired,
 //                       getChildren of each parent fired)
+//   answer_parse_10k_ms the client's JSON.parse of that answer as it arrives (rows), next to
+//                       answer_parse_10k_objects_ms, the same beads in the former shape (an object per bead
+//                       with its labels, acceptance criteria and updated_at), and both sizes in KiB
 // Each figure comes with a floor measured in the same run (a bare loop making as many plain objects as
 // the view gets rows: 10,000 for the render; the changes plus the rows repainted for a delta) and the
 // ratio to it. Bundled with `vscode` aliased to the test stub and run by
@@ -186,6 +189,29 @@ async function main(): Promise<void> {
   }
   if (provider.version !== 61) throw new Error(`version ${provider.version}, expected 61`);
 
+  // The answer as it arrives: text. Rows, and the former shape of the same beads for comparison.
+  const wire = JSON.stringify(data);
+  const objects = JSON.stringify({
+    version: 1,
+    beads: summaries.map((b, i) => ({
+      ...b,
+      acceptance_criteria: b.issue_type === "epic" ? null : `- it works\n- tests for case ${i}\n- docs updated`,
+      labels: i % 4 === 0 ? ["backend"] : [],
+      updated_at: "2026-01-01T00:00:00Z",
+    })),
+  });
+  const parse = (text: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      JSON.parse(text);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  const parseRows = parse(wire);
+  const parseObjects = parse(objects);
+
   const render10k = median(renders);
   const floor10k = median(floors);
   const delta100 = median(deltas);
@@ -200,6 +226,10 @@ async function main(): Promise<void> {
   emit("delta100_ratio", delta100 / floor100, "x");
   emit("delta100_rows_repainted", repainted / 60, "rows");
   emit("delta100_full_repaints", full, "count");
+  emit("answer_parse_10k_ms", parseRows, "ms");
+  emit("answer_parse_10k_objects_ms", parseObjects, "ms");
+  emit("answer_kb", Buffer.byteLength(wire) / 1024, "KiB");
+  emit("answer_objects_kb", Buffer.byteLength(objects) / 1024, "KiB");
 }
 
 main().catch((err) => {
