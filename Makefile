@@ -11,7 +11,7 @@ export COPILOT_CLI_PATH ?= $(CURDIR)/node_modules/.bin/copilot
 
 include mk/extension.mk  # EXT_STAMP (npm ci), EXT_BUNDLE, ext-test, code-server
 
-.PHONY: demo test setup test-py test-unit lint schemas schemas-check clean bubblewrap
+.PHONY: demo test setup test-py test-unit lint schemas schemas-check contracts clean bubblewrap
 
 demo: $(PY_STAMP) $(EXT_STAMP)
 	$(VPY) -m gastown demo
@@ -32,12 +32,18 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check server tests $(wildcard bench)
 	$(VENV)/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
 
+# The contracts, one source each: the pydantic models, the method names (lsp/protocol.py) and the editor
+# settings (lsp/editor_settings.py over config.Settings) -> schemas/ -> extension/src/protocol.ts,
+# extension/src/contracts.ts and package.json's contributes.configuration. `make test` fails while any is stale
+# (schemas-check here, `npm run check:types` in ext-test).
+contracts: schemas ext-gen-types
+
 schemas: $(PY_STAMP)
 	$(VPY) -m gastown schemas --out schemas
 
 schemas-check: $(PY_STAMP)
 	@tmp=$$(mktemp -d) && $(VPY) -m gastown schemas --out $$tmp >/dev/null && \
-	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make schemas' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
+	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make contracts' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
 test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server bubblewrap

@@ -21,11 +21,12 @@ $(EXT_BUNDLE): $(EXT_STAMP) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.
 EXT_VSIX := dist/gastown.vsix
 
 .PHONY: ext-test ext-gen-types code-server ext-e2e ext-package ext-bench
-# Regenerate extension/src/protocol.ts from schemas/ (after `make schemas`); ext-test fails while stale.
+# Regenerate extension/src/protocol.ts, extension/src/contracts.ts and package.json's contributes.configuration
+# from schemas/ (after `make schemas`; `make contracts` does both); ext-test fails while any is stale.
 ext-gen-types: $(EXT_STAMP)
 	$(NPM) run gen:types
 
-# Extension unit tests (vitest), type check, and "the generated types match the schemas".
+# Extension unit tests (vitest), type check, and "the generated types, method names and settings match schemas/".
 ext-test: $(EXT_STAMP)
 	$(NPM) run check:types
 	$(NPM) run typecheck

@@ -1,10 +1,14 @@
 // The Beads tree with 10,000 beads, timed the way VS Code drives it (figures, not a test):
-//   tree_render_10k_ms  a fresh provider gets the full list (gastown/beads) and the view renders it:
+//   tree_render_10k_ms  a fresh provider gets the full list (gastown/beads: rows, decoded into summaries)
+//                       and the view renders it:
 //                       getChildren(root), getTreeItem for every root, getChildren + getTreeItem for every
 //                       expanded epic (epics open expanded, so that is all 10,000 rows)
 //   delta100_ms         one gastown/beadsChanged with 100 changes (90 updates, 5 new tasks, 5 removals)
 //                       applied, plus the repaint VS Code then asks for (getTreeItem of each row fired,
 //                       getChildren of each parent fired)
+//   answer_parse_10k_ms the client's JSON.parse of that answer as it arrives (rows), next to
+//                       answer_parse_10k_objects_ms, the same beads in the former shape (an object per bead
+//                       with its labels, acceptance criteria and updated_at), and both sizes in KiB
 // Each figure comes with a floor measured in the same run (a bare loop making as many plain objects as
 // the view gets rows: 10,000 for the render; the changes plus the rows repainted for a delta) and the
 // ratio to it. Bundled with `vscode` aliased to the test stub and run by
@@ -12,7 +16,7 @@
 import { performance } from "node:perf_hooks";
 import type { BeadsChanged, BeadsResult, BeadSummary } from "../src/protocol";
 import { BeadsTreeProvider } from "../src/views/beads";
-import type { BeadNode } from "../src/views/beadsModel";
+import { type BeadNode, decodeBeads } from "../src/views/beadsModel";
 
 const EPICS = 200;
 const TASKS_PER_EPIC = 49; // 200 + 200 * 49 = 10,000 beads
@@ -33,14 +37,12 @@ function task(e: number, t: number, extra: Partial<BeadSummary> = {}): BeadSumma
     issue_type: "task",
     parent: `gt-e${e}`,
     assignee: rand(3) === 0 ? `polecat-gt-${e}-${t}` : null,
-    acceptance_criteria: `- it works\n- tests for case ${t}\n- docs updated`,
-    labels: rand(4) === 0 ? ["backend"] : [],
-    updated_at: "2026-01-01T00:00:00Z",
     ...extra,
   };
 }
 
-function ledger(): BeadsResult {
+/** The ledger as gastown/beads answers it (rows), and as summaries (for the floor). */
+function ledger(): { result: BeadsResult; beads: BeadSummary[] } {
   const beads: BeadSummary[] = [];
   for (let e = 0; e < EPICS; e++) {
     beads.push({
@@ -49,12 +51,15 @@ function ledger(): BeadsResult {
       status: "open",
       priority: rand(5),
       issue_type: "epic",
-      labels: [],
-      updated_at: "2026-01-01T00:00:00Z",
+      parent: null,
+      assignee: null,
     });
     for (let t = 0; t < TASKS_PER_EPIC; t++) beads.push(task(e, t));
   }
-  return { version: 1, beads };
+  const rows = beads.map(
+    (b) => [b.id, b.title, b.status, b.priority, b.issue_type, b.parent ?? null, b.assignee ?? null] as const,
+  );
+  return { result: { version: 1, rows: rows.map((r) => [...r]) as BeadsResult["rows"] }, beads };
 }
 
 /** What the view asks for on its first render: every row of the root and of each expanded node. */
@@ -96,7 +101,7 @@ function emit(metric: string, value: number, unit: string): void {
 async function firstRender(data: BeadsResult): Promise<{ ms: number; provider: BeadsTreeProvider; rows: number }> {
   const provider = new BeadsTreeProvider();
   const t0 = performance.now();
-  await provider.connect(async () => data);
+  await provider.connect(async () => decodeBeads(data)); // the answer's rows become summaries: timed too
   const rows = render(provider);
   const ms = performance.now() - t0;
   return { ms, provider, rows };
@@ -127,8 +132,8 @@ function makeDelta(provider: BeadsTreeProvider, version: number, fresh: { n: num
 }
 
 async function main(): Promise<void> {
-  const data = ledger();
-  const beads = data.beads.length;
+  const { result: data, beads: summaries } = ledger();
+  const beads = summaries.length;
 
   // First renders: each on a fresh provider. The very first includes the JIT warming up.
   const cold = await firstRender(data);
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
     last = await firstRender(data);
     renders.push(last.ms);
     const f0 = performance.now();
-    floor(data.beads);
+    floor(summaries);
     floors.push(performance.now() - f0);
   }
   if (last.rows !== beads) throw new Error(`rendered ${last.rows} rows, expected ${beads}`);
@@ -184,6 +189,29 @@ async function main(): Promise<void> {
   }
   if (provider.version !== 61) throw new Error(`version ${provider.version}, expected 61`);
 
+  // The answer as it arrives: text. Rows, and the former shape of the same beads for comparison.
+  const wire = JSON.stringify(data);
+  const objects = JSON.stringify({
+    version: 1,
+    beads: summaries.map((b, i) => ({
+      ...b,
+      acceptance_criteria: b.issue_type === "epic" ? null : `- it works\n- tests for case ${i}\n- docs updated`,
+      labels: i % 4 === 0 ? ["backend"] : [],
+      updated_at: "2026-01-01T00:00:00Z",
+    })),
+  });
+  const parse = (text: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      JSON.parse(text);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  const parseRows = parse(wire);
+  const parseObjects = parse(objects);
+
   const render10k = median(renders);
   const floor10k = median(floors);
   const delta100 = median(deltas);
@@ -198,6 +226,10 @@ async function main(): Promise<void> {
   emit("delta100_ratio", delta100 / floor100, "x");
   emit("delta100_rows_repainted", repainted / 60, "rows");
   emit("delta100_full_repaints", full, "count");
+  emit("answer_parse_10k_ms", parseRows, "ms");
+  emit("answer_parse_10k_objects_ms", parseObjects, "ms");
+  emit("answer_kb", Buffer.byteLength(wire) / 1024, "KiB");
+  emit("answer_objects_kb", Buffer.byteLength(objects) / 1024, "KiB");
 }
 
 main().catch((err) => {

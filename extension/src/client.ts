@@ -12,6 +12,8 @@ import {
 } from "vscode-languageclient/node";
 import type {
   AbortAgentParams,
+  ActionResult,
+  AnswerParams,
   AgentEventNote,
   AgentsResult,
   AgentStatus,
@@ -24,6 +26,8 @@ import type {
   DiffResult,
   DocumentParams,
   DocumentResult,
+  NudgeParams,
+  RetryParams,
   ReviewParams,
   ReviewResult,
   SubmitGoalParams,
@@ -32,24 +36,11 @@ import type {
   SubmitGoalResult,
   UpdateBeadParams,
 } from "./protocol";
+import { Methods } from "./contracts";
 import { findPython } from "./python";
 import { initializationOptions, serverEnv, type Settings } from "./settings";
 
-export const Methods = {
-  submitGoal: "gastown/submitGoal",
-  beads: "gastown/beads",
-  bead: "gastown/bead",
-  agents: "gastown/agents",
-  updateBead: "gastown/updateBead",
-  diff: "gastown/diff",
-  document: "gastown/document",
-  review: "gastown/review",
-  planDecision: "gastown/planDecision",
-  abortAgent: "gastown/abortAgent",
-  beadsChanged: "gastown/beadsChanged",
-  agentStatus: "gastown/agentStatus",
-  agentEvent: "gastown/agentEvent",
-} as const;
+export { Methods };
 
 /** What the views and commands need from the server (a seam for tests). */
 export interface TownApi {
@@ -63,6 +54,12 @@ export interface TownApi {
   review(params: ReviewParams): Promise<ReviewResult>;
   planDecision(params: PlanDecisionParams): Promise<PlanDecisionResult>;
   abortAgent(params: AbortAgentParams): Promise<unknown>;
+  /** Answer the question of the polecat working a bead (it is in state needs-input). */
+  answer(params: AnswerParams): Promise<ActionResult>;
+  /** A message to the polecat working a bead, read at its next turn. */
+  nudge(params: NudgeParams): Promise<ActionResult>;
+  /** Send an escalated or blocked bead back to a polecat, with a note. */
+  retry(params: RetryParams): Promise<ActionResult>;
   /** Tell the server the git-synced ledger copy changed, so it imports it (as after a git pull). */
   importLedger(): Promise<void>;
 }
@@ -170,6 +167,18 @@ export class TownClient implements TownApi {
 
   abortAgent(params: AbortAgentParams): Promise<unknown> {
     return this.request(Methods.abortAgent, params);
+  }
+
+  answer(params: AnswerParams): Promise<ActionResult> {
+    return this.request(Methods.answer, params);
+  }
+
+  nudge(params: NudgeParams): Promise<ActionResult> {
+    return this.request(Methods.nudge, params);
+  }
+
+  retry(params: RetryParams): Promise<ActionResult> {
+    return this.request(Methods.retry, params);
   }
 
   async importLedger(): Promise<void> {

@@ -2,16 +2,19 @@
 // by the server's code lenses). Each waits for the server connection, so it works right after activation.
 import * as vscode from "vscode";
 import type { TownApi } from "./client";
+import { ServerCommands } from "./contracts";
 import { beadUri, logUri } from "./docs/providers";
 import type { AgentInfo, BeadSummary } from "./protocol";
 import type { ReviewController } from "./review/review";
 import { API_KEY_SECRET } from "./settings";
 import { errorText } from "./errors";
 import type { AgentsTreeProvider } from "./views/agents";
-import { OPEN_AGENT_LOG } from "./views/agents";
+import { ANSWER_AGENT, OPEN_AGENT_LOG } from "./views/agents";
 import type { BeadsTreeProvider } from "./views/beads";
 import { SHOW_BEAD } from "./views/beads";
-import { type BeadFilter, compareBeads } from "./views/beadsModel";
+import type { BeadFilter } from "./views/beadsModel";
+import { agentIdOf, beadIdOf, canMessage, isDraftEpic, nextForReview } from "./commandArgs";
+import { type AgentRow, questionOf, shortQuestion } from "./views/agentsModel";
 
 export { errorText };
 
@@ -50,6 +53,9 @@ export const Commands = {
   discardPlan: "gastown.discardPlan",
   agentLog: OPEN_AGENT_LOG,
   agentDiff: "gastown.agent.openDiff",
+  agentAnswer: ANSWER_AGENT,
+  agentMessage: "gastown.agent.message",
+  retry: "gastown.bead.retry",
   agentWorktree: "gastown.agent.openWorktree",
 } as const;
 
@@ -117,7 +123,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           ? title.trim()
           : (await vscode.window.showInputBox({ title: "Gas Town: Create Bead", prompt: "Title of the new bead" }))?.trim();
       if (!text) return undefined;
-      return vscode.commands.executeCommand("gastown.createBead", { title: text });
+      return vscode.commands.executeCommand(ServerCommands.createBead, { title: text });
     }),
     reg(Commands.filter, async () => {
       const items = (["ready", "open", "all"] as BeadFilter[]).map((f) => ({
@@ -176,6 +182,47 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!agent?.bead_id) throw new Error(`${agent?.id ?? "this agent"} has no bead`);
       return review.openDiff(agent.bead_id);
     }),
+    reg(Commands.agentAnswer, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg) ?? (await pickAgentRow(agents, "Answer which agent?", (a) => !!questionOf(a)));
+      const question = agent && questionOf(agent);
+      if (!agent || !question) {
+        if (agent) void vscode.window.showInformationMessage(`Gas Town: ${agent.id} is not waiting for an answer.`);
+        return undefined;
+      }
+      if (!agent.bead_id) throw new Error(`${agent.id} has no bead to answer for`);
+      const text = await askText(`Gas Town: answer ${agent.id}`, shortQuestion(question, 300), "Your answer");
+      if (!text) return undefined;
+      const result = await (await town()).answer({ beadId: agent.bead_id, text });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
+    reg(Commands.agentMessage, async (arg?: unknown) => {
+      const agent = agentOf(agents, arg) ?? (await pickAgentRow(agents, "Message which polecat?", canMessage));
+      if (!agent) return undefined;
+      if (!agent.bead_id || !canMessage(agent)) throw new Error(`${agent.id} is not working on a bead right now`);
+      const text = await askText(`Gas Town: message ${agent.id}`, `Read by the polecat on ${agent.bead_id} at its next turn.`,
+        "e.g. Use the existing helper in utils.py instead");
+      if (!text) return undefined;
+      const result = await (await town()).nudge({ beadId: agent.bead_id, text });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
+    reg(Commands.retry, async (arg?: unknown) => {
+      const id =
+        beadIdOf(arg) ??
+        agentOf(agents, arg)?.bead_id ??
+        (await pickBead(beads, "Retry which bead?", (b) => b.status === "blocked"));
+      if (!id) return undefined;
+      const note = await vscode.window.showInputBox({
+        title: `Gas Town: retry ${id}`,
+        prompt: "A note for the polecat that takes it up again (what to do differently); empty: none.",
+        ignoreFocusOut: true,
+      });
+      if (note === undefined) return undefined;
+      const result = await (await town()).retry({ beadId: id, note: note.trim() || null });
+      void vscode.window.showInformationMessage(`Gas Town: ${result.message}`);
+      return result;
+    }),
     reg(Commands.agentWorktree, async (arg?: unknown) => {
       const agent = agentOf(agents, arg);
       if (!agent?.worktree) throw new Error(`${agent?.id ?? "this agent"} has no worktree`);
@@ -184,24 +231,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       });
     }),
   ];
-}
-
-/** A bead id from a command argument: an id, a tree node, or a bead summary. */
-export function beadIdOf(arg: unknown): string | undefined {
-  if (typeof arg === "string" && arg) return arg;
-  if (arg && typeof arg === "object") {
-    const o = arg as { bead?: { id?: unknown }; id?: unknown };
-    if (o.bead && typeof o.bead.id === "string") return o.bead.id;
-    if (typeof o.id === "string" && !("role" in o)) return o.id;
-  }
-  return undefined;
-}
-
-/** An agent id from a command argument: an id or an AgentInfo row. */
-export function agentIdOf(arg: unknown): string | undefined {
-  if (typeof arg === "string" && arg) return arg;
-  if (arg && typeof arg === "object" && typeof (arg as AgentInfo).id === "string") return (arg as AgentInfo).id;
-  return undefined;
 }
 
 function agentOf(agents: AgentsTreeProvider, arg: unknown): AgentInfo | undefined {
@@ -229,11 +258,6 @@ async function decidePlan(
   return result;
 }
 
-/** An epic whose plan waits for the Overseer (plan approval on). */
-export function isDraftEpic(b: BeadSummary): boolean {
-  return b.issue_type === "epic" && b.status === "draft";
-}
-
 async function pickBead(
   beads: BeadsTreeProvider,
   title: string,
@@ -250,6 +274,34 @@ async function pickBead(
   return (await vscode.window.showQuickPick(items, { title: `Gas Town: ${title}`, matchOnDescription: true }))?.id;
 }
 
+/** A non-empty line of text from the Overseer, or undefined when cancelled. */
+async function askText(title: string, prompt: string, placeHolder: string): Promise<string | undefined> {
+  const text = await vscode.window.showInputBox({
+    title,
+    prompt,
+    placeHolder,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : "Write something, or press Escape"),
+  });
+  return text?.trim() || undefined;
+}
+
+async function pickAgentRow(
+  agents: AgentsTreeProvider,
+  title: string,
+  keep: (a: AgentRow) => boolean,
+): Promise<AgentRow | undefined> {
+  const items = agents
+    .list()
+    .filter(keep)
+    .map((a) => ({ label: a.id, description: `${a.state}${a.bead_id ? ` · ${a.bead_id}` : ""}`, agent: a }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage("Gas Town: no agent to choose from.");
+    return undefined;
+  }
+  return (await vscode.window.showQuickPick(items, { title: `Gas Town: ${title}` }))?.agent;
+}
+
 async function pickAgent(agents: AgentsTreeProvider, all = false): Promise<string | undefined> {
   const items = agents
     .list()
@@ -260,11 +312,6 @@ async function pickAgent(agents: AgentsTreeProvider, all = false): Promise<strin
     return undefined;
   }
   return (await vscode.window.showQuickPick(items, { title: "Gas Town: which agent?" }))?.label;
-}
-
-/** The bead whose diff to review next: status "review", highest priority first. */
-export function nextForReview(all: readonly BeadSummary[], skip: ReadonlySet<string> = new Set()): BeadSummary | undefined {
-  return [...all].filter((b) => b.status === "review" && !skip.has(b.id)).sort(compareBeads)[0];
 }
 
 async function reviewNextDiff(beads: BeadsTreeProvider, review: ReviewController) {

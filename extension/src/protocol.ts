@@ -9,10 +9,12 @@
  */
 export interface GastownProtocol {
   AbortAgentParams: AbortAgentParams;
+  ActionResult: ActionResult;
   AgentEventNote: AgentEventNote;
   AgentInfo: AgentInfo;
   AgentStatus: AgentStatus;
   AgentsResult: AgentsResult;
+  AnswerParams: AnswerParams;
   Bead: Bead;
   BeadEvent: BeadEvent;
   BeadParams: BeadParams;
@@ -28,8 +30,11 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  InitializationOptions: InitializationOptions;
+  NudgeParams: NudgeParams;
   PlanDecisionParams: PlanDecisionParams;
   PlanDecisionResult: PlanDecisionResult;
+  RetryParams: RetryParams;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
   SubmitGoalParams: SubmitGoalParams;
@@ -45,6 +50,17 @@ export interface AbortAgentParams {
    * Agent id, e.g. polecat-gt-a1b2
    */
   id: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ActionResult".
+ */
+export interface ActionResult {
+  bead_id: string;
+  /**
+   * What happened, for the Overseer
+   */
+  message: string;
 }
 /**
  * One runtime event of an agent, streamed for the log view.
@@ -118,6 +134,16 @@ export interface AgentStatus {
  */
 export interface AgentsResult {
   agents: AgentInfo[];
+}
+/**
+ * The Overseer's answer to the polecat working a bead that asked a question (state needs-input).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "AnswerParams".
+ */
+export interface AnswerParams {
+  beadId: string;
+  text: string;
 }
 /**
  * One unit of work. Optional fields default to None/empty and are left out of the JSONL when unset.
@@ -209,22 +235,20 @@ export interface BeadResult {
   bead: Bead;
 }
 /**
- * What a tree row needs; the full bead comes from gastown/bead.
+ * What a tree row needs: its label, icon and description. Its tooltip's details (labels, acceptance
+ * criteria) come from gastown/bead when the row is hovered.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "BeadSummary".
  */
 export interface BeadSummary {
-  acceptance_criteria?: string | null;
   assignee?: string | null;
   id: string;
   issue_type: string;
-  labels?: string[];
   parent?: string | null;
   priority: number;
   status: string;
   title: string;
-  updated_at: string;
 }
 /**
  * A versioned delta. A client whose version is not ``version - 1`` missed one and must re-fetch.
@@ -250,7 +274,10 @@ export interface BeadsParams {
  * via the `definition` "BeadsResult".
  */
 export interface BeadsResult {
-  beads: BeadSummary[];
+  /**
+   * One BeadRow per bead (a BeadSummary's fields in BEAD_ROW order)
+   */
+  rows: [string, string, string, number, string, string | null, string | null][];
   /**
    * Ledger version this list reflects; deltas continue from it
    */
@@ -348,6 +375,159 @@ export interface DocumentResult {
   text: string;
 }
 /**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "InitializationOptions".
+ */
+export interface InitializationOptions {
+  /**
+   * Land the integration branch on the current branch when a goal succeeds
+   */
+  autoLand?: boolean;
+  /**
+   * Merge verified branches at once; off = wait for the Overseer's accept
+   */
+  autoMerge?: boolean;
+  cliPath?: string | null;
+  /**
+   * A bead whose files overlap a running polecat's: hold it while that polecat works, serialize it after that bead merges, or start it anyway (off)
+   */
+  conflictRadar?: "hold" | "serialize" | "off";
+  /**
+   * Beads a polecat files with bead_create: hold them (deferred, listed for the Overseer to dispatch) or dispatch them within the same goal
+   */
+  discoveredWork?: "hold" | "dispatch";
+  integrationBranch?: string;
+  /**
+   * Most tasks one plan may have
+   */
+  maxPlanSize?: number;
+  maxPolecats?: number;
+  /**
+   * Branches merged and verified together (bisected on failure)
+   */
+  mergeBatchSize?: number;
+  /**
+   * How long a batch may wait for running polecats to finish
+   */
+  mergeBatchWindow?: number;
+  /**
+   * Write plans as draft beads; dispatch only when the Overseer approves
+   */
+  planApproval?: boolean;
+  /**
+   * Invalid plans sent back to the Mayor before the goal fails
+   */
+  planAttempts?: number;
+  polecats?: PolecatSettings;
+  provider?: ProviderSettings;
+  /**
+   * A reviewer session scores each diff against the acceptance criteria
+   */
+  reviewAgent?: boolean;
+  /**
+   * Times a bead goes back to its polecat before it is blocked
+   */
+  reworkAttempts?: number;
+  /**
+   * Play this scenario file on a local scripted model server (offline)
+   */
+  scenario?: string | null;
+  turnTimeout?: number;
+  /**
+   * Run by the Refinery before a merge; empty = pytest/unittest/make test
+   */
+  verifyCommand?: string;
+  verifyTimeout?: number;
+  /**
+   * Where polecat worktrees go (outside the workspace)
+   */
+  worktreeRoot?: string | null;
+}
+/**
+ * Permission policy, Witness, budgets, worktree pool
+ */
+export interface PolecatSettings {
+  /**
+   * If set, a shell command must match one of these regexes
+   */
+  allowCommands?: string[];
+  /**
+   * Let polecats fetch URLs
+   */
+  allowUrls?: boolean;
+  budget?: BudgetSettings;
+  /**
+   * Extra regexes a shell command must not match (added to the built-in denials: git push, branch switching, sudo, installs, network tools)
+   */
+  denyCommands?: string[];
+  /**
+   * Idle worktrees `gastown gc` keeps for reuse
+   */
+  keepIdleWorktrees?: number;
+  /**
+   * Restarts of a stuck polecat before the bead is escalated
+   */
+  maxRestarts?: number;
+  /**
+   * Seconds a polecat waits for the Overseer's answer before its bead is escalated (waiting is not a stall)
+   */
+  needsInputTimeout?: number;
+  nudge?: string;
+  /**
+   * Folders polecats may read besides their worktree and the workspace
+   */
+  readablePaths?: string[];
+  /**
+   * Confine polecats' shell commands with bubblewrap: auto (where bwrap works, else a warning), required (refuse to start polecats without it) or off
+   */
+  sandbox?: "auto" | "required" | "off";
+  /**
+   * No agent event for this long: the Witness nudges, then restarts
+   */
+  stallSeconds?: number;
+  /**
+   * The same while a tool (e.g. a test run) is executing
+   */
+  toolStallSeconds?: number;
+}
+/**
+ * Caps; 0 = no cap. At a bead cap its polecat is stopped and the bead blocked; at a goal cap dispatch
+ * of that goal pauses and the Overseer is told.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "BudgetSettings".
+ */
+export interface BudgetSettings {
+  secondsPerBead?: number;
+  secondsPerGoal?: number;
+  tokensPerBead?: number;
+  tokensPerGoal?: number;
+}
+/**
+ * Copilot login by default; BYOK (OpenAI-compatible, Azure AI Foundry, Anthropic, Ollama) when typed.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ProviderSettings".
+ */
+export interface ProviderSettings {
+  apiKey?: string | null;
+  apiKeyEnv?: string;
+  azureApiVersion?: string | null;
+  baseUrl?: string | null;
+  model?: string;
+  type?: "copilot" | "openai" | "azure" | "anthropic";
+}
+/**
+ * A message to the polecat working a bead, read at its next turn.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "NudgeParams".
+ */
+export interface NudgeParams {
+  beadId: string;
+  text: string;
+}
+/**
  * With plan approval on, the Overseer approves a drafted plan (as edited) or discards it.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -368,6 +548,16 @@ export interface PlanDecisionResult {
    */
   bead_ids?: string[];
   epic_id: string;
+}
+/**
+ * Send an escalated or blocked bead back to a polecat, with the Overseer's note as guidance.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RetryParams".
+ */
+export interface RetryParams {
+  beadId: string;
+  note?: string | null;
 }
 /**
  * The Overseer's verdict on a bead's branch: the whole branch, one file, or some hunks.
@@ -448,4 +638,54 @@ export interface UpdateBeadParams {
   reason?: string | null;
   status?: ("open" | "closed" | "blocked" | "deferred") | null;
   title?: string | null;
+}
+/**
+ * The polecats' permission policy, the Witness's supervision, budgets and the worktree pool.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PolecatSettings".
+ */
+export interface PolecatSettings1 {
+  /**
+   * If set, a shell command must match one of these regexes
+   */
+  allowCommands?: string[];
+  /**
+   * Let polecats fetch URLs
+   */
+  allowUrls?: boolean;
+  budget?: BudgetSettings;
+  /**
+   * Extra regexes a shell command must not match (added to the built-in denials: git push, branch switching, sudo, installs, network tools)
+   */
+  denyCommands?: string[];
+  /**
+   * Idle worktrees `gastown gc` keeps for reuse
+   */
+  keepIdleWorktrees?: number;
+  /**
+   * Restarts of a stuck polecat before the bead is escalated
+   */
+  maxRestarts?: number;
+  /**
+   * Seconds a polecat waits for the Overseer's answer before its bead is escalated (waiting is not a stall)
+   */
+  needsInputTimeout?: number;
+  nudge?: string;
+  /**
+   * Folders polecats may read besides their worktree and the workspace
+   */
+  readablePaths?: string[];
+  /**
+   * Confine polecats' shell commands with bubblewrap: auto (where bwrap works, else a warning), required (refuse to start polecats without it) or off
+   */
+  sandbox?: "auto" | "required" | "off";
+  /**
+   * No agent event for this long: the Witness nudges, then restarts
+   */
+  stallSeconds?: number;
+  /**
+   * The same while a tool (e.g. a test run) is executing
+   */
+  toolStallSeconds?: number;
 }

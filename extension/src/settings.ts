@@ -1,32 +1,17 @@
-// The extension's settings (contributes.configuration in package.json), read in one place, and what the
-// server gets from them as LSP initializationOptions (the server's camelCase aliases, see
-// server/gastown/config.py). Town settings are sent only when the user set them, so the server keeps its
-// own defaults otherwise; a null would fail the server's validation.
+// The extension's settings, read in one place, and what the server gets from them as LSP
+// initializationOptions. Which settings exist, their bounds and the server key each fills are generated
+// from the server (SETTINGS in contracts.ts; package.json's contributes.configuration comes from the same
+// table). Town settings are sent only when the user set them, so the server keeps its own defaults
+// otherwise; a null would fail the server's validation.
 import * as vscode from "vscode";
+import { SETTINGS, type SettingSpec } from "./contracts";
+import type { InitializationOptions, ProviderSettings } from "./protocol";
 
-export type ProviderType = "copilot" | "openai" | "azure" | "anthropic";
+export type ProviderType = ProviderSettings["type"] & string;
 export type LogLevel = "DEBUG" | "INFO" | "WARNING" | "ERROR";
 
-/** Town settings as the server names them (initializationOptions keys). */
-export interface TownOptions {
-  maxPolecats?: number;
-  verifyCommand?: string;
-  autoMerge?: boolean;
-  planApproval?: boolean;
-  turnTimeout?: number;
-  verifyTimeout?: number;
-  reworkAttempts?: number;
-  maxPlanSize?: number;
-  conflictRadar?: "hold" | "serialize" | "off";
-  mergeBatchSize?: number;
-  reviewAgent?: boolean;
-  autoLand?: boolean;
-  polecats?: {
-    stallSeconds?: number;
-    maxRestarts?: number;
-    budget?: { tokensPerBead?: number; tokensPerGoal?: number; secondsPerBead?: number; secondsPerGoal?: number };
-  };
-}
+/** Town settings as the server names them (initializationOptions keys, generated from its Settings model). */
+export type TownOptions = Omit<InitializationOptions, "provider" | "cliPath">;
 
 export interface Settings {
   pythonPath: string | undefined;
@@ -46,38 +31,30 @@ export interface ConfigLike {
     | undefined;
 }
 
-const PROVIDERS: readonly ProviderType[] = ["copilot", "openai", "azure", "anthropic"];
-const LEVELS: readonly LogLevel[] = ["DEBUG", "INFO", "WARNING", "ERROR"];
+const spec = (key: string): SettingSpec => {
+  const found = SETTINGS.find((s) => s.setting === key);
+  if (!found) throw new Error(`no setting gastown.${key} in the generated contracts`);
+  return found;
+};
+const PROVIDERS = spec("provider.type").values as readonly ProviderType[];
+const LEVELS = spec("server.logLevel").values as readonly LogLevel[];
 
-/** Setting key (under `gastown.`) -> server key, kind and bounds. */
-const TOWN_KEYS: ReadonlyArray<{
-  setting: string;
-  /** The server's key; a dotted path for nested settings (e.g. polecats.budget.tokensPerBead). */
-  option: string;
-  kind: "int" | "number" | "boolean" | "string";
-  min?: number;
-  max?: number;
-  values?: readonly string[];
-}> = [
-  { setting: "maxPolecats", option: "maxPolecats", kind: "int", min: 1, max: 64 },
-  { setting: "verifyCommand", option: "verifyCommand", kind: "string" },
-  { setting: "autoMerge", option: "autoMerge", kind: "boolean" },
-  { setting: "planApproval", option: "planApproval", kind: "boolean" },
-  { setting: "budgets.turnTimeoutSeconds", option: "turnTimeout", kind: "number", min: 1 },
-  { setting: "budgets.verifyTimeoutSeconds", option: "verifyTimeout", kind: "number", min: 1 },
-  { setting: "budgets.reworkAttempts", option: "reworkAttempts", kind: "int", min: 0, max: 10 },
-  { setting: "budgets.maxPlanSize", option: "maxPlanSize", kind: "int", min: 1, max: 200 },
-  { setting: "budgets.tokensPerBead", option: "polecats.budget.tokensPerBead", kind: "int", min: 0 },
-  { setting: "budgets.tokensPerGoal", option: "polecats.budget.tokensPerGoal", kind: "int", min: 0 },
-  { setting: "budgets.secondsPerBead", option: "polecats.budget.secondsPerBead", kind: "number", min: 0 },
-  { setting: "budgets.secondsPerGoal", option: "polecats.budget.secondsPerGoal", kind: "number", min: 0 },
-  { setting: "witness.stallSeconds", option: "polecats.stallSeconds", kind: "number", min: 1 },
-  { setting: "witness.maxRestarts", option: "polecats.maxRestarts", kind: "int", min: 0, max: 10 },
-  { setting: "conflictRadar", option: "conflictRadar", kind: "string", values: ["hold", "serialize", "off"] },
-  { setting: "mergeBatchSize", option: "mergeBatchSize", kind: "int", min: 1, max: 64 },
-  { setting: "reviewAgent", option: "reviewAgent", kind: "boolean" },
-  { setting: "autoLand", option: "autoLand", kind: "boolean" },
-];
+/** Settings sent only when the user set them (the server keeps its own defaults otherwise). */
+const TOWN_KEYS = SETTINGS.filter((s) => s.send === "set" && s.option);
+
+/** Whether a value the user set is one the server accepts (type, bounds, choices). */
+export function validSetting(k: SettingSpec, value: unknown): boolean {
+  if (k.kind === "boolean") return typeof value === "boolean";
+  if (k.kind === "string") return typeof value === "string" && (!k.values || k.values.includes(value.trim()));
+  return (
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    (k.kind !== "int" || Number.isInteger(value)) &&
+    (k.min === undefined || value >= k.min) &&
+    (k.exclusiveMin === undefined || value > k.exclusiveMin) &&
+    (k.max === undefined || value <= k.max)
+  );
+}
 
 /** Set a dotted path in a nested options object. */
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -90,13 +67,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 /** The settings keys (under `gastown.`) whose change needs a server restart. */
-export const RESTART_KEYS = [
-  "server.pythonPath",
-  "server.logLevel",
-  "provider",
-  "copilot.cliPath",
-  ...TOWN_KEYS.map((k) => k.setting),
-];
+export const RESTART_KEYS: readonly string[] = SETTINGS.map((k) => k.setting);
 
 function text(config: ConfigLike, key: string): string | undefined {
   const value = config.get<string>(key);
@@ -122,23 +93,12 @@ export function readSettings(config: ConfigLike = vscode.workspace.getConfigurat
   for (const k of TOWN_KEYS) {
     const value = explicit(config, k.setting);
     if (value === undefined) continue;
-    const bad = () => problems.push(`gastown.${k.setting}: ${JSON.stringify(value)} is not valid; using the server's default`);
-    if (k.kind === "boolean") {
-      if (typeof value === "boolean") setPath(town as Record<string, unknown>, k.option, value);
-      else bad();
-    } else if (k.kind === "string") {
-      if (typeof value === "string" && (!k.values || k.values.includes(value.trim()))) {
-        if (value.trim()) setPath(town as Record<string, unknown>, k.option, value.trim());
-      } else bad();
-    } else {
-      const ok =
-        typeof value === "number" &&
-        Number.isFinite(value) &&
-        (k.kind !== "int" || Number.isInteger(value)) &&
-        (k.min === undefined || value >= k.min) &&
-        (k.max === undefined || value <= k.max);
-      if (ok) setPath(town as Record<string, unknown>, k.option, value);
-      else bad();
+    if (!validSetting(k, value)) {
+      problems.push(`gastown.${k.setting}: ${JSON.stringify(value)} is not valid; using the server's default`);
+    } else if (typeof value !== "string") {
+      setPath(town as Record<string, unknown>, k.option!, value);
+    } else if (value.trim()) {
+      setPath(town as Record<string, unknown>, k.option!, value.trim());
     }
   }
   return {
@@ -166,7 +126,7 @@ export function initializationOptions(settings: Settings, apiKey?: string) {
   if (settings.provider.baseUrl) provider.baseUrl = settings.provider.baseUrl;
   if (settings.provider.model) provider.model = settings.provider.model;
   if (apiKey) provider.apiKey = apiKey;
-  const options: { provider: typeof provider; cliPath?: string } & TownOptions = { provider, ...(settings.town ?? {}) };
+  const options: InitializationOptions & { provider: typeof provider } = { provider, ...(settings.town ?? {}) };
   if (settings.cliPath) options.cliPath = settings.cliPath;
   return options;
 }

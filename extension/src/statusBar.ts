@@ -1,10 +1,10 @@
-// The status-bar item: agents running · beads ready · beads to review · tokens used.
+// The status-bar item: agents running · agents that need you · beads ready · beads to review · tokens used.
 import * as vscode from "vscode";
 import { summaryText, summaryTooltip, type TownSummary } from "./views/agentsModel";
 
 export class TownStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("gastown.status", vscode.StatusBarAlignment.Left, 50);
-  private summary: TownSummary = { running: 0, ready: undefined, review: 0, tokens: 0 };
+  private summary: TownSummary = { running: 0, ready: undefined, review: 0, tokens: 0, needYou: 0 };
 
   constructor() {
     this.item.name = "Gas Town";

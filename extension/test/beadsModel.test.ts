@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import type { BeadsResult, BeadSummary } from "../src/protocol";
+import type { BeadSummary } from "../src/protocol";
 import {
   BeadsModel,
   BeadsSync,
+  type BeadList,
   type BeadNode,
   beadDescription,
   beadTooltip,
@@ -64,10 +65,11 @@ describe("row text", () => {
   });
 
   it("puts the acceptance criteria in the tooltip", () => {
-    const tip = beadTooltip(bead("gt-9", { acceptance_criteria: "- prints --help\n- exits 0" }));
+    const tip = beadTooltip(bead("gt-9"), undefined, { acceptance_criteria: "- prints --help\n- exits 0", labels: ["cli"] });
     expect(tip).toContain("**gt-9**");
     expect(tip).toContain("Acceptance criteria");
     expect(tip).toContain("- exits 0");
+    expect(tip).toContain("Labels: cli");
     expect(beadTooltip(bead("gt-8"))).not.toContain("Acceptance criteria");
   });
 
@@ -124,7 +126,7 @@ describe("BeadsModel.apply", () => {
 });
 
 describe("BeadsSync", () => {
-  const result = (version: number, ...ids: string[]): BeadsResult => ({
+  const result = (version: number, ...ids: string[]): BeadList => ({
     version,
     beads: ids.map((id) => bead(id)),
   });
@@ -162,7 +164,7 @@ describe("BeadsSync", () => {
   });
 
   it("holds deltas that arrive during a fetch and replays the newer ones on top", async () => {
-    const pending = deferred<BeadsResult>();
+    const pending = deferred<BeadList>();
     const fetchAll = vi.fn(() => pending.promise);
     const sync = new BeadsSync(fetchAll);
     const first = sync.refresh();
@@ -178,7 +180,7 @@ describe("BeadsSync", () => {
   });
 
   it("shares one request between concurrent refreshes", async () => {
-    const pending = deferred<BeadsResult>();
+    const pending = deferred<BeadList>();
     const fetchAll = vi.fn(() => pending.promise);
     const sync = new BeadsSync(fetchAll);
     const a = sync.refresh();
@@ -203,7 +205,7 @@ describe("BeadsSync", () => {
   });
 
   it("drops a held delta that still gaps once a fresh list came", async () => {
-    const pending = deferred<BeadsResult>();
+    const pending = deferred<BeadList>();
     const answers = [pending.promise, Promise.resolve(result(9, "a", "far"))];
     const fetchAll = vi.fn(() => answers.shift()!);
     const sync = new BeadsSync(fetchAll);
@@ -338,5 +340,20 @@ describe("matchesFilter", () => {
     expect(matchesFilter(bead("x", { status: "closed" }), "open", ready)).toBe(false);
     expect(matchesFilter(bead("x", { status: "closed" }), "all", ready)).toBe(true);
     expect(matchesFilter(bead("x", { status: "tombstone" }), "all", ready)).toBe(false);
+  });
+});
+
+describe("decodeBeads", () => {
+  it("reads rows in the server's BEAD_ROW order", async () => {
+    const { BEAD_ROW } = await import("../src/contracts");
+    const { decodeBeads } = await import("../src/views/beadsModel");
+    const row: [string, string, string, number, string, string | null, string | null] = [
+      "gt-1", "Parse it", "review", 1, "task", "gt-e", "polecat-gt-1",
+    ];
+    const [decoded] = decodeBeads({ version: 4, rows: [row] }).beads;
+    // The decoder names the columns in the order the server writes them (generated from its model).
+    expect(Object.keys(decoded)).toEqual([...BEAD_ROW]);
+    expect(Object.values(decoded)).toEqual(row);
+    expect(decodeBeads({ version: 4, rows: [] })).toEqual({ version: 4, beads: [] });
   });
 });

@@ -7,7 +7,6 @@ export function bead(id: string, extra: Partial<BeadSummary> = {}): BeadSummary 
     status: "open",
     priority: 2,
     issue_type: "task",
-    updated_at: "2026-01-01T00:00:00Z",
     ...extra,
   };
 }

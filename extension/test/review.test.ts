@@ -296,8 +296,8 @@ describe("ReviewController (vscode stub)", () => {
 
 describe("plan approval", () => {
   it("offers only drafted epics", async () => {
-    const { isDraftEpic } = await import("../src/commands");
-    const base = { title: "t", priority: 2, labels: [], updated_at: "2026-01-01T00:00:00Z" };
+    const { isDraftEpic } = await import("../src/commandArgs");
+    const base = { title: "t", priority: 2 };
     expect(isDraftEpic({ ...base, id: "gt-1", status: "draft", issue_type: "epic" })).toBe(true);
     expect(isDraftEpic({ ...base, id: "gt-1.1", status: "draft", issue_type: "task" })).toBe(false);
     expect(isDraftEpic({ ...base, id: "gt-2", status: "open", issue_type: "epic" })).toBe(false);

@@ -149,3 +149,23 @@ describe("nested and enum town settings", () => {
     expect(s.problems.some((p) => p.includes("gastown.conflictRadar"))).toBe(true);
   });
 });
+
+describe("settings generated from the server's model", () => {
+  it("covers every contributed setting and enforces the server's bounds", async () => {
+    const { SETTINGS } = await import("../src/contracts");
+    const { validSetting, RESTART_KEYS } = await import("../src/settings");
+    const manifest = (await import("../../package.json", { with: { type: "json" } })).default as {
+      contributes: { configuration: { properties: Record<string, unknown> } };
+    };
+    expect(Object.keys(manifest.contributes.configuration.properties)).toEqual(SETTINGS.map((s) => `gastown.${s.setting}`));
+    expect(RESTART_KEYS).toContain("budgets.turnTimeoutSeconds");
+    const turn = SETTINGS.find((s) => s.setting === "budgets.turnTimeoutSeconds")!;
+    expect(turn.option).toBe("turnTimeout");
+    // The server's `gt=0`: any positive number, not zero.
+    expect(validSetting(turn, 0.5)).toBe(true);
+    expect(validSetting(turn, 0)).toBe(false);
+    const radar = SETTINGS.find((s) => s.setting === "conflictRadar")!;
+    expect(validSetting(radar, "serialize")).toBe(true);
+    expect(validSetting(radar, "sideways")).toBe(false);
+  });
+});

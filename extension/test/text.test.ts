@@ -1,6 +1,6 @@
 // The read-only documents' text, the agents' figures, and the commands' argument handling.
 import { describe, expect, it } from "vitest";
-import { agentIdOf, beadIdOf, nextForReview } from "../src/commands";
+import { agentIdOf, beadIdOf, nextForReview } from "../src/commandArgs";
 import { AgentLogs, beadMarkdown, eventLine } from "../src/docs/text";
 import { agentsByBead, formatElapsed, formatTokens, summaryText } from "../src/views/agentsModel";
 import { bead } from "./fixtures";
@@ -70,10 +70,15 @@ describe("agents' figures", () => {
   });
 
   it("summarises the town for the status bar", () => {
-    expect(summaryText({ running: 2, ready: 3, review: 1, tokens: 4200 })).toBe(
+    expect(summaryText({ running: 2, ready: 3, review: 1, tokens: 4200, needYou: 0 })).toBe(
       "$(organization) 2 running · 3 ready · $(git-pull-request) 1 to review · 4.2k tok",
     );
-    expect(summaryText({ running: 0, ready: undefined, review: 0, tokens: 0 })).toBe("$(organization) 0 running · … ready");
+    expect(summaryText({ running: 0, ready: undefined, review: 0, tokens: 0, needYou: 0 })).toBe(
+      "$(organization) 0 running · … ready",
+    );
+    expect(summaryText({ running: 3, ready: 0, review: 0, tokens: 0, needYou: 2 })).toBe(
+      "$(organization) 3 running · $(bell-dot) 2 need you · 0 ready",
+    );
   });
 });
 
@@ -96,5 +101,27 @@ describe("command arguments", () => {
     expect(nextForReview(beads)?.id).toBe("b");
     expect(nextForReview(beads, new Set(["b"]))?.id).toBe("a");
     expect(nextForReview(beads, new Set(["a", "b"]))).toBeUndefined();
+  });
+});
+
+describe("questions", () => {
+  it("finds new questions, forgets answered ones, and falls back to the detail", async () => {
+    const { newQuestions, questionOf } = await import("../src/views/agentsModel");
+    const told = new Map<string, string>();
+    const a = { id: "a", role: "polecat", state: "needs-input", detail: "Which file?" } as const;
+    expect(questionOf(a)).toBe("Which file?");
+    expect(questionOf({ ...a, state: "working" })).toBeUndefined();
+    expect(newQuestions([a], told).map((x) => x.id)).toEqual(["a"]);
+    expect(newQuestions([a], told)).toEqual([]);
+    expect(newQuestions([], told)).toEqual([]);
+    expect(told.size).toBe(0);
+    expect(newQuestions([a], told).map((x) => x.id)).toEqual(["a"]);
+  });
+
+  it("offers messages only to live polecats with a bead", async () => {
+    const { canMessage } = await import("../src/commandArgs");
+    expect(canMessage({ id: "p", role: "polecat", state: "working", bead_id: "gt-1" })).toBe(true);
+    expect(canMessage({ id: "p", role: "polecat", state: "done", bead_id: "gt-1" })).toBe(false);
+    expect(canMessage({ id: "m", role: "mayor", state: "working" })).toBe(false);
   });
 });

@@ -5,20 +5,28 @@ import type { AgentInfo } from "../src/protocol";
 import { agentDescription, sortAgents } from "../src/views/agentsModel";
 import { AgentsTreeProvider } from "../src/views/agents";
 import { BeadsTreeProvider } from "../src/views/beads";
+import { decodeBeads } from "../src/views/beadsModel";
 import { bead } from "./fixtures";
 
 describe("BeadsTreeProvider", () => {
   it("shows epics expanded with their tasks, and repaints on a delta", async () => {
-    const provider = new BeadsTreeProvider();
+    // The list carries the rows; a hovered row's labels and acceptance criteria come from gastown/bead.
+    const fetched: string[] = [];
+    const provider = new BeadsTreeProvider(async (id) => {
+      fetched.push(id);
+      return { acceptance_criteria: "--flag works", labels: ["cli"] };
+    });
     const repaint = vi.fn();
     provider.onDidChangeTreeData(repaint);
-    await provider.connect(async () => ({
-      version: 1,
-      beads: [
-        bead("gt-e", { issue_type: "epic", title: "Add a flag", priority: 1 }),
-        bead("gt-1", { parent: "gt-e", title: "Parse it", acceptance_criteria: "--flag works" }),
-      ],
-    }));
+    await provider.connect(async () =>
+      decodeBeads({
+        version: 1,
+        rows: [
+          ["gt-e", "Add a flag", "open", 1, "epic", null, null],
+          ["gt-1", "Parse it", "open", 2, "task", "gt-e", null],
+        ],
+      }),
+    );
     const [epic] = provider.getChildren();
     const epicItem = provider.getTreeItem(epic);
     expect(epicItem.label).toBe("Add a flag");
@@ -30,7 +38,10 @@ describe("BeadsTreeProvider", () => {
     expect(taskItem.collapsibleState).toBe(TreeItemCollapsibleState.None);
     // The tooltip is built on hover (resolveTreeItem), not for every row.
     expect(taskItem.tooltip).toBeUndefined();
-    expect((provider.resolveTreeItem(taskItem, task).tooltip as MarkdownString).value).toContain("--flag works");
+    const tip = ((await provider.resolveTreeItem(taskItem, task)).tooltip as MarkdownString).value;
+    expect(tip).toContain("--flag works");
+    expect(tip).toContain("Labels: cli");
+    expect(fetched).toEqual(["gt-1"]);
 
     await provider.onDelta({
       version: 2,
@@ -41,6 +52,20 @@ describe("BeadsTreeProvider", () => {
     expect(closed.description).toBe("P2 · closed · polecat-gt-1");
     expect((closed.iconPath as ThemeIcon).id).toBe("pass-filled");
     expect(provider.version).toBe(2);
+  });
+});
+
+describe("BeadsTreeProvider tooltips", () => {
+  it("still shows the row's facts when the details cannot be fetched", async () => {
+    const provider = new BeadsTreeProvider(async () => {
+      throw new Error("server restarting");
+    });
+    await provider.connect(async () => ({ version: 1, beads: [bead("gt-1", { assignee: "polecat-gt-1" })] }));
+    const [row] = provider.getChildren();
+    const tip = ((await provider.resolveTreeItem(provider.getTreeItem(row), row)).tooltip as MarkdownString).value;
+    expect(tip).toContain("**gt-1**");
+    expect(tip).toContain("Assignee: polecat-gt-1");
+    expect(tip).not.toContain("Acceptance criteria");
   });
 });
 

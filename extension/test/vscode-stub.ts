@@ -124,7 +124,11 @@ export const recorded = {
   messages: [] as Array<{ level: "info" | "warning" | "error"; text: string }>,
   inputBoxAnswers: [] as Array<string | undefined>,
   commentThreads: [] as Array<{ uri: Uri; range: Range; comments: unknown[]; [k: string]: unknown }>,
+  treeViews: new Map<string, { description?: string; message?: string; visible: boolean }>(),
+  statusItems: new Map<string, { text: string; tooltip: unknown }>(),
   reset(): void {
+    this.treeViews.clear();
+    this.statusItems.clear();
     this.commands.clear();
     this.executed.length = 0;
     this.messages.length = 0;
@@ -186,4 +190,24 @@ export const window = {
   },
   activeTextEditor: undefined as unknown,
   setStatusBarMessage: disposable,
+  createTreeView(id: string, options: { treeDataProvider: unknown }) {
+    const visibility = new EventEmitter<{ visible: boolean }>();
+    const view = {
+      id,
+      ...options,
+      description: undefined as string | undefined,
+      message: undefined as string | undefined,
+      visible: false,
+      onDidChangeVisibility: visibility.event,
+      dispose: () => visibility.dispose(),
+    };
+    recorded.treeViews.set(id, view);
+    return view;
+  },
+  createStatusBarItem(id: string) {
+    const item = { id, name: "", text: "", tooltip: "" as unknown, command: undefined as unknown, show() {}, dispose() {} };
+    recorded.statusItems.set(id, item);
+    return item;
+  },
 };
+

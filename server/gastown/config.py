@@ -7,20 +7,25 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 DEFAULT_MODEL = "gpt-4.1"
+
+# Keys are camelCase as the editor sends them (initializationOptions); Python names work too. The few
+# fields named after their unit (``turn_timeout_s``) keep an explicit alias without the suffix.
+CAMEL = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="ignore")
 
 
 class ProviderSettings(BaseModel):
     """Copilot login by default; BYOK (OpenAI-compatible, Azure AI Foundry, Anthropic, Ollama) when typed."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = CAMEL
     type: Literal["copilot", "openai", "azure", "anthropic"] = "copilot"
-    base_url: str | None = Field(default=None, alias="baseUrl")
+    base_url: str | None = None
     model: str = DEFAULT_MODEL
-    api_key: str | None = Field(default=None, alias="apiKey", repr=False)
-    api_key_env: str = Field(default="GASTOWN_API_KEY", alias="apiKeyEnv")
-    azure_api_version: str | None = Field(default=None, alias="azureApiVersion")
+    api_key: str | None = Field(default=None, repr=False)
+    api_key_env: str = "GASTOWN_API_KEY"
+    azure_api_version: str | None = None
 
     def sdk_provider(self) -> dict | None:
         """The SDK's per-session ``provider=`` (None = the user's Copilot login)."""
@@ -41,42 +46,42 @@ class ProviderSettings(BaseModel):
         return provider
 
 
-# --- Polecats and the Witness (issue 4) -----------------------------------------------------------
+# --- Polecats and the Witness ---------------------------------------------------------------------
 class BudgetSettings(BaseModel):
     """Caps; 0 = no cap. At a bead cap its polecat is stopped and the bead blocked; at a goal cap dispatch
     of that goal pauses and the Overseer is told."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    tokens_per_bead: int = Field(default=0, ge=0, alias="tokensPerBead")
-    tokens_per_goal: int = Field(default=0, ge=0, alias="tokensPerGoal")
-    seconds_per_bead: float = Field(default=0, ge=0, alias="secondsPerBead")
-    seconds_per_goal: float = Field(default=0, ge=0, alias="secondsPerGoal")
+    model_config = CAMEL
+    tokens_per_bead: int = Field(default=0, ge=0)
+    tokens_per_goal: int = Field(default=0, ge=0)
+    seconds_per_bead: float = Field(default=0, ge=0)
+    seconds_per_goal: float = Field(default=0, ge=0)
 
 
 class PolecatSettings(BaseModel):
     """The polecats' permission policy, the Witness's supervision, budgets and the worktree pool."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    deny_commands: list[str] = Field(default_factory=list, alias="denyCommands",
+    model_config = CAMEL
+    deny_commands: list[str] = Field(default_factory=list,
                                      description="Extra regexes a shell command must not match (added to the "
                                                  "built-in denials: git push, branch switching, sudo, installs, "
                                                  "network tools)")
-    allow_commands: list[str] = Field(default_factory=list, alias="allowCommands",
+    allow_commands: list[str] = Field(default_factory=list,
                                       description="If set, a shell command must match one of these regexes")
-    allow_urls: bool = Field(default=False, alias="allowUrls", description="Let polecats fetch URLs")
-    readable_paths: list[str] = Field(default_factory=list, alias="readablePaths",
+    allow_urls: bool = Field(default=False, description="Let polecats fetch URLs")
+    readable_paths: list[str] = Field(default_factory=list,
                                       description="Folders polecats may read besides their worktree and the "
                                                   "workspace")
-    stall_seconds: float = Field(default=120, gt=0, alias="stallSeconds",
+    stall_seconds: float = Field(default=120, gt=0,
                                  description="No agent event for this long: the Witness nudges, then restarts")
-    tool_stall_seconds: float = Field(default=900, gt=0, alias="toolStallSeconds",
+    tool_stall_seconds: float = Field(default=900, gt=0,
                                       description="The same while a tool (e.g. a test run) is executing")
-    max_restarts: int = Field(default=2, ge=0, le=10, alias="maxRestarts",
+    max_restarts: int = Field(default=2, ge=0, le=10,
                               description="Restarts of a stuck polecat before the bead is escalated")
     nudge: str = Field(default="You have been quiet for a while. If you are stuck, say what blocks you and call "
                        "report_blocked; otherwise continue and call report_done when the bead is done.")
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
-    keep_idle_worktrees: int = Field(default=8, ge=0, alias="keepIdleWorktrees",
+    keep_idle_worktrees: int = Field(default=8, ge=0,
                                      description="Idle worktrees `gastown gc` keeps for reuse")
     needs_input_timeout: float = Field(default=1800, gt=0, alias="needsInputTimeout",
                                        description="Seconds a polecat waits for the Overseer's answer before its "
@@ -88,51 +93,51 @@ class PolecatSettings(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = CAMEL
     provider: ProviderSettings = Field(default_factory=ProviderSettings)
-    cli_path: str | None = Field(default=None, alias="cliPath")
-    max_polecats: int = Field(default=4, ge=1, le=64, alias="maxPolecats")
-    verify_command: str = Field(default="", alias="verifyCommand",
+    cli_path: str | None = None
+    max_polecats: int = Field(default=4, ge=1, le=64)
+    verify_command: str = Field(default="",
                                 description="Run by the Refinery before a merge; empty = pytest/unittest/make test")
     verify_timeout_s: float = Field(default=600, gt=0, alias="verifyTimeout")
-    integration_branch: str = Field(default="gastown/integration", alias="integrationBranch")
+    integration_branch: str = "gastown/integration"
     worktree_root: str | None = Field(
-        default=None, alias="worktreeRoot", description="Where polecat worktrees go (outside the workspace)"
+        default=None, description="Where polecat worktrees go (outside the workspace)"
     )
     turn_timeout_s: float = Field(default=300, gt=0, alias="turnTimeout")
     scenario: str | None = Field(
         default=None, description="Play this scenario file on a local scripted model server (offline)"
     )
 
-    # --- Mayor, dispatcher and Refinery (issue 5) -------------------------------------------------
-    max_plan_size: int = Field(default=30, ge=1, le=200, alias="maxPlanSize",
+    # --- Mayor, dispatcher and Refinery ----------------------------------------------------------
+    max_plan_size: int = Field(default=30, ge=1, le=200,
                                description="Most tasks one plan may have")
-    plan_attempts: int = Field(default=3, ge=1, le=10, alias="planAttempts",
+    plan_attempts: int = Field(default=3, ge=1, le=10,
                                description="Invalid plans sent back to the Mayor before the goal fails")
-    plan_approval: bool = Field(default=False, alias="planApproval",
+    plan_approval: bool = Field(default=False,
                                 description="Write plans as draft beads; dispatch only when the Overseer approves")
     conflict_radar: Literal["hold", "serialize", "off"] = Field(
-        default="hold", alias="conflictRadar",
+        default="hold",
         description="A bead whose files overlap a running polecat's: hold it while that polecat works, "
                     "serialize it after that bead merges, or start it anyway (off)")
-    auto_merge: bool = Field(default=True, alias="autoMerge",
+    auto_merge: bool = Field(default=True,
                              description="Merge verified branches at once; off = wait for the Overseer's accept")
-    merge_batch_size: int = Field(default=1, ge=1, le=64, alias="mergeBatchSize",
+    merge_batch_size: int = Field(default=1, ge=1, le=64,
                                   description="Branches merged and verified together (bisected on failure)")
     merge_batch_window_s: float = Field(default=10, ge=0, alias="mergeBatchWindow",
                                         description="How long a batch may wait for running polecats to finish")
-    rework_attempts: int = Field(default=2, ge=0, le=10, alias="reworkAttempts",
+    rework_attempts: int = Field(default=2, ge=0, le=10,
                                  description="Times a bead goes back to its polecat before it is blocked")
-    review_agent: bool = Field(default=False, alias="reviewAgent",
+    review_agent: bool = Field(default=False,
                                description="A reviewer session scores each diff against the acceptance criteria")
-    auto_land: bool = Field(default=False, alias="autoLand",
+    auto_land: bool = Field(default=False,
                             description="Land the integration branch on the current branch when a goal succeeds")
     discovered_work: Literal["hold", "dispatch"] = Field(
         default="hold", alias="discoveredWork",
         description="Beads a polecat files with bead_create: hold them (deferred, listed for the Overseer to "
                     "dispatch) or dispatch them within the same goal")
 
-    # --- Polecats and the Witness (issue 4) -------------------------------------------------------
+    # --- Polecats and the Witness ---------------------------------------------------------------
     polecats: PolecatSettings = Field(default_factory=PolecatSettings,
                                       description="Permission policy, Witness, budgets, worktree pool")
 

@@ -524,10 +524,18 @@ async function treeContextAction(page, paneName, label, action) {
       await page.keyboard.press("Escape");
       return false;
     }
-    // A menu ignores clicks that come right after it opened (the right-click's own mouse-up): wait a
-    // moment, click, and check that it closed.
-    await page.waitForTimeout(400);
+    // A menu ignores clicks that come right after it opened (the right-click's own mouse-up): hover the
+    // entry until the menu highlights it (it handles mouse events by then), click, and check that it closed.
     await item.hover();
+    try {
+      await page
+        .locator(".context-view .monaco-menu .action-item.focused", { hasText: action })
+        .first()
+        .waitFor({ state: "visible", timeout: 3_000 });
+    } catch {
+      await page.keyboard.press("Escape");
+      return false;
+    }
     await item.click();
     try {
       await item.waitFor({ state: "hidden", timeout: 2_000 });

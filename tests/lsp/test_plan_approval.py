@@ -9,7 +9,7 @@ import pytest_lsp
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from tests.lsp.test_server import SERVER, open_town, request, until_all_closed
+from tests.lsp.test_server import SERVER, open_town, request, summaries, until_all_closed
 
 pytestmark = pytest.mark.runtime
 
@@ -24,7 +24,7 @@ async def client(lsp_client: LanguageClient, tmp_path):
 async def test_drafted_plan_is_edited_then_approved_and_runs(client: LanguageClient):
     result = await request(client, "gastown/submitGoal", {"goal": "Add multiply and divide"})
     listed = await request(client, "gastown/beads", {"filter": "all"})
-    assert {b.status for b in listed.beads} == {"draft"}
+    assert {b["status"] for b in summaries(listed).values()} == {"draft"}
     assert any("drafted with 3 beads" in m.message for m in client.messages)
 
     # Nothing runs while the plan is a draft; the Overseer edits a bead first.

@@ -14,7 +14,9 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from gastown.demo import DEMO_SCENARIO, make_sample_repo
+from gastown.lsp.protocol import BEAD_ROW
 from tests.conftest import copilot_cli
+from tests.support import eventually
 
 pytestmark = pytest.mark.runtime
 
@@ -56,6 +58,17 @@ async def client(lsp_client: LanguageClient, tmp_path):
     await lsp_client.shutdown_session()
 
 
+def summaries(listed) -> dict[str, dict]:
+    """A gastown/beads answer's rows (arrays in BEAD_ROW order) as BeadSummary dicts by id."""
+    return {row[0]: dict(zip(BEAD_ROW, row, strict=True)) for row in listed.rows}
+
+
+async def _equal(value, expected):
+    """``value`` (awaited) if it equals ``expected``, else None: for ``eventually``."""
+    got = await value
+    return got if got == expected else None
+
+
 async def request(client: LanguageClient, method: str, params) -> object:
     return await client.protocol.send_request_async(method, params)
 
@@ -82,18 +95,26 @@ async def test_goal_from_submit_to_closed_beads(client: LanguageClient):
     assert all(status[i] == "closed" for i in result.bead_ids)
 
     listed = await request(client, "gastown/beads", {"filter": "all"})
-    by_id = {b.id: b for b in listed.beads}
-    assert {by_id[i].parent for i in result.bead_ids} == {result.epic_id}
+    by_id = summaries(listed)
+    assert {by_id[i]["parent"] for i in result.bead_ids} == {result.epic_id}
+    assert {by_id[i]["status"] for i in result.bead_ids} == {"closed"}
+    assert by_id[result.epic_id]["issue_type"] == "epic"
     assert listed.version >= first.version
+    # The ready filter answers from the ledger's index, in the same row shape.
+    ready = await request(client, "gastown/beads", {"filter": "ready"})
+    assert all(len(row) == len(BEAD_ROW) for row in ready.rows)
+    assert not set(summaries(ready)) & set(result.bead_ids)
 
     # The dependency was honoured: tests merged after the operations they test.
     full = await request(client, "gastown/bead", {"id": result.bead_ids[1]})
     assert full.bead.dependencies and any(d.depends_on_id == result.bead_ids[0] for d in full.bead.dependencies)
 
     # Work-done progress: begun, reported, ended.
-    await asyncio.sleep(0.5)
-    kinds = [getattr(v, "kind", None) for reports in client.progress_reports.values() for v in reports]
-    assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
+    def kinds() -> list[str | None]:
+        return [getattr(v, "kind", None) for reports in client.progress_reports.values() for v in reports]
+
+    await eventually(lambda: kinds() and kinds()[-1] == "end", what="the goal's progress ended")
+    assert kinds()[0] == "begin" and "report" in kinds()
 
     # The Overseer can review what each polecat did: files, hunks, and both sides served read-only.
     diff = await request(client, "gastown/diff", {"beadId": result.bead_ids[0]})
@@ -153,7 +174,7 @@ async def test_unknown_method_and_server_survives(client: LanguageClient):
     with pytest.raises(JsonRpcException):
         await request(client, "gastown/beads", [1, 2, 3])
     listed = await request(client, "gastown/beads", {})
-    assert listed.version == 0 and listed.beads == []
+    assert listed.version == 0 and listed.rows == []
 
 
 async def test_code_lenses_and_create_bead_command(client: LanguageClient):
@@ -170,21 +191,21 @@ async def test_code_lenses_and_create_bead_command(client: LanguageClient):
     assert created["title"] == "support complex numbers" and created["status"] == "open"
 
     # The ledger changed: the client is asked to refresh its lenses (debounced).
-    for _ in range(100):
-        if client.lens_refreshes:
-            break
-        await asyncio.sleep(0.05)
-    assert client.lens_refreshes >= 1
+    await eventually(lambda: client.lens_refreshes >= 1, what="a code lens refresh request")
 
     # The new bead's id in a comment now shows its status and title.
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(
             text=f"def add(a, b):\n    # see {created['id']}\n    return a + b\n")]))
-    await asyncio.sleep(0.2)
-    lenses = await client.text_document_code_lens_async(
-        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
-    assert [lens.command.title for lens in lenses] == [f"{created['id']} · open · P2 · support complex numbers"]
+    expected = [f"{created['id']} · open · P2 · support complex numbers"]
+
+    async def titles() -> list[str]:
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        return [lens.command.title for lens in lenses]
+
+    assert await eventually(lambda: _equal(titles(), expected), what="the bead's code lens") == expected
 
     with pytest.raises(JsonRpcException) as err:
         await client.workspace_execute_command_async(types.ExecuteCommandParams(

@@ -21,8 +21,8 @@ const idOf = (uri: vscode.Uri, ext: string) => uri.path.replace(/^\/+/, "").repl
 export class BeadDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  /** Bead id -> the updated_at it was rendered at. */
-  private readonly rendered = new Map<string, string | undefined>();
+  /** Ids of the beads whose page is open. */
+  private readonly rendered = new Set<string>();
 
   constructor(private readonly town: () => Promise<TownApi>) {}
 
@@ -30,19 +30,16 @@ export class BeadDocuments implements vscode.TextDocumentContentProvider, vscode
     const id = idOf(uri, ".md");
     try {
       const { bead } = await (await this.town()).bead({ id });
-      this.rendered.set(id, bead.updated_at);
+      this.rendered.add(id);
       return beadMarkdown(bead);
     } catch (err) {
       return `# ${id}\n\nNot available: ${err instanceof Error ? err.message : String(err)}\n`;
     }
   }
 
-  /** A bead changed (a delta): refresh its page if it is open and stale. */
-  beadChanged(id: string, updatedAt: string | undefined): void {
-    if (this.rendered.has(id) && this.rendered.get(id) !== updatedAt) {
-      this.rendered.set(id, updatedAt);
-      this.changed.fire(beadUri(id));
-    }
+  /** A bead changed (it is in a delta): refresh its page if it is open. */
+  beadChanged(id: string): void {
+    if (this.rendered.has(id)) this.changed.fire(beadUri(id));
   }
 
   forget(uri: vscode.Uri): void {

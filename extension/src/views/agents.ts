@@ -5,6 +5,7 @@ import type { AgentInfo } from "../protocol";
 import { agentDescription, agentIcon, agentTooltip, isActive, sortAgents } from "./agentsModel";
 
 export const OPEN_AGENT_LOG = "gastown.agent.openLog";
+export const ANSWER_AGENT = "gastown.agent.answer";
 
 export class AgentsTreeProvider implements vscode.TreeDataProvider<AgentInfo>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<AgentInfo | undefined | void>();

@@ -1,5 +1,24 @@
 // The Agents view's data, without VS Code: `gastown/agentStatus` sends the full list each time.
+import { compareIds } from "../ids";
 import type { AgentInfo } from "../protocol";
+
+/**
+ * An agent as the views show it. `question` is what a polecat in state needs-input asked; the server's
+ * AgentInfo gains it as `question` (until then it is simply absent).
+ */
+export type AgentRow = AgentInfo & { question?: string | null };
+
+/** The question an agent waits on the Overseer for, if it is waiting. */
+export function questionOf(agent: AgentRow): string | undefined {
+  if (agent.state !== "needs-input") return undefined;
+  return agent.question?.trim() || agent.detail?.trim() || "(no question text)";
+}
+
+/** One line of a question for a row or a notification. */
+export function shortQuestion(text: string, max = 80): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
 
 const ROLE_ORDER: Record<string, number> = { mayor: 0, witness: 1, refinery: 2, polecat: 3 };
 
@@ -10,11 +29,9 @@ export function isActive(agent: AgentInfo): boolean {
   return ACTIVE_STATES.has(agent.state);
 }
 
-/** Mayor, witness, refinery, then polecats by id. */
+/** Mayor, witness, refinery, then polecats by id (natural order: polecat-gt-x.2 before polecat-gt-x.10). */
 export function sortAgents(agents: readonly AgentInfo[]): AgentInfo[] {
-  return [...agents].sort(
-    (a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  return [...agents].sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || compareIds(a.id, b.id));
 }
 
 /** "1.2k tok" style token counts. */
@@ -43,9 +60,11 @@ export function elapsedMs(agent: AgentInfo, now: number): number | undefined {
 }
 
 /** "working · gt-a1b2 · create_file · 1.2k tok · 0:42" (each part only when there is one). */
-export function agentDescription(agent: AgentInfo, now?: number): string {
+export function agentDescription(agent: AgentRow, now?: number): string {
   const parts: string[] = [agent.state];
   if (agent.bead_id) parts.push(agent.bead_id);
+  const question = questionOf(agent);
+  if (question) parts.push(`“${shortQuestion(question, 60)}”`);
   if (agent.current_tool) parts.push(agent.current_tool);
   const tokens = formatTokens(agent.tokens);
   if (tokens) parts.push(tokens);
@@ -56,8 +75,10 @@ export function agentDescription(agent: AgentInfo, now?: number): string {
   return parts.join(" · ");
 }
 
-export function agentTooltip(agent: AgentInfo, now?: number): string {
+export function agentTooltip(agent: AgentRow, now?: number): string {
   const lines = [`**${agent.id}** (${agent.role}) · ${agent.state}`];
+  const question = questionOf(agent);
+  if (question) lines.push("", "**Asks you:**", "", question, "", "_Answer it with **Answer…** (right-click the row)._");
   if (agent.bead_id) lines.push("", `Bead: ${agent.bead_id}`);
   if (agent.branch) lines.push("", `Branch: \`${agent.branch}\``);
   if (agent.worktree) lines.push("", `Worktree: \`${agent.worktree}\``);
@@ -112,10 +133,13 @@ export interface TownSummary {
   ready: number | undefined;
   review: number;
   tokens: number;
+  /** Agents waiting for the Overseer's answer. */
+  needYou: number;
 }
 
 export function summaryText(s: TownSummary): string {
   const parts = [`$(organization) ${s.running} running`];
+  if (s.needYou) parts.push(`$(bell-dot) ${s.needYou} need you`);
   parts.push(s.ready === undefined ? "… ready" : `${s.ready} ready`);
   if (s.review) parts.push(`$(git-pull-request) ${s.review} to review`);
   const tokens = formatTokens(s.tokens);
@@ -128,6 +152,41 @@ export function summaryTooltip(s: TownSummary): string {
     `Gas Town: ${s.running} agent${s.running === 1 ? "" : "s"} running`,
     `${s.ready ?? "?"} bead${s.ready === 1 ? "" : "s"} ready to dispatch`,
     `${s.review} waiting for review`,
+    `${s.needYou} agent${s.needYou === 1 ? "" : "s"} waiting for your answer`,
     `${s.tokens} tokens used by the agents listed`,
   ].join("\n");
+}
+
+/** The status bar's agent figures: polecats at work, agents waiting for an answer, tokens used. */
+export function agentFigures(agents: readonly AgentInfo[]): Pick<TownSummary, "running" | "tokens" | "needYou"> {
+  let running = 0;
+  let tokens = 0;
+  let needYou = 0;
+  for (const a of agents) {
+    if (a.role === "polecat" && isActive(a)) running++;
+    if (a.state === "needs-input") needYou++;
+    tokens += a.tokens ?? 0;
+  }
+  return { running, tokens, needYou };
+}
+
+/**
+ * Questions to tell the Overseer about: agents now waiting whose question was not told yet. `told` maps
+ * agent id -> the question told; it is updated (agents no longer waiting are dropped, so a new question
+ * later is told again).
+ */
+export function newQuestions(agents: readonly AgentRow[], told: Map<string, string>): AgentRow[] {
+  const fresh: AgentRow[] = [];
+  const waiting = new Set<string>();
+  for (const agent of agents) {
+    const question = questionOf(agent);
+    if (!question) continue;
+    waiting.add(agent.id);
+    if (told.get(agent.id) !== question) {
+      told.set(agent.id, question);
+      fresh.push(agent);
+    }
+  }
+  for (const id of [...told.keys()]) if (!waiting.has(id)) told.delete(id);
+  return fresh;
 }

@@ -2,10 +2,12 @@
 // Rows are stable node objects, so a delta repaints only the rows it touched (the whole tree only when
 // the roots change or a filter other than "all" is on).
 import * as vscode from "vscode";
-import type { AgentInfo, BeadsChanged, BeadsResult } from "../protocol";
+import type { AgentInfo, BeadsChanged } from "../protocol";
 import { agentsByBead } from "./agentsModel";
 import {
+  type BeadDetails,
   type BeadFilter,
+  type BeadList,
   type BeadNode,
   BeadsSync,
   FilteredTree,
@@ -28,8 +30,11 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
   private agents = new Map<string, AgentInfo>();
   private connected = false;
 
+  /** `details` fetches what a hovered row's tooltip shows beyond the row (gastown/bead). */
+  constructor(private readonly details?: (id: string) => Promise<BeadDetails>) {}
+
   /** Attach to a server: fetch everything, then follow deltas. Called again after a server restart. */
-  connect(fetchAll: () => Promise<BeadsResult>): Promise<void> {
+  connect(fetchAll: () => Promise<BeadList>): Promise<void> {
     const filter = this.view.filter;
     const ready = this.view.ready;
     this.sync = new BeadsSync(fetchAll, (change) => this.onChange(change));
@@ -134,9 +139,18 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
     return item;
   }
 
-  /** The tooltip (acceptance criteria and all) is built when the row is hovered, not for every row. */
-  resolveTreeItem(item: vscode.TreeItem, node: BeadNode): vscode.TreeItem {
-    item.tooltip = new vscode.MarkdownString(beadTooltip(node.bead, this.agents.get(node.bead.id)));
+  /**
+   * The tooltip is built when the row is hovered, not for every row; its labels and acceptance criteria
+   * are fetched then (the list carries only what the rows show). Without them it still shows the row.
+   */
+  async resolveTreeItem(item: vscode.TreeItem, node: BeadNode): Promise<vscode.TreeItem> {
+    let details: BeadDetails | undefined;
+    try {
+      details = await this.details?.(node.bead.id);
+    } catch {
+      details = undefined; // e.g. the bead was just removed, or the server is restarting
+    }
+    item.tooltip = new vscode.MarkdownString(beadTooltip(node.bead, this.agents.get(node.bead.id), details));
     return item;
   }
 

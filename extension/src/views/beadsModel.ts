@@ -2,11 +2,14 @@
 // epic -> children tree, the sync rule for `gastown/beadsChanged` deltas, and the view's filters.
 // Tree nodes are stable objects (one per bead id, updated in place), so a delta can repaint just the rows
 // it touched. Tested by vitest directly; `npm run bench` times it with 10,000 beads.
-import type { AgentInfo, BeadsChanged, BeadsResult, BeadSummary } from "../protocol";
+import { compareIds, compareKeys, naturalKey } from "../ids";
+import type { AgentInfo, Bead, BeadsChanged, BeadsResult, BeadSummary } from "../protocol";
 
 export interface BeadNode {
   bead: BeadSummary;
   children: BeadNode[];
+  /** The id's sort key (natural order), made once per node. */
+  readonly key: string;
   /** The node this one hangs under (undefined for a root). */
   parent?: BeadNode;
 }
@@ -20,12 +23,32 @@ export type DeltaOutcome =
 /** Which rows a change touched: everything (a fresh list, or the roots changed), or some nodes. */
 export type TreeChange = { all: true } | { all: false; nodes: BeadNode[] };
 
-/** Rows sort by priority (0 first), then id, so the tree is stable across updates. */
+/** Rows sort by priority (0 first), then id in natural order (gt-x.2 before gt-x.10), so the tree is stable. */
 export function compareBeads(a: BeadSummary, b: BeadSummary): number {
-  return a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.priority - b.priority || compareIds(a.id, b.id);
 }
 
-const byBead = (x: BeadNode, y: BeadNode) => compareBeads(x.bead, y.bead);
+const byBead = (x: BeadNode, y: BeadNode) => x.bead.priority - y.bead.priority || compareKeys(x.key, y.key);
+
+/** A full list of summaries: what BeadsModel.reset takes (a gastown/beads answer, decoded). */
+export interface BeadList {
+  version: number;
+  beads: BeadSummary[];
+}
+
+/**
+ * A gastown/beads answer as summaries. The server sends each bead as a row, an array of its BeadSummary's
+ * fields in BEAD_ROW order (generated into contracts.ts; a test checks this decoder against it).
+ */
+export function decodeBeads(result: BeadsResult): BeadList {
+  const rows = result.rows;
+  const beads = new Array<BeadSummary>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [id, title, status, priority, issue_type, parent, assignee] = rows[i];
+    beads[i] = { id, title, status, priority, issue_type, parent, assignee };
+  }
+  return { version: result.version, beads };
+}
 
 /** Roots are beads without a parent or whose parent is not in the list; children hang under parents. */
 export function buildTree(beads: Iterable<BeadSummary>): BeadNode[] {
@@ -45,13 +68,16 @@ export function beadDescription(bead: BeadSummary, agent?: AgentInfo): string {
   return parts.join(" · ");
 }
 
-/** Markdown tooltip: id, type, status, assignee, and the acceptance criteria when present. */
-export function beadTooltip(bead: BeadSummary, agent?: AgentInfo): string {
+/** What a tooltip shows beyond the row: fetched (gastown/bead) when the row is hovered. */
+export type BeadDetails = Pick<Bead, "labels" | "acceptance_criteria">;
+
+/** Markdown tooltip: id, type, status, assignee, and the labels and acceptance criteria when present. */
+export function beadTooltip(bead: BeadSummary, agent?: AgentInfo, details?: BeadDetails): string {
   const lines = [`**${bead.id}** · ${bead.issue_type} · ${bead.status} · P${bead.priority}`, "", bead.title];
   if (bead.assignee) lines.push("", `Assignee: ${bead.assignee}`);
   if (agent) lines.push("", `Agent: ${agent.id} (${agent.state}${agent.current_tool ? `, ${agent.current_tool}` : ""})`);
-  if (bead.labels && bead.labels.length) lines.push("", `Labels: ${bead.labels.join(", ")}`);
-  if (bead.acceptance_criteria) lines.push("", "**Acceptance criteria**", "", bead.acceptance_criteria);
+  if (details?.labels && details.labels.length) lines.push("", `Labels: ${details.labels.join(", ")}`);
+  if (details?.acceptance_criteria) lines.push("", "**Acceptance criteria**", "", details.acceptance_criteria);
   return lines.join("\n");
 }
 
@@ -120,13 +146,13 @@ export class BeadsModel {
   }
 
   /** Replace everything with a full `gastown/beads` answer (nodes of beads still there are kept). */
-  reset(result: BeadsResult): void {
+  reset(result: BeadList): void {
     const old = this.nodes;
     this.nodes = new Map();
     this.rootList = [];
     this.waiting = new Map();
     for (const bead of result.beads) {
-      const node = old.get(bead.id) ?? { bead, children: [] };
+      const node = old.get(bead.id) ?? { bead, children: [], key: naturalKey(bead.id) };
       node.bead = bead;
       node.children = [];
       node.parent = undefined;
@@ -160,7 +186,7 @@ export class BeadsModel {
   private upsert(bead: BeadSummary, touched: Set<BeadNode>, resort: Set<BeadNode | null>): void {
     const node = this.nodes.get(bead.id);
     if (!node) {
-      const fresh: BeadNode = { bead, children: [] };
+      const fresh: BeadNode = { bead, children: [], key: naturalKey(bead.id) };
       this.nodes.set(bead.id, fresh);
       this.attach(fresh, resort);
       touched.add(fresh);
@@ -270,7 +296,7 @@ export class BeadsSync {
   fetches = 0;
 
   constructor(
-    private readonly fetchAll: () => Promise<BeadsResult>,
+    private readonly fetchAll: () => Promise<BeadList>,
     private readonly onChange: (change: TreeChange) => void = () => {},
     private readonly maxRefetches = 3,
   ) {}
@@ -392,4 +418,20 @@ export class FilteredTree {
     for (const node of this.model.values()) if (matchesFilter(node.bead, this.filter, this.ready)) n++;
     return n;
   }
+}
+
+/** Beads waiting for the Overseer's review (the status bar's "to review"). */
+export function countReview(model: BeadsModel): number {
+  let n = 0;
+  for (const node of model.values()) if (node.bead.status === "review") n++;
+  return n;
+}
+
+/** The Beads view's description (the filter, unless all) and its message when a filter hides everything. */
+export function viewCaption(filter: BeadFilter, empty: boolean): { description?: string; message?: string } {
+  if (filter === "all") return {};
+  return {
+    description: filter,
+    message: empty ? `No ${filter} beads. (Filter: ${filter}; "Show All Beads" lists every bead.)` : undefined,
+  };
 }

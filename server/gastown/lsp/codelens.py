@@ -49,3 +49,22 @@ def lenses_for(text: str, bead_ids: re.Pattern[str], lookup: Callable[[str], Bea
             found.append(Lens(number, todo.start(), len(line), "Create bead", "gastown.createBead",
                               [{"title": title, "line": number}]))
     return found
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A running polecat and the bead it works on, for the files it is changing."""
+
+    agent: str
+    bead_id: str
+    bead_title: str
+
+
+def lenses_for_changes(changers: list[InFlight]) -> list[Lens]:
+    """At the top of a file running polecats are changing: who, on which bead, and their diff."""
+    found: list[Lens] = []
+    for c in changers:
+        found.append(Lens(0, 0, 0, f"{c.agent} is changing this file · {c.bead_id}: {c.bead_title}",
+                          "gastown.agent.openLog", [c.agent]))
+        found.append(Lens(0, 0, 0, "Open Diff", "gastown.bead.openDiff", [c.bead_id]))
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from gastown.ledger.model import Bead
 from gastown.town.diff import BeadDiff
@@ -28,16 +29,26 @@ AGENT_EVENT = "gastown/agentEvent"
 DOCUMENT = "gastown/document"
 BEADS_CHANGED = "gastown/beadsChanged"
 AGENT_STATUS = "gastown/agentStatus"
+ANSWER = "gastown/answer"
+NUDGE = "gastown/nudge"
+RETRY = "gastown/retry"
+METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
+           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
+"""Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
+
+CREATE_BEAD = "gastown.createBead"
+"""The server's workspace command (the TODO code lens's "Create bead", and the palette's)."""
 
 
 class _Params(BaseModel):
-    # Unknown keys from a newer client are ignored; wrong types are InvalidParams naming the field.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Params arrive camelCase (beadId); unknown keys from a newer client are ignored; wrong types are
+    # InvalidParams naming the field. Results stay snake_case, as the ledger writes them.
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
 
 class SubmitGoalParams(_Params):
     goal: str = Field(min_length=1, description="What the Overseer wants done, in plain words")
-    work_done_token: str | int | None = Field(default=None, alias="workDoneToken")
+    work_done_token: str | int | None = None
 
 
 class SubmitGoalResult(BaseModel):
@@ -51,7 +62,8 @@ class BeadsParams(_Params):
 
 
 class BeadSummary(BaseModel):
-    """What a tree row needs; the full bead comes from gastown/bead."""
+    """What a tree row needs: its label, icon and description. Its tooltip's details (labels, acceptance
+    criteria) come from gastown/bead when the row is hovered."""
 
     id: str
     title: str
@@ -60,29 +72,22 @@ class BeadSummary(BaseModel):
     issue_type: str
     parent: str | None = None
     assignee: str | None = None
-    acceptance_criteria: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    updated_at: str
 
     @classmethod
     def of(cls, bead: Bead) -> BeadSummary:
-        return cls(
-            id=bead.id,
-            title=bead.title,
-            status=bead.status,
-            priority=bead.priority,
-            issue_type=bead.issue_type,
-            parent=bead.parent_id,
-            assignee=bead.assignee,
-            acceptance_criteria=bead.acceptance_criteria,
-            labels=list(bead.labels or []),
-            updated_at=bead.updated_at,
-        )
+        return cls(id=bead.id, title=bead.title, status=bead.status, priority=bead.priority,
+                   issue_type=bead.issue_type, parent=bead.parent_id, assignee=bead.assignee)
+
+
+BeadRow = tuple[str, str, str, int, str, str | None, str | None]
+"""A BeadSummary as a JSON array, its fields in BEAD_ROW order: 10,000 of them without repeated keys."""
+BEAD_ROW = tuple(BeadSummary.model_fields)
+"""The columns of a BeadRow (generated into the extension's contracts)."""
 
 
 class BeadsResult(BaseModel):
     version: int = Field(description="Ledger version this list reflects; deltas continue from it")
-    beads: list[BeadSummary]
+    rows: list[BeadRow] = Field(description="One BeadRow per bead (a BeadSummary's fields in BEAD_ROW order)")
 
 
 class BeadParams(_Params):
@@ -120,13 +125,13 @@ class CreateBeadArgs(_Params):
 
 
 class DiffParams(_Params):
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
 
 
 class DocumentParams(_Params):
     """One side of a diff, served read-only to the editor's diff view."""
 
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
     path: str = Field(min_length=1)
     side: Literal["base", "head"]
 
@@ -143,11 +148,11 @@ class ReviewParams(_Params):
     A rejection with a comment sends the bead back to its polecat, which resumes with the comment.
     """
 
-    bead_id: str = Field(min_length=1, alias="beadId")
+    bead_id: str = Field(min_length=1)
     action: Literal["accept", "reject"]
     scope: Literal["branch", "file", "hunk"] = "branch"
     path: str | None = Field(default=None, description="The file, for scope file or hunk")
-    hunk_ids: list[str] = Field(default_factory=list, alias="hunkIds")
+    hunk_ids: list[str] = Field(default_factory=list)
     comment: str | None = Field(default=None, description="Why; for a rejection it becomes rework feedback")
     line: int | None = Field(default=None, ge=0, description="The line a comment is about (head side)")
 
@@ -163,7 +168,7 @@ class ReviewResult(BaseModel):
 class PlanDecisionParams(_Params):
     """With plan approval on, the Overseer approves a drafted plan (as edited) or discards it."""
 
-    epic_id: str = Field(min_length=1, alias="epicId")
+    epic_id: str = Field(min_length=1)
     decision: Literal["approve", "discard"]
     reason: str | None = None
 
@@ -183,6 +188,33 @@ class UpdateBeadParams(_Params):
 
 class AbortAgentParams(_Params):
     id: str = Field(min_length=1, description="Agent id, e.g. polecat-gt-a1b2")
+
+
+# --- The Overseer talks to polecats ---------------------------------------------------------------------
+class AnswerParams(_Params):
+    """The Overseer's answer to the polecat working a bead that asked a question (state needs-input)."""
+
+    bead_id: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NudgeParams(_Params):
+    """A message to the polecat working a bead, read at its next turn."""
+
+    bead_id: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class RetryParams(_Params):
+    """Send an escalated or blocked bead back to a polecat, with the Overseer's note as guidance."""
+
+    bead_id: str = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=20_000)
+
+
+class ActionResult(BaseModel):
+    bead_id: str
+    message: str = Field(description="What happened, for the Overseer")
 
 
 class AgentEventNote(BaseModel):
@@ -219,6 +251,10 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "PlanDecisionParams": PlanDecisionParams,
     "PlanDecisionResult": PlanDecisionResult,
     "AbortAgentParams": AbortAgentParams,
+    "AnswerParams": AnswerParams,
+    "NudgeParams": NudgeParams,
+    "RetryParams": RetryParams,
+    "ActionResult": ActionResult,
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,

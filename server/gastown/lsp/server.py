@@ -8,21 +8,26 @@ import logging
 import os
 import signal
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from gastown import __version__
 from gastown.config import Settings
-from gastown.ledger.model import Bead, BeadNotFound, LedgerChange, LedgerError, Status
+from gastown.errors import GastownError
+from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
+from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
-from gastown.lsp.codelens import bead_id_pattern, lenses_for
+from gastown.lsp.codelens import InFlight, bead_id_pattern, lenses_for, lenses_for_changes
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
 from gastown.lsp.review import ReviewBook
+from gastown.lsp.rows import BeadRows, encode_rows
+from gastown.lsp.wire import OrjsonProtocol
 from gastown.town.bus import (
     AgentEventRecord,
     Bus,
@@ -41,15 +46,16 @@ log = logging.getLogger(__name__)
 
 class GastownServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gastown", __version__)
+        super().__init__("gastown", __version__, protocol_cls=OrjsonProtocol)
         self.town: Town | None = None
         self.town_error: str | None = None
+        self.init_params: types.InitializeParams | None = None
         self.bus = Bus()
         self.goal_tokens: dict[str, str | int] = {}
         self._agent_flush: asyncio.TimerHandle | None = None
         self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
         self.reviews = ReviewBook()
-        self.beads: dict[str, Bead] = {}  # for code lenses, which must answer without a query each
+        self.rows = BeadRows()  # the Beads view's rows, and the beads code lenses look ids up in
         self._lens_refresh: asyncio.TimerHandle | None = None
 
     async def require_town(self) -> Town:
@@ -59,13 +65,16 @@ class GastownServer(LanguageServer):
             raise RequestFailed(self.town_error or "the town is not open yet (no workspace folder)")
         return self.town
 
+    async def require_store(self) -> Store:
+        store = (await self.require_town()).store
+        if store is None:
+            raise RequestFailed("the town's ledger is not open")
+        return store
+
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
         if isinstance(event, LedgerChange):
-            for bead in event.changed:
-                self.beads[bead.id] = bead
-            for gone in event.removed:
-                self.beads.pop(gone, None)
+            self.rows.apply(event)
             self.schedule_lens_refresh()
             payload = P.BeadsChanged(version=event.version, changed=[P.BeadSummary.of(b) for b in event.changed],
                                      removed=event.removed)
@@ -120,6 +129,7 @@ class GastownServer(LanguageServer):
         if self.town is not None:
             payload = P.AgentStatus(agents=list(self.town.agents.values()))
             self.protocol.notify(P.AGENT_STATUS, payload.model_dump(mode="json"))
+            self.schedule_lens_refresh()  # the files polecats are changing carry lenses
 
 
 server = GastownServer()
@@ -131,8 +141,9 @@ def _workspace_of(params: types.InitializeParams) -> Path | None:
         uri = params.workspace_folders[0].uri
     elif params.root_uri:
         uri = params.root_uri
-    if uri:
-        return Path(unquote(urlparse(uri).path))
+    path = to_fs_path(uri) if uri else None
+    if path:
+        return Path(path)
     if params.root_path:
         return Path(params.root_path)
     return None
@@ -153,9 +164,9 @@ async def on_initialized(ls: GastownServer, _params: types.InitializedParams) ->
 
 
 async def _open_town(ls: GastownServer) -> None:
-    init = getattr(ls, "init_params", None)
+    init = ls.init_params
     workspace = _workspace_of(init) if init else None
-    if workspace is None:
+    if init is None or workspace is None:
         ls.town_error = "Gas Town needs a workspace folder (a git repository)"
         return
     try:
@@ -168,7 +179,10 @@ async def _open_town(ls: GastownServer) -> None:
         ls.show(types.MessageType.Error, ls.town_error)
         return
     ls.town = town
-    ls.beads = {b.id: b for b in await town.store.list()}
+    store = town.store
+    assert store is not None  # Town.open() opened the ledger
+    version = store.version
+    ls.rows.reset(await store.list(), version)
     ls.bus.subscribe(ls.on_bus)
     recovered = town.recovery
     if recovered is not None and (recovered.requeued or recovered.awaiting_refinery or recovered.crashed_runs):
@@ -203,9 +217,9 @@ async def submit_goal(ls: GastownServer, params: Any) -> dict:
     try:
         _, epic, tasks, _task = await town.submit_goal(p.goal, goal_id=goal_id)
     except Exception as exc:
-        token = ls.goal_tokens.pop(goal_id, None)
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        begun = ls.goal_tokens.pop(goal_id, None)
+        if begun is not None:
+            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
         raise RequestFailed(f"the goal could not be planned: {exc}") from None
     return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
 
@@ -217,24 +231,23 @@ def _supports_progress(ls: GastownServer) -> bool:
 
 @server.feature(P.BEADS)
 async def beads(ls: GastownServer, params: Any) -> dict:
+    """The Beads view's list, as rows (see lsp/rows.py): the whole ledger from the encoded rows, the ready
+    set from the ledger's index."""
     p = parse(P.BeadsParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
-    version = store.version
+    store = await ls.require_store()
     if p.filter == "ready":
-        found = await store.ready(parent=p.parent)
-    elif p.filter == "open":
-        found = [b for b in await store.list(parent=p.parent) if b.status not in Status.DONE]
-    else:
-        found = await store.list(parent=p.parent)
-    return P.BeadsResult(version=version, beads=[P.BeadSummary.of(b) for b in found]).model_dump(mode="json")
+        return {"version": ls.rows.version, "rows": encode_rows(await store.ready(parent=p.parent))}
+    if p.filter == "all" and p.parent is None:
+        return {"version": ls.rows.version, "rows": ls.rows.all()}
+    ids = [i for i, b in ls.rows.beads.items()
+           if (p.parent is None or b.parent_id == p.parent) and (p.filter == "all" or b.status not in Status.DONE)]
+    return {"version": ls.rows.version, "rows": ls.rows.some(ids)}
 
 
 @server.feature(P.BEAD)
 async def bead(ls: GastownServer, params: Any) -> dict:
     p = parse(P.BeadParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
+    store = await ls.require_store()
     try:
         found = await store.get(p.id)
     except BeadNotFound:
@@ -245,7 +258,7 @@ async def bead(ls: GastownServer, params: Any) -> dict:
 @server.feature(P.UPDATE_BEAD)
 async def update_bead(ls: GastownServer, params: Any) -> dict:
     p = parse(P.UpdateBeadParams, params)
-    store = (await ls.require_town()).store
+    store = await ls.require_store()
     try:
         if p.status == "closed":
             await store.close_bead(p.id, reason=p.reason or "closed by the Overseer", actor="overseer")
@@ -290,6 +303,42 @@ async def abort_agent(ls: GastownServer, params: Any) -> dict:
     return {"aborted": p.id}
 
 
+# --- The Overseer talks to polecats: answers, messages, retries -----------------------------------------
+async def _town_action(bead_id: str, action: Awaitable[Any], done: str) -> dict:
+    """Await one of the town's Overseer actions; what the Overseer can fix comes back as RequestFailed."""
+    try:
+        await action
+    except BeadNotFound:
+        raise RequestFailed(f"no bead with id {bead_id!r}") from None
+    except (GastownError, LookupError, ValueError) as exc:
+        raise RequestFailed(str(exc)) from None
+    return P.ActionResult(bead_id=bead_id, message=done).model_dump(mode="json")
+
+
+@server.feature(P.ANSWER)
+async def answer(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.AnswerParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.answer(p.bead_id, p.text),
+                              f"answered: the polecat on {p.bead_id} carries on")
+
+
+@server.feature(P.NUDGE)
+async def nudge(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.NudgeParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.nudge(p.bead_id, p.text),
+                              f"sent: the polecat on {p.bead_id} reads it at its next turn")
+
+
+@server.feature(P.RETRY)
+async def retry(ls: GastownServer, params: Any) -> dict:
+    p = parse(P.RetryParams, params)
+    town = await ls.require_town()
+    return await _town_action(p.bead_id, town.retry(p.bead_id, p.note),
+                              f"{p.bead_id} goes back to a polecat" + (" with your note" if p.note else ""))
+
+
 @server.feature(P.AGENTS)
 async def agents(ls: GastownServer, params: Any) -> dict:
     town = await ls.require_town()
@@ -315,7 +364,7 @@ async def document(ls: GastownServer, params: Any) -> dict:
     p = parse(P.DocumentParams, params)
     found = await _bead_diff(ls, p.bead_id)
     rev = found.base if p.side == "base" else found.head
-    text = await asyncio.to_thread(file_at, ls.town.worktrees.repo, rev, p.path)
+    text = await asyncio.to_thread(file_at, (await ls.require_town()).worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
 
 
@@ -339,7 +388,7 @@ async def review(ls: GastownServer, params: Any) -> dict:
     except ValueError as exc:
         ls.reviews.forget(p.bead_id)
         raise RequestFailed(str(exc)) from None
-    bead = await town.store.get(p.bead_id)
+    bead = await (await ls.require_store()).get(p.bead_id)
     return P.ReviewResult(bead_id=p.bead_id, status=bead.status, merged=bead.status == Status.CLOSED,
                           pending_hunks=decision.pending, message=message).model_dump(mode="json")
 
@@ -351,11 +400,13 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
     if ls.town is None or ls.town.store is None:
         return []
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.beads)}
+    prefixes = {ls.town.store.prefix, *(i.split("-", 1)[0] for i in ls.rows.beads)}
+    found = lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.rows.beads.get)
+    found += lenses_for_changes(_changing(ls, ls.town, params.text_document.uri))
     out = []
-    for lens in lenses_for(doc.source, bead_id_pattern(list(prefixes)), ls.beads.get):
+    for lens in found:
         args = lens.arguments
-        if lens.command == CREATE_BEAD:
+        if lens.command == P.CREATE_BEAD:
             args = [{**args[0], "uri": params.text_document.uri}]
         rng = types.Range(types.Position(lens.line, lens.start), types.Position(lens.line, lens.end))
         command = types.Command(title=lens.title, command=lens.command, arguments=args)
@@ -363,16 +414,36 @@ async def code_lens(ls: GastownServer, params: types.CodeLensParams) -> list[typ
     return out
 
 
-CREATE_BEAD = "gastown.createBead"
+ACTIVE_STATES = {"starting", "working", "needs-input", "stalled", "merging"}
 
 
-@server.command(CREATE_BEAD)
+def _changing(ls: GastownServer, town: Town, uri: str) -> list[InFlight]:
+    """Running polecats whose bead touches this file (the conflict radar's declared and observed files)."""
+    path = to_fs_path(uri)
+    if not path:
+        return []
+    try:
+        rel = Path(path).relative_to(town.workspace).as_posix()
+    except ValueError:
+        return []
+    radar = town.dispatcher.radar
+    out = []
+    for agent in town.agents.values():
+        if agent.role != "polecat" or agent.bead_id is None or agent.state not in ACTIVE_STATES:
+            continue
+        if rel in radar.files_of(agent.bead_id):
+            bead = ls.rows.beads.get(agent.bead_id)
+            out.append(InFlight(agent.id, agent.bead_id, bead.title if bead else ""))
+    return out
+
+
+@server.command(P.CREATE_BEAD)
 async def create_bead(ls: GastownServer, raw: dict) -> dict:
     spec = parse(CreateBeadArgs, raw)
-    town = await ls.require_town()
+    store = await ls.require_store()
     where = f"{spec.uri}:{spec.line + 1}" if spec.uri else None
-    bead = await town.store.create(spec.title, description=f"From {where}" if where else None,
-                                   issue_type=spec.type, priority=spec.priority, actor="overseer")
+    bead = await store.create(spec.title, description=f"From {where}" if where else None,
+                              issue_type=spec.type, priority=spec.priority, actor="overseer")
     return P.BeadSummary.of(bead).model_dump(mode="json")
 
 
@@ -385,10 +456,10 @@ async def watched_files(ls: GastownServer, params: types.DidChangeWatchedFilesPa
         return
     jsonl = ls.town.workspace / ".beads" / "issues.jsonl"
     for change in params.changes:
-        path = Path(unquote(urlparse(change.uri).path))
-        if path == jsonl and change.type != types.FileChangeType.Deleted:
+        path = to_fs_path(change.uri)
+        if path and Path(path) == jsonl and change.type != types.FileChangeType.Deleted:
             try:
-                result = await ls.town.store.import_if_changed(path, actor="git")
+                result = await ls.town.store.import_if_changed(Path(path), actor="git")
             except LedgerError as exc:
                 ls.show(types.MessageType.Error, f"Gas Town: not imported: {exc}")
                 return
