@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gastown.cli import main
-from gastown.ledger import core
+from gastown.ledger import writes
 from gastown.ledger.model import LedgerBusy, LedgerCorrupt, LedgerError
 from gastown.ledger.store import Store
 
@@ -118,8 +118,8 @@ async def test_a_writer_waits_for_a_held_lock(tmp_path):
 
 async def test_a_lock_held_too_long_is_a_clear_error(tmp_path, monkeypatch):
     db = tmp_path / "beads.db"
-    monkeypatch.setattr(core, "BUSY_TIMEOUT_MS", 20)
-    monkeypatch.setattr(core, "PATIENCE_S", 0.1)
+    monkeypatch.setattr(writes, "BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr(writes, "PATIENCE_S", 0.1)
     async with await Store.open(db) as store:
         other = sqlite3.connect(db, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gastown.ledger import core, reader, schema, sync
+from gastown.ledger import core, reader, schema, sync, writes
 from gastown.ledger.model import (
     Bead,
     BeadEvent,
@@ -70,12 +70,12 @@ def _translate(err: sqlite3.Error, path: Path) -> LedgerError | None:
     if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
         return LedgerCorrupt(path, str(err))
     if core.is_busy(err):
-        return LedgerBusy(path, core.PATIENCE_S)
+        return LedgerBusy(path, writes.PATIENCE_S)
     return None
 
 
 def _setup(conn: sqlite3.Connection, writer: bool) -> None:
-    conn.execute(f"PRAGMA busy_timeout={core.BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={writes.BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     if writer:
