@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from gastown.config import Settings
@@ -24,6 +23,7 @@ from gastown.ledger.model import Status
 from gastown.town.town import Town
 from gastown.vcs.repo import refs
 from tests.conftest import REPO_ROOT, copilot_cli
+from tests.support import wait_until
 
 KEYS = ("a", "b", "c")
 SCENARIO = {"model": "scripted", "rules": [
@@ -89,16 +89,15 @@ async def test_kill_9_mid_run_then_recover_without_losing_work(tmp_path: Path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     db = repo / ".gastown" / "town.db"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def mid_run() -> list | None:
+            assert proc.poll() is None, proc.stdout.read().decode()
             runs = live_runs(db)
             if len(runs) == 3 and all(wt and sid for _b, wt, sid in runs) and all(
                     any(Path(wt, f"{k}1.txt").exists() for k in KEYS) for _b, wt, _s in runs):
-                break
-            assert proc.poll() is None, proc.stdout.read().decode()
-            time.sleep(0.05)
-        else:
-            raise AssertionError("three polecats never got mid-run")
+                return runs
+            return None
+
+        runs = wait_until(mid_run, timeout=60, what="three polecats mid-run")
         before = {b: (wt, sid) for b, wt, sid in runs}
         family = descendants(proc.pid)
         assert any("copilot" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
@@ -111,10 +110,8 @@ async def test_kill_9_mid_run_then_recover_without_losing_work(tmp_path: Path):
             proc.wait(10)
         proc.stdout.close()
     # No orphans: the CLI (and any git) it started goes away with it.
-    deadline = time.monotonic() + 10
-    while (left := [p for p in family if alive(p)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes() for p in left if alive(p)]
+    wait_until(lambda: not [p for p in family if alive(p)], timeout=10,
+               what="every process of the killed run gone")
 
     # The state on disk right after the crash: beads claimed, work uncommitted in the checkouts, which are
     # clones with their own .git: their branches reach the user's repository only through recovery.

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from pathlib import Path
 
 from gastown.cli import main as cli_main
 from gastown.town.polecat import polecat_name
 from gastown.town.records import PolecatBusy, derive_state
 from tests.conftest import child_pids
+from tests.support import eventually
 
 N = 6
 
@@ -111,10 +111,7 @@ async def test_many_polecats_in_parallel_confined_and_recorded(tmp_path: Path, t
 
     # Shut down: no CLI, git or model-server process outlives the town.
     await town.close()
-    deadline = time.monotonic() + 10
-    while child_pids() - before and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    assert not child_pids() - before
+    await eventually(lambda: not child_pids() - before, timeout=10, what="no process outlives the town")
 
     # The terminal views read the same records.
     assert await asyncio.to_thread(cli_main, ["status", "--workspace", str(repo), "--json"]) == 0
