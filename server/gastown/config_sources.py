@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 from gastown.config import Settings
 from gastown.errors import GastownError
 
 REPO_FILE = "gastown.toml"
+ENV_PREFIX = "GASTOWN_"
 SECRET_KEYS = {("provider", "api_key")}
 
 
@@ -105,7 +108,7 @@ class LoadedSettings(BaseModel):
             if path in SECRET_KEYS:
                 value = "***" if value else None
             rows.append({"key": dotted, "value": value, "source": self.sources.get(dotted, "default")})
-        return rows
+        return sorted(rows, key=lambda r: r["key"])
 
 
 def _dotted(path: tuple[str, ...]) -> str:
@@ -120,9 +123,46 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(names)
 
 
+class _GastownEnv(EnvSettingsSource):
+    """pydantic-settings' environment reader over ``GASTOWN_*`` variables only: a field's alias (``maxPolecats``)
+    is never read from an unprefixed variable of that name, and a given mapping replaces ``os.environ``."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = {k: v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
+        super().__init__(_Sources, env_prefix=ENV_PREFIX, env_nested_delimiter="__", env_ignore_empty=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, False, True, None)
+
+
+def parse_assignments(pairs: list[str] | None) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs as nested overrides: ``polecats.stallSeconds=30`` → {"polecats": {"stallSeconds":
+    30}}. The value is read as a TOML value (numbers, booleans, quoted strings, arrays), else kept as text."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE with a dotted key, e.g. polecats.stallSeconds=30")
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {pair!r}: {part} is set to a value and used as a group")
+        node[leaf] = value
+    return out
+
+
 def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = None,
-                  overrides_source: str = "command line", env: dict[str, str] | None = None) -> LoadedSettings:
-    """Settings for ``workspace`` from every layer. ``overrides`` are the flags or the editor's settings."""
+                  overrides_source: str = "command line", env: Mapping[str, str] | None = None) -> LoadedSettings:
+    """Settings for ``workspace`` from every layer. ``overrides`` are the flags or the editor's settings (the
+    same camelCase keys, nested); ``env`` replaces ``os.environ`` (tests). Raises ConfigError naming the file,
+    variable or flag a bad value came from."""
     layers: list[tuple[str, dict[str, Any]]] = []
     user = user_config_path()
     layers.append((f"user file {user}", _normalise(Settings, _read_toml(user), str(user))))
@@ -137,18 +177,11 @@ def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = Non
                 raise ConfigError(f"{repo}: {'.'.join(secret)} is a secret and this file is committed; put the "
                                   "key in the environment (provider.apiKeyEnv names the variable) instead")
         layers.append((f"repository file {repo}", data))
-    saved = None
-    if env is not None:
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
     try:
-        env_data = EnvSettingsSource(_Sources, env_prefix="GASTOWN_", env_nested_delimiter="__")()
-    finally:
-        if saved is not None:
-            os.environ.clear()
-            os.environ.update(saved)
-    layers.append(("environment", _normalise(Settings, env_data, "environment GASTOWN_*")))
+        env_data = _GastownEnv(os.environ if env is None else env)()
+    except Exception as exc:  # e.g. a GASTOWN_…__ variable holding JSON that does not parse
+        raise ConfigError(f"environment {ENV_PREFIX}*: {exc}") from None
+    layers.append(("environment", _normalise(Settings, env_data, f"environment {ENV_PREFIX}*")))
     if overrides:
         layers.append((overrides_source, _normalise(Settings, overrides, overrides_source)))
     merged: dict[str, Any] = {}
@@ -157,4 +190,23 @@ def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = Non
         _merge(merged, data)
         for path in _flatten(data):
             sources[_dotted(path)] = name
-    return LoadedSettings(settings=Settings.model_validate(merged), sources=sources)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, sources)) from None
+    return LoadedSettings(settings=settings, sources=sources)
+
+
+def _explain(exc: ValidationError, sources: dict[str, str]) -> str:
+    """A validation error as one line per bad key, each naming the layer its value came from."""
+    lines = []
+    for err in exc.errors():
+        path = tuple(str(p) for p in err["loc"] if isinstance(p, str))
+        try:
+            dotted = _dotted(path)
+        except KeyError:
+            dotted = ".".join(path)
+        where = sources.get(dotted, "default")
+        value = "***" if path in SECRET_KEYS else repr(err.get("input"))
+        lines.append(f"{dotted} = {value} (from {where}): {err['msg']}")
+    return "invalid setting: " + "; ".join(lines)

@@ -14,10 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from gastown.vcs.run import git_text
+from gastown.runtime.cli_path import CLI_INSTALL, LOGIN_HELP, PINNED_CLI_VERSION, TOKEN_VARS
+from gastown.vcs import GitError, git, git_text
 
-PINNED_CLI_VERSION = "1.0.102"
-CLI_INSTALL = f"npm install -g @github/copilot@{PINNED_CLI_VERSION}"
 MIN_GIT = (2, 30)
 
 
@@ -27,6 +26,10 @@ class Check(BaseModel):
     detail: str
     fix: str = ""
     level: Literal["error", "warning"] = "error"  # a warning does not fail the run
+
+    @property
+    def mark(self) -> str:
+        return "✔" if self.ok else "✘" if self.level == "error" else "!"
 
 
 class DoctorReport(BaseModel):
@@ -55,8 +58,6 @@ def check_git() -> Check:
 
 
 def check_repository(workspace: Path) -> Check:
-    from gastown.vcs.run import GitError, git
-
     try:
         top = git_text(["rev-parse", "--show-toplevel"], workspace)
     except (GitError, OSError):
@@ -69,25 +70,26 @@ def check_repository(workspace: Path) -> Check:
 
 
 def check_cli(cli_path: str | None) -> Check:
-    from gastown.runtime.base import AgentRuntimeError
-    from gastown.runtime.cli_path import resolve_cli_path
+    import subprocess
+
+    from gastown.runtime.cli_path import CliMissing, resolve_cli_path
 
     try:
         path = resolve_cli_path(cli_path)
-    except AgentRuntimeError as exc:
-        return Check(name="copilot-cli", ok=False, detail=str(exc).split(":")[0],
-                     fix=f"{CLI_INSTALL}, or set gastown.cliPath (GASTOWN_CLI_PATH) to the copilot executable")
+    except CliMissing as exc:
+        return Check(name="copilot-cli", ok=False, detail=str(exc).split(": install")[0].split(". Install")[0],
+                     fix=f"{CLI_INSTALL}, or set cliPath (editor: gastown.cliPath; terminal: --cli-path or "
+                         "GASTOWN_CLI_PATH) to the copilot executable")
     try:
-        import subprocess
-
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check(name="copilot-cli", ok=False, detail=f"{path} does not run: {exc}", fix=CLI_INSTALL)
     version = next((w.rstrip(".") for w in out.split() if w[:1].isdigit()), "")
     if not version:
         return Check(name="copilot-cli", ok=False, detail=f"{path} printed no version", fix=CLI_INSTALL)
     if version != PINNED_CLI_VERSION:
-        return Check(name="copilot-cli", ok=True, level="warning",
+        return Check(name="copilot-cli", ok=False, level="warning",
                      detail=f"Copilot CLI {version} at {path}; tested with {PINNED_CLI_VERSION}",
                      fix=f"{CLI_INSTALL} (the version this release was tested with)")
     return Check(name="copilot-cli", ok=True, detail=f"Copilot CLI {version} at {path}")
@@ -104,11 +106,10 @@ def check_model_access(settings: object, cli_ok: bool, probe_login: Callable[[],
                          fix="complete the provider settings (see `gastown config show`)")
         return Check(name="model", ok=True,
                      detail=f"BYOK {provider.type} at {provider.base_url}, model {provider.model}")
-    for var in ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"):
+    for var in TOKEN_VARS:
         if os.environ.get(var):
             return Check(name="model", ok=True, detail=f"GitHub Copilot with the token in ${var}")
-    login_fix = ("run `copilot` once and type /login (or `gh auth login`), set COPILOT_GITHUB_TOKEN, or use "
-                 "your own model: provider.type = openai|azure|anthropic with provider.baseUrl")
+    login_fix = LOGIN_HELP
     if not cli_ok or probe_login is None:
         return Check(name="model", ok=False, detail="cannot check the Copilot login without the CLI", fix=login_fix)
     ok, detail = probe_login()
@@ -119,23 +120,35 @@ def check_sandbox(mode: str) -> Check:
     from gastown.runtime import sandbox
 
     if mode == "off":
-        return Check(name="sandbox", ok=True, level="warning",
+        return Check(name="sandbox", ok=False, level="warning",
                      detail="polecats.sandbox is off: polecats' shell commands can write anywhere you can",
-                     fix="set polecats.sandbox = auto")
-    probe = sandbox.probe()
-    if probe.ok:
-        return Check(name="sandbox", ok=True, detail=f"bubblewrap confines polecats ({probe.detail})")
-    return Check(name="sandbox", ok=False, level="error" if mode == "required" else "warning",
-                 detail=probe.detail, fix=sandbox.INSTALL_HINT)
+                     fix="set polecats.sandbox = \"auto\" (or \"required\")")
+    level: Literal["error", "warning"] = "error" if mode == "required" else "warning"
+    bwrap = sandbox.find_bwrap()
+    if bwrap is None:
+        return Check(name="sandbox", ok=False, level=level,
+                     detail=f"bubblewrap (bwrap) not found: polecats' shell commands would run unconfined "
+                            f"(polecats.sandbox = {mode})", fix=sandbox.INSTALL_HINT)
+    probe = sandbox.probe(bwrap)
+    if not probe.works:
+        return Check(name="sandbox", ok=False, level=level,
+                     detail=f"bubblewrap ({bwrap}) does not work here: {probe.reason}",
+                     fix="allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on "
+                         "Ubuntu: the apparmor_restrict_unprivileged_userns setting), or set polecats.sandbox")
+    if not probe.nested:
+        return Check(name="sandbox", ok=False, level="warning",
+                     detail=f"bubblewrap ({bwrap}) confines the polecats together, not each to its own "
+                            f"checkout: {probe.reason}",
+                     fix="allow nested user namespaces (see `gastown doctor` docs in README)")
+    return Check(name="sandbox", ok=True, detail=f"bubblewrap ({bwrap}) confines each polecat's shell commands")
 
 
 def check_worktree_root(workspace: Path, configured: str | None) -> Check:
-    from gastown.town.worktree_root import resolve_worktree_root
+    from gastown.town.checkouts import default_worktree_root
 
-    try:
-        root = resolve_worktree_root(workspace, configured)
-    except ValueError as exc:
-        return Check(name="checkouts", ok=False, detail=str(exc),
+    root = (Path(configured).expanduser() if configured else default_worktree_root(workspace)).resolve()
+    if root == workspace.resolve() or workspace.resolve() in root.parents:
+        return Check(name="checkouts", ok=False, detail=f"worktreeRoot {root} is inside the workspace",
                      fix="set worktreeRoot to a folder outside the workspace")
     probe = root
     while not probe.exists():
@@ -151,7 +164,9 @@ def check_worktree_root(workspace: Path, configured: str | None) -> Check:
 
 
 def check_ledger(workspace: Path) -> Check:
-    db = workspace / ".gastown" / "beads.db"
+    from gastown.config import state_dir
+
+    db = state_dir(workspace) / "beads.db"
     if not db.exists():
         return Check(name="ledger", ok=True, detail="no ledger yet (created on first use)")
     try:
@@ -162,25 +177,30 @@ def check_ledger(workspace: Path) -> Check:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        return Check(name="ledger", ok=False, detail=f"{db}: {exc}", fix="gastown bead rebuild")
+        return Check(name="ledger", ok=False, detail=f"{db}: {exc}",
+                     fix=f"cd {workspace} && gastown bead rebuild (rebuilds it from .beads/issues.jsonl; the "
+                         "damaged file is kept aside)")
     if result != "ok":
-        return Check(name="ledger", ok=False, detail=f"{db}: {result}", fix="gastown bead rebuild")
+        return Check(name="ledger", ok=False, detail=f"{db}: {result}",
+                     fix=f"cd {workspace} && gastown bead rebuild")
     return Check(name="ledger", ok=True, detail=f"{count} beads in {db}, integrity ok")
 
 
 def run_checks(workspace: Path, settings: object,
                probe_login: Callable[[], tuple[bool, str]] | None = None) -> DoctorReport:
-    checks = [check_python(), check_git(), check_repository(workspace)]
+    """Every check, in order. ``probe_login`` asks the Copilot CLI for its login (None: not asked)."""
+    checks = [check_python(), check_git(), repo := check_repository(workspace)]
     cli = check_cli(settings.cli_path)  # type: ignore[attr-defined]
-    checks += [cli, check_model_access(settings, cli.ok, probe_login),
+    checks += [cli, check_model_access(settings, cli.ok or cli.level == "warning", probe_login),
                check_sandbox(settings.polecats.sandbox),  # type: ignore[attr-defined]
-               check_worktree_root(workspace, settings.worktree_root),  # type: ignore[attr-defined]
-               check_ledger(workspace)]
+               check_worktree_root(workspace, settings.worktree_root)]  # type: ignore[attr-defined]
+    if repo.ok:
+        checks.append(check_ledger(workspace))
     return DoctorReport(ok=all(c.ok or c.level == "warning" for c in checks), checks=checks)
 
 
 def login_prober(cli_path: str | None) -> Callable[[], tuple[bool, str]]:
-    """Ask the CLI itself whether a GitHub login is there (starts it once, ≈2 s)."""
+    """Ask the CLI itself whether a GitHub login is there (starts it once, in a private event loop)."""
 
     def probe() -> tuple[bool, str]:
         from gastown.runtime.cli_path import resolve_cli_path
@@ -189,3 +209,15 @@ def login_prober(cli_path: str | None) -> Callable[[], tuple[bool, str]]:
         return asyncio.run(auth_status(resolve_cli_path(cli_path)))
 
     return probe
+
+
+def render(report: DoctorReport) -> str:
+    lines = []
+    for c in report.checks:
+        lines.append(f"{c.mark} {c.name:<12} {c.detail}")
+        if not c.ok and c.fix:
+            lines.append(f"  {'':<12} fix: {c.fix}")
+    failed = [c.name for c in report.checks if not c.ok and c.level == "error"]
+    lines.append("All checks passed." if report.ok and len(failed) == 0 else f"{len(failed)} check(s) failed: "
+                 + ", ".join(failed))
+    return "\n".join(lines)

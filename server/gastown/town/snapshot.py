@@ -48,7 +48,7 @@ class TownSnapshot(BaseModel):
 
 
 async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownSnapshot:
-    from gastown.ledger.natural import natural_key
+    from gastown.ledger.ids import natural_key
     from gastown.ledger.store import Store
     from gastown.town.records import status_report
 
