@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from gastown.config import state_dir
-from gastown.ledger.model import Status
+from gastown.ledger.model import Bead, Status
 
 
 class AgentRow(BaseModel):
@@ -47,6 +47,23 @@ class TownSnapshot(BaseModel):
     pauses: dict[str, str] = Field(default_factory=dict)
 
 
+# The comments a polecat leaves when it starts waiting for the Overseer (polecat.py), and the answer's.
+_ASKED = ("Question for the Overseer: ", "Blocked; asks the Overseer: ")
+_ANSWERED = ("Answer: ", "Answer (applied when the town next opens)")
+
+
+def waiting_question(bead: Bead) -> str | None:
+    """The question a live polecat waits on, read from the bead's comments (another process cannot see the
+    town's agent board): its last question with no answer after it."""
+    for comment in reversed(bead.comments or []):
+        if comment.text.startswith(_ANSWERED):
+            return None
+        for lead in _ASKED:
+            if comment.text.startswith(lead):
+                return comment.text[len(lead):]
+    return None
+
+
 async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownSnapshot:
     from gastown.ledger.ids import natural_key
     from gastown.ledger.store import Store
@@ -55,30 +72,37 @@ async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownS
     snap = TownSnapshot(workspace=str(workspace))
     report = await status_report(workspace, stall_seconds=stall_seconds)
     snap.pauses = report.get("pauses", {})
-    live_beads: set[str] = set()
-    for run in report["runs"]:
-        if run["state"] in ("done",) and not run.get("live"):
-            continue
-        snap.agents.append(AgentRow(
-            agent=run["agent"], bead_id=run["bead_id"], title=run.get("title", ""), state=run["state"],
-            tokens=run.get("tokens", 0), events=run.get("events", 0), seconds=run.get("seconds", 0.0),
-            quiet_seconds=run.get("idle_seconds"), detail=(run.get("question") or run.get("detail") or "")[:200]))
-        if run["state"] == "needs-input":
-            live_beads.add(run["bead_id"])
-            snap.needs_you.append(NeedsYou(bead_id=run["bead_id"], title=run.get("title", ""), why="needs-input",
-                                           text=(run.get("question") or run.get("detail") or "")[:300]))
     db = state_dir(workspace) / "beads.db"
+    beads: list[Bead] = []
     if db.exists():
         async with await Store.open(db) as store:
             beads = await store.list()
-        counts = Counter(b.status for b in beads)
-        snap.beads_by_status = dict(sorted(counts.items()))
-        review = [b for b in beads if b.status == Status.REVIEW]
-        review.sort(key=lambda b: (b.priority, natural_key(b.id)))
-        snap.queue = [QueueRow(bead_id=b.id, title=b.title, priority=b.priority) for b in review]
-        for b in sorted(beads, key=lambda b: natural_key(b.id)):
-            if b.status == Status.BLOCKED and b.id not in live_beads:
-                last = b.comments[-1].text if b.comments else ""
-                snap.needs_you.append(NeedsYou(bead_id=b.id, title=b.title, why="blocked", text=last[:300]))
+    by_id = {b.id: b for b in beads}
+    waiting: set[str] = set()
+    for run in report["runs"]:
+        if run["state"] == "done" and not run.get("live"):
+            continue
+        state, detail = run["state"], run.get("detail") or ""
+        bead = by_id.get(run["bead_id"])
+        question = waiting_question(bead) if run.get("live") and bead is not None else None
+        if question is not None:
+            state, detail = "needs-input", question
+            waiting.add(run["bead_id"])
+            snap.needs_you.append(NeedsYou(bead_id=run["bead_id"], title=run.get("title", ""), why="needs-input",
+                                           text=question[:300]))
+        snap.agents.append(AgentRow(
+            agent=run["agent"], bead_id=run["bead_id"], title=run.get("title", ""), state=state,
+            tokens=run.get("tokens", 0), events=run.get("events", 0), seconds=run.get("seconds", 0.0),
+            quiet_seconds=run.get("idle_seconds"), detail=detail[:200]))
+    counts = Counter(str(b.status) for b in beads)
+    snap.beads_by_status = dict(sorted(counts.items()))
+    review = [b for b in beads if b.status == Status.REVIEW]
+    review.sort(key=lambda b: (b.priority, natural_key(b.id)))
+    snap.queue = [QueueRow(bead_id=b.id, title=b.title, priority=b.priority) for b in review]
+    for b in sorted(beads, key=lambda b: natural_key(b.id)):
+        if b.status == Status.BLOCKED and b.id not in waiting:
+            last = b.comments[-1].text if b.comments else ""
+            snap.needs_you.append(NeedsYou(bead_id=b.id, title=b.title, why="blocked", text=last[:300]))
     snap.agents.sort(key=lambda a: natural_key(a.bead_id))
+    snap.needs_you.sort(key=lambda n: natural_key(n.bead_id))
     return snap
