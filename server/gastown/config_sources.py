@@ -46,8 +46,9 @@ def repo_config_path(workspace: Path) -> Path:
     return workspace / REPO_FILE
 
 
-def _normalise(model: type[BaseModel], data: dict[str, Any], where: str) -> dict[str, Any]:
-    """Map aliases (camelCase) to field names, recursively; unknown keys are an error naming them."""
+def _normalise(model: type[BaseModel], data: dict[str, Any], where: str, strict: bool = True) -> dict[str, Any]:
+    """Map aliases (camelCase) to field names, recursively; unknown keys are an error naming them (dropped
+    when not ``strict``)."""
     out: dict[str, Any] = {}
     by_key: dict[str, str] = {}
     for name, info in model.model_fields.items():
@@ -57,11 +58,13 @@ def _normalise(model: type[BaseModel], data: dict[str, Any], where: str) -> dict
     for key, value in data.items():
         name = by_key.get(key)
         if name is None:
+            if not strict:
+                continue
             known = ", ".join(sorted(info.alias or n for n, info in model.model_fields.items()))
             raise ConfigError(f"{where}: unknown key {key!r} (known here: {known})")
         sub = model.model_fields[name].annotation
         if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
-            out[name] = _normalise(sub, value, f"{where} [{key}]")
+            out[name] = _normalise(sub, value, f"{where} [{key}]", strict)
         else:
             out[name] = value
     return out
@@ -159,10 +162,12 @@ def parse_assignments(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = None,
-                  overrides_source: str = "command line", env: Mapping[str, str] | None = None) -> LoadedSettings:
+                  overrides_source: str = "command line", env: Mapping[str, str] | None = None,
+                  strict_overrides: bool = True) -> LoadedSettings:
     """Settings for ``workspace`` from every layer. ``overrides`` are the flags or the editor's settings (the
     same camelCase keys, nested); ``env`` replaces ``os.environ`` (tests). Raises ConfigError naming the file,
-    variable or flag a bad value came from."""
+    variable or flag a bad value came from. The editor passes ``strict_overrides=False``: its ``gastown.*``
+    settings also hold keys only the extension reads (``server.pythonPath``), which are dropped here."""
     layers: list[tuple[str, dict[str, Any]]] = []
     user = user_config_path()
     layers.append((f"user file {user}", _normalise(Settings, _read_toml(user), str(user))))
@@ -183,7 +188,7 @@ def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = Non
         raise ConfigError(f"environment {ENV_PREFIX}*: {exc}") from None
     layers.append(("environment", _normalise(Settings, env_data, f"environment {ENV_PREFIX}*")))
     if overrides:
-        layers.append((overrides_source, _normalise(Settings, overrides, overrides_source)))
+        layers.append((overrides_source, _normalise(Settings, overrides, overrides_source, strict_overrides)))
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, data in layers:

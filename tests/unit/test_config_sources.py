@@ -68,3 +68,13 @@ def test_secret_from_env_is_masked(layers: Path) -> None:
     assert loaded.settings.provider.api_key == "sk-very-secret"
     shown = json.dumps(loaded.show())
     assert "sk-very-secret" not in shown and '"***"' in shown
+
+
+def test_editor_settings_are_the_top_layer_and_may_hold_extension_only_keys(layers: Path) -> None:
+    editor = {"maxPolecats": 9, "server": {"pythonPath": "/usr/bin/python3"}, "polecats": {"sandbox": "off"}}
+    loaded = load_settings(layers, editor, overrides_source="editor settings", env={"GASTOWN_MAX_POLECATS": "5"},
+                           strict_overrides=False)
+    assert loaded.settings.max_polecats == 9 and loaded.sources["maxPolecats"] == "editor settings"
+    assert loaded.settings.polecats.sandbox == "off"
+    with pytest.raises(ConfigError, match="unknown key 'server'"):
+        load_settings(layers, editor, env={})
