@@ -31,9 +31,11 @@ def test_byok_openai_provider_from_the_repository_file(repo: Path, cli_env: dict
         assert rows["provider.baseUrl"]["source"] == f"repository file {repo / 'gastown.toml'}"
         assert rows["scenario"]["value"] is None
 
-        out = gastown("run", "Add a subtract function", cwd=repo, env=env, timeout=300)
+        out = gastown("run", "Add a subtract function", "--json", cwd=repo, env=env, timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
-        assert "done: 1/1 beads closed" in out.stdout, out.stdout
+        [report] = json.loads(out.stdout)  # stdout is the report alone; progress went to stderr
+        assert report["ok"] and report["beads"] == report["closed"] == report["merged"] == 1, report
+        assert "Mayor: planned" in out.stderr
         assert SECRET not in out.stdout + out.stderr + shown.stdout + shown.stderr
         # The model server played the scenario: the Mayor and the polecat asked it, for the configured model.
         assert server.requests and all(r.get("model") == "byok-model" for r in server.requests)

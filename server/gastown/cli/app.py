@@ -30,17 +30,20 @@ def _serve(args: argparse.Namespace) -> int:
     return serve()
 
 
-def _follow(workspace: Path, settings, go) -> int:
-    """Open the town of ``workspace``, print its progress lines, run ``go(town)`` (a coroutine returning the
-    exit code) and close the town, whatever happens."""
+def _follow(workspace: Path, settings, go, *, quiet: bool = False) -> int:
+    """Open the town of ``workspace``, print its progress lines (on stderr when ``quiet``: stdout is kept for
+    JSON), run ``go(town)`` (a coroutine returning the exit code) and close the town, whatever happens."""
     import asyncio
+    import sys
 
     from gastown.town.bus import Bus, Progress
     from gastown.town.town import Town
 
+    out = sys.stderr if quiet else sys.stdout
+
     async def main() -> int:
         bus = Bus()
-        bus.subscribe(lambda e: print(e.message, flush=True) if isinstance(e, Progress) else None)
+        bus.subscribe(lambda e: print(e.message, file=out, flush=True) if isinstance(e, Progress) else None)
         async with Town(workspace, settings, bus) as town:
             return await go(town)
 
@@ -66,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         _print_reports(args, [report])
         return 0 if report.ok else 1
 
-    return _follow(workspace_of(args), settings, go)
+    return _follow(workspace_of(args), settings, go, quiet=args.json)
 
 
 def _print_reports(args: argparse.Namespace, reports: list) -> None:
@@ -83,6 +86,7 @@ def _print_reports(args: argparse.Namespace, reports: list) -> None:
 def _resume(args: argparse.Namespace) -> int:
     """Continue every unfinished goal of the workspace (as the editor does when it opens) and wait for them."""
     import asyncio
+    import sys
 
     from gastown.cli.settings import load, workspace_of
 
@@ -96,8 +100,7 @@ def _resume(args: argparse.Namespace) -> int:
             else:
                 print("Nothing to resume: every goal is finished.")
             return 0
-        if not args.json:
-            print(f"Resuming {', '.join(epics)}", flush=True)
+        print(f"Resuming {', '.join(epics)}", file=sys.stderr if args.json else sys.stdout, flush=True)
         await asyncio.sleep(0)  # the goals' tasks register themselves with the dispatcher
         goals = town.dispatcher.goals
         reports = await asyncio.gather(*(town.dispatcher.run_goal(e, goals[e].goal_id if e in goals else "resumed")
@@ -105,7 +108,7 @@ def _resume(args: argparse.Namespace) -> int:
         _print_reports(args, list(reports))
         return 0 if all(r.ok for r in reports) else 1
 
-    return _follow(workspace_of(args), settings, go)
+    return _follow(workspace_of(args), settings, go, quiet=args.json)
 
 
 def _land(args: argparse.Namespace) -> int:
@@ -156,7 +159,7 @@ def add_parsers(sub: Any, only: str | None = None) -> None:
         p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end (exit 1: not done)")
         p.add_argument("goal")
         add_workspace(p)
-        p.add_argument("--json", action="store_true", help="end with the goal's report as JSON")
+        p.add_argument("--json", action="store_true", help="print the goal's report as JSON (progress on stderr)")
         add_config_flags(p)
         p.set_defaults(func=_run)
 
@@ -164,7 +167,7 @@ def add_parsers(sub: Any, only: str | None = None) -> None:
         p = sub.add_parser("resume", help="continue the unfinished goals (after a crash or a stop) and wait for "
                                           "them (exit 1: one is not done)")
         add_workspace(p)
-        p.add_argument("--json", action="store_true", help="end with the goals' reports as JSON")
+        p.add_argument("--json", action="store_true", help="print the goals' reports as JSON (progress on stderr)")
         add_config_flags(p)
         p.set_defaults(func=_resume)
 
