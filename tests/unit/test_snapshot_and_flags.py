@@ -3,6 +3,7 @@ the waiting question read from the bead's comments; `--set` pairs; the doctor's 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,24 @@ def test_doctor_render_marks_and_fixes():
     assert "✔ git" in text and "! sandbox" in text and "✘ ledger" in text
     assert "fix: gastown bead rebuild" in text and "fix: sudo apt-get install bubblewrap" in text
     assert text.endswith("1 check(s) failed: ledger")
+
+
+async def test_status_and_feed_list_runs_in_natural_order(tmp_path: Path, capsys):
+    """`gastown status --json` and the feed's agents: gt-x.2 before gt-x.10 (runs recorded out of order)."""
+    import json
+
+    from gastown.cli import main
+    from gastown.town.records import RunRecords
+
+    (tmp_path / ".gastown").mkdir()
+    records = await RunRecords.open(tmp_path / ".gastown" / "town.db")
+    try:
+        for n in (10, 2, 1, 11):
+            run = await records.start_run(f"gt-x.{n}", f"polecat-{n}")
+            await records.end_run(run.id, "failed", detail="boom")
+    finally:
+        await records.close()
+    want = ["gt-x.1", "gt-x.2", "gt-x.10", "gt-x.11"]
+    assert [a.bead_id for a in (await take_snapshot(tmp_path)).agents] == want
+    assert await asyncio.to_thread(main, ["status", "--json", "--workspace", str(tmp_path)]) == 0
+    assert [r["bead_id"] for r in json.loads(capsys.readouterr().out)["runs"]] == want
