@@ -62,11 +62,13 @@ def _key_pressed(timeout: float) -> str | None:
 
 def run_feed(workspace: Path, *, once: bool, as_json: bool, interval: float = 1.0, stall_seconds: float = 120,
              console: Console | None = None) -> int:
-    console = console or Console()
+    """``--json``: one snapshot as JSON; ``--once`` (or no terminal on stdin): one snapshot drawn; else the
+    live view, redrawn every ``interval`` seconds until ``q`` (or Ctrl-C)."""
     snap = asyncio.run(take_snapshot(workspace, stall_seconds=stall_seconds))
-    if as_json:
-        console.print_json(snap.model_dump_json())
+    if as_json:  # plain print: a console would wrap long strings at its width, breaking the JSON
+        print(snap.model_dump_json(indent=2))
         return 0
+    console = console or Console()
     if once or not sys.stdin.isatty():
         console.print(render(snap))
         return 0
