@@ -86,8 +86,12 @@ def run_feed(workspace: Path, *, once: bool, as_json: bool, interval: float = 1.
                 if key in ("q", "Q", "\x03"):
                     return 0
                 if time.monotonic() >= next_at:
-                    snap = asyncio.run(take_snapshot(workspace, stall_seconds=stall_seconds))
-                    live.update(render(snap), refresh=True)
+                    try:
+                        snap = asyncio.run(take_snapshot(workspace, stall_seconds=stall_seconds))
+                        view = render(snap)
+                    except Exception as exc:  # e.g. the ledger busy mid-write: keep the last picture, say so
+                        view = Group(render(snap), Text(f"(not refreshed: {exc})", style="yellow"))
+                    live.update(view, refresh=True)
                     next_at = time.monotonic() + interval
     except KeyboardInterrupt:
         return 0
