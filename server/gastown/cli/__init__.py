@@ -1,9 +1,16 @@
 """`gastown …` — the command line, every command in this package.
 
-- ``app``: ``schemas``, ``serve``, ``demo``, ``run``, ``bench``, ``land``;
-- ``bead``: ``bead …`` (the ledger) and ``init``;
-- ``town``: ``status``, ``worktrees``, ``gc``;
+- ``app``: ``schemas``, ``serve``, ``demo``, ``run``, ``resume``, ``bench``, ``land``;
+- ``bead``: ``bead …`` (the ledger, and ``bead retry``) and ``init``;
+- ``town``: ``status``, ``worktrees``, ``gc``, ``feed`` (``feed``: the rich dashboard), ``doctor``;
+- ``overseer``: ``answer``, ``nudge`` (and ``bead retry``'s sending);
+- ``settings``: the configuration flags every town command shares, ``config show``;
 - ``output``: how things are shown (the domain modules print nothing).
+
+Exit codes, the same for every command: 0 done; 1 not done — a goal that did not finish, a failed
+``doctor`` check, a taken claim, or an error the user can fix (its message on stderr, no traceback: a
+missing bead, a bad setting naming its file or variable, no Copilot CLI or login); 2 a usage error (unknown
+command or flag, a missing argument: argparse's message); 130 interrupted (Ctrl-C).
 
 Short commands are kept short: a command imports what it needs when it runs (``gastown bead ready``
 loads the ledger's light reader, not the town, the runtime, GitPython or pygls), and only the named
@@ -15,12 +22,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-_COMMANDS = frozenset({"schemas", "serve", "demo", "run", "bench", "land", "bead", "status", "worktrees", "gc",
-                       "init"})
-
-
-_APP = frozenset({"schemas", "serve", "demo", "run", "bench", "land"})
-_TOWN = frozenset({"status", "worktrees", "gc"})
+_APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
+_TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
+_OVERSEER = frozenset({"answer", "nudge"})
+_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config"}
+EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) or an error you can fix (the "
+          "message says how); 2 usage error; 130 interrupted. Settings: gastown.toml in the repository, "
+          "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
 
 
 def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
@@ -30,7 +38,7 @@ def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentPars
     words = [a for a in argv or () if not a.startswith("-")]
     only = words[0] if argv is not None and words and words[0] in _COMMANDS else None
     rest = list(argv or ())[list(argv or ()).index(only) + 1:] if only else []
-    parser = Parser(prog="gastown", description="Gas Town for VS Code")
+    parser = Parser(prog="gastown", description="Gas Town for VS Code", epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
     if only is None or only in _APP:
         from gastown.cli import app
@@ -44,6 +52,14 @@ def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentPars
         from gastown.cli import town
 
         town.add_parsers(sub, only)
+    if only is None or only in _OVERSEER:
+        from gastown.cli import overseer
+
+        overseer.add_parsers(sub, only)
+    if only in (None, "config"):
+        from gastown.cli import settings
+
+        settings.add_parsers(sub, only)
     if only in (None, "init"):
         from gastown.cli import bead
 

@@ -1,4 +1,4 @@
-"""`gastown schemas | serve | demo | run | bench | land`: the editor's server and the town's goals."""
+"""`gastown schemas | serve | demo | run | resume | bench | land`: the editor's server and the town's goals."""
 
 from __future__ import annotations
 
@@ -30,38 +30,97 @@ def _serve(args: argparse.Namespace) -> int:
     return serve()
 
 
-def _run(args: argparse.Namespace) -> int:
-    """Submit a goal from the terminal and follow it to the end."""
+def _follow(workspace: Path, settings, go, *, quiet: bool = False) -> int:
+    """Open the town of ``workspace``, print its progress lines (on stderr when ``quiet``: stdout is kept for
+    JSON), run ``go(town)`` (a coroutine returning the exit code) and close the town, whatever happens."""
     import asyncio
+    import sys
 
-    from gastown.config import Settings
     from gastown.town.bus import Bus, Progress
     from gastown.town.town import Town
 
-    overrides = {"maxPolecats": args.max_polecats} if args.max_polecats else {}
-    if args.scenario:
-        overrides["scenario"] = args.scenario
-    settings = Settings.from_env(overrides)
+    out = sys.stderr if quiet else sys.stdout
 
-    async def go() -> int:
+    async def main() -> int:
         bus = Bus()
-        bus.subscribe(lambda e: print(e.message, flush=True) if isinstance(e, Progress) else None)
-        async with Town(Path(args.workspace), settings, bus) as town:
-            _, epic, _, task = await town.submit_goal(args.goal)
-            report = await task
+        bus.subscribe(lambda e: print(e.message, file=out, flush=True) if isinstance(e, Progress) else None)
+        async with Town(workspace, settings, bus) as town:
+            return await go(town)
+
+    return asyncio.run(main())
+
+
+def _report_line(report) -> str:
+    state = "done" if report.ok else "NOT done"
+    return (f"Goal {report.epic_id} {state}: {report.closed}/{report.beads} beads closed, {report.merged} merged"
+            + (f", blocked: {', '.join(report.blocked)}" if report.blocked else "")
+            + ("" if report.tests_passed else ", verification failed"))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Submit a goal from the terminal and follow it to the end (exit 0 when it is done, 1 when not)."""
+    from gastown.cli.settings import load, workspace_of
+
+    settings = load(args).settings
+
+    async def go(town) -> int:
+        _, epic, _, task = await town.submit_goal(args.goal)
+        report = await task
+        _print_reports(args, [report])
         return 0 if report.ok else 1
 
-    return asyncio.run(go())
+    return _follow(workspace_of(args), settings, go, quiet=args.json)
+
+
+def _print_reports(args: argparse.Namespace, reports: list) -> None:
+    if getattr(args, "json", False):
+        import dataclasses
+        import json
+
+        print(json.dumps([{**dataclasses.asdict(r), "ok": r.ok} for r in reports], indent=2))
+    else:
+        for report in reports:
+            print(_report_line(report), flush=True)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """Continue every unfinished goal of the workspace (as the editor does when it opens) and wait for them."""
+    import asyncio
+    import sys
+
+    from gastown.cli.settings import load, workspace_of
+
+    settings = load(args).settings
+
+    async def go(town) -> int:
+        epics = await town.resume_goals()
+        if not epics:
+            if args.json:
+                print("[]")
+            else:
+                print("Nothing to resume: every goal is finished.")
+            return 0
+        print(f"Resuming {', '.join(epics)}", file=sys.stderr if args.json else sys.stdout, flush=True)
+        await asyncio.sleep(0)  # the goals' tasks register themselves with the dispatcher
+        goals = town.dispatcher.goals
+        reports = await asyncio.gather(*(town.dispatcher.run_goal(e, goals[e].goal_id if e in goals else "resumed")
+                                         for e in epics))
+        _print_reports(args, list(reports))
+        return 0 if all(r.ok for r in reports) else 1
+
+    return _follow(workspace_of(args), settings, go, quiet=args.json)
 
 
 def _land(args: argparse.Namespace) -> int:
     import asyncio
 
-    from gastown.config import Settings
+    from gastown.cli.settings import load, workspace_of
     from gastown.town.town import Town
 
+    settings = load(args).settings
+
     async def go() -> int:
-        async with Town(Path(args.workspace), Settings.from_env()) as town:
+        async with Town(workspace_of(args), settings) as town:
             print(await town.land())
         return 0
 
@@ -76,6 +135,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any, only: str | None = None) -> None:
     """The commands of this module (only ``only``, when a command is named), in the order of the help."""
+    from gastown.cli.settings import add_config_flags, add_workspace
+
     if only in (None, "schemas"):
         p = sub.add_parser("schemas", help="write the JSON Schemas of the ledger and protocol models")
         p.add_argument("--out", default="schemas", help="output folder (default: schemas)")
@@ -95,12 +156,20 @@ def add_parsers(sub: Any, only: str | None = None) -> None:
         p.set_defaults(func=_demo)
 
     if only in (None, "run"):
-        p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end")
+        p = sub.add_parser("run", help="submit a goal for the workspace and follow it to the end (exit 1: not done)")
         p.add_argument("goal")
-        p.add_argument("--workspace", default=".", help="the git repository (default: .)")
-        p.add_argument("--scenario", help="play this scenario on the local scripted model (offline)")
-        p.add_argument("--max-polecats", type=int, default=None)
+        add_workspace(p)
+        p.add_argument("--json", action="store_true", help="print the goal's report as JSON (progress on stderr)")
+        add_config_flags(p)
         p.set_defaults(func=_run)
+
+    if only in (None, "resume"):
+        p = sub.add_parser("resume", help="continue the unfinished goals (after a crash or a stop) and wait for "
+                                          "them (exit 1: one is not done)")
+        add_workspace(p)
+        p.add_argument("--json", action="store_true", help="print the goals' reports as JSON (progress on stderr)")
+        add_config_flags(p)
+        p.set_defaults(func=_resume)
 
     if only in (None, "bench"):
         p = sub.add_parser("bench", help="benchmarks that print JSON figures (bench/ has the others)")
@@ -110,5 +179,6 @@ def add_parsers(sub: Any, only: str | None = None) -> None:
 
     if only in (None, "land"):
         p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
-        p.add_argument("--workspace", default=".")
+        add_workspace(p)
+        add_config_flags(p)
         p.set_defaults(func=_land)

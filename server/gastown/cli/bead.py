@@ -353,6 +353,15 @@ async def _import(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def _retry(args: argparse.Namespace) -> int:
+    """Through the running town (or recorded for the next one): see ``gastown.cli.overseer``."""
+    from gastown.cli.overseer import send
+
+    if args.workspace is None:
+        args.workspace = root_of()
+    return send(args, "retry", args.note)
+
+
 def _rebuild(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
@@ -451,7 +460,7 @@ def _priority(text: str) -> int:
 
 _LEAF_NAMES = frozenset({
     "create", "show", "events", "list", "ready", "blocked", "search", "update", "close", "reopen", "claim",
-    "comment", "label", "dep", "export", "import", "rebuild", "merge-driver",
+    "comment", "label", "dep", "export", "import", "rebuild", "merge-driver", "retry",
 })
 
 
@@ -572,6 +581,13 @@ def add_parser(subparsers: Any, only: str | None = None,
         p.add_argument("id")
         p.add_argument("text")
         p.add_argument("--author", default="")
+
+    p = leaves.add(sub, "retry", _retry, raw=True,
+                   help="reopen an escalated or blocked bead and dispatch it with a note for its polecat")
+    if p:
+        p.add_argument("id")
+        p.add_argument("--note", required=True, help="what the polecat should know or do differently")
+        p.add_argument("--workspace", default=None, help="the git repository (default: the git toplevel of .)")
 
     if leaves.only in (None, "label"):
         label = sub.add_parser("label", help="labels")

@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from copilot.tools import define_tool
 
 from gastown.config import ProviderSettings
 from gastown.runtime.base import AgentEvent, AgentRuntimeError, PermissionAsk, SessionSpec, TurnTimeout
+from gastown.runtime.cli_path import TOKEN_VARS, login_error, resolve_cli_path
 from gastown.runtime.sandbox import Sandbox, blocked_writes, default_cli_home
 
 log = logging.getLogger(__name__)
@@ -30,29 +30,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 UNSANDBOXABLE_TOOLS = ("lsp",)
 # Tools whose results are a shell's output: read for writes the sandbox refused.
 SHELL_TOOLS = ("bash", "read_bash", "write_bash")
-
-
-def resolve_cli_path(setting: str | None = None) -> str:
-    """Setting, then COPILOT_CLI_PATH, then the npm-installed launcher (repo or cwd), then PATH."""
-    candidates: list[tuple[str, str | None]] = [
-        ("setting gastown.copilot.cliPath", setting),
-        ("COPILOT_CLI_PATH", os.environ.get("COPILOT_CLI_PATH")),
-    ]
-    for where in (REPO_ROOT, Path.cwd()):
-        candidates.append((f"npm install in {where}", str(where / "node_modules" / ".bin" / "copilot")))
-    candidates.append(("PATH", shutil.which("copilot")))
-    for source, path in candidates[:2]:
-        if path and not os.access(path, os.X_OK):
-            raise AgentRuntimeError(f"Copilot CLI from {source} is not an executable file: {path}")
-        if path:
-            return path
-    for _, path in candidates[2:]:
-        if path and os.access(path, os.X_OK):
-            return path
-    raise AgentRuntimeError(
-        "Copilot CLI not found: set gastown.copilot.cliPath or COPILOT_CLI_PATH, "
-        "or run `npm install` (it installs @github/copilot@1.0.102)"
-    )
 
 
 def _ask_of(request: Any) -> PermissionAsk:
@@ -155,7 +132,7 @@ class CopilotSession:
         except TimeoutError:
             raise TurnTimeout(f"session {self._spec.name}: no end of turn within {timeout:.0f}s") from None
         if self._error:
-            raise AgentRuntimeError(f"session {self._spec.name}: {self._error}")
+            raise login_error(self._error) or AgentRuntimeError(f"session {self._spec.name}: {self._error}")
         return self._last_message
 
     async def nudge(self, prompt: str) -> None:
@@ -254,7 +231,13 @@ class CopilotRuntime:
         await self.start()
         assert self._client is not None
         holder: dict[str, str] = {}
-        sdk_session = await self._client.create_session(**self._session_kwargs(spec, holder))
+        try:
+            sdk_session = await self._client.create_session(**self._session_kwargs(spec, holder))
+        except Exception as exc:
+            translated = login_error(str(exc))
+            if translated is None:
+                raise
+            raise translated from exc
         holder["id"] = sdk_session.session_id
         session = CopilotSession(sdk_session, spec, sandboxed=self.sandbox is not None)
         session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": False}))
@@ -267,10 +250,36 @@ class CopilotRuntime:
         try:
             sdk_session = await self._client.resume_session(session_id, **self._session_kwargs(spec, holder))
         except Exception as exc:
-            raise AgentRuntimeError(f"session {session_id} cannot be resumed: {exc}") from exc
+            raise login_error(str(exc)) or AgentRuntimeError(f"session {session_id} cannot be resumed: {exc}") from exc
         session = CopilotSession(sdk_session, spec, sandboxed=self.sandbox is not None)
         session._emit(AgentEvent(session_id=session.session_id, kind="session", detail={"resumed": True}))
         return session
+
+
+async def auth_status(cli_path: str, *, timeout: float = 30) -> tuple[bool, str]:
+    """Is there a GitHub login the CLI can use? Asks the CLI (``auth.getStatus``) through a short-lived client
+    with the user's own CLI home; a token in COPILOT_GITHUB_TOKEN / GH_TOKEN / GITHUB_TOKEN counts without
+    asking. Returns (logged in, what to show)."""
+    for var in TOKEN_VARS:
+        if os.environ.get(var):
+            return True, f"GitHub Copilot with the token in ${var}"
+    client = CopilotClient(connection=RuntimeConnection.for_stdio(path=cli_path), use_logged_in_user=True,
+                           log_level="error")
+    try:
+        await asyncio.wait_for(client.start(), timeout)
+        status = await asyncio.wait_for(client.get_auth_status(), timeout)
+    except Exception as exc:
+        return False, f"the Copilot CLI could not tell its login: {exc}"
+    finally:
+        try:
+            await asyncio.wait_for(client.stop(), 10)
+        except Exception:
+            log.debug("auth probe: CLI did not stop cleanly", exc_info=True)
+        await _force_stop(client)
+    if status.isAuthenticated:
+        who = f" as {status.login}" if status.login else ""
+        return True, f"GitHub Copilot logged in{who} ({status.authType or 'login'}, {status.host or 'github.com'})"
+    return False, f"GitHub Copilot is not logged in ({status.statusMessage or 'no login found'})"
 
 
 def _sdk_tool(spec: Any) -> Any:
