@@ -21,13 +21,16 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 from pydantic import BaseModel
 
 from gastown.ledger.model import now_iso, parse_ts
 from gastown.runtime.base import AgentEvent
+
+if TYPE_CHECKING:
+    from gastown.town.checkouts import Worktrees
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +192,7 @@ class RunRecords:
         self._pending: list[tuple[int, AgentEvent]] = []
         self._starts: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []  # runs to insert together
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._flush_task: asyncio.Task | None = None
+        self._flush_task: asyncio.Task[Any] | None = None
         self._closed = False
 
     @classmethod
@@ -312,7 +315,8 @@ class RunRecords:
 
     async def runs(self, bead_id: str | None = None, *, live: bool | None = None, goal_id: str | None = None,
                    limit: int | None = None) -> list[RunRow]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if goal_id is not None:
             where.append("goal_id = ?")
             params.append(goal_id)
@@ -480,7 +484,7 @@ async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool
     return {"runs": out, "pauses": pauses}
 
 
-def _worktrees_for(workspace: Path, worktree_root: str | None):
+def _worktrees_for(workspace: Path, worktree_root: str | None) -> Worktrees:
     from gastown.config import Settings
     from gastown.town.checkouts import Worktrees, default_worktree_root
     from gastown.vcs.repo import open_repo
