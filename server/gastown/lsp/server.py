@@ -18,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 from gastown import __version__
 from gastown.config import Settings
 from gastown.ledger.model import Bead, BeadNotFound, LedgerChange, LedgerError, Status
+from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
 from gastown.lsp.codelens import bead_id_pattern, lenses_for
 from gastown.lsp.params import RequestFailed, parse
@@ -43,6 +44,7 @@ class GastownServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("gastown", __version__)
         self.town: Town | None = None
+        self.init_params: types.InitializeParams | None = None  # kept by on_initialize for on_initialized
         self.town_error: str | None = None
         self.bus = Bus()
         self.goal_tokens: dict[str, str | int] = {}
@@ -58,6 +60,13 @@ class GastownServer(LanguageServer):
         if self.town is None:
             raise RequestFailed(self.town_error or "the town is not open yet (no workspace folder)")
         return self.town
+
+    async def require_store(self) -> Store:
+        """The open town's ledger (an open town always has one)."""
+        store = (await self.require_town()).store
+        if store is None:
+            raise RequestFailed(self.town_error or "the town's ledger is not open")
+        return store
 
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
@@ -153,9 +162,9 @@ async def on_initialized(ls: GastownServer, _params: types.InitializedParams) ->
 
 
 async def _open_town(ls: GastownServer) -> None:
-    init = getattr(ls, "init_params", None)
+    init = ls.init_params
     workspace = _workspace_of(init) if init else None
-    if workspace is None:
+    if init is None or workspace is None:
         ls.town_error = "Gas Town needs a workspace folder (a git repository)"
         return
     try:
@@ -168,6 +177,7 @@ async def _open_town(ls: GastownServer) -> None:
         ls.show(types.MessageType.Error, ls.town_error)
         return
     ls.town = town
+    assert town.store is not None  # open() opened it (require_store would wait for ls.opened: not yet)
     ls.beads = {b.id: b for b in await town.store.list()}
     ls.bus.subscribe(ls.on_bus)
     recovered = town.recovery
@@ -189,7 +199,7 @@ async def on_shutdown(ls: GastownServer, _params: Any) -> None:
 
 
 @server.feature(P.SUBMIT_GOAL)
-async def submit_goal(ls: GastownServer, params: Any) -> dict:
+async def submit_goal(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.SubmitGoalParams, params)
     town = await ls.require_town()
     goal_id = uuid.uuid4().hex[:8]
@@ -203,9 +213,9 @@ async def submit_goal(ls: GastownServer, params: Any) -> dict:
     try:
         _, epic, tasks, _task = await town.submit_goal(p.goal, goal_id=goal_id)
     except Exception as exc:
-        token = ls.goal_tokens.pop(goal_id, None)
-        if token is not None:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        begun = ls.goal_tokens.pop(goal_id, None)
+        if begun is not None:
+            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
         raise RequestFailed(f"the goal could not be planned: {exc}") from None
     return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
 
@@ -216,10 +226,9 @@ def _supports_progress(ls: GastownServer) -> bool:
 
 
 @server.feature(P.BEADS)
-async def beads(ls: GastownServer, params: Any) -> dict:
+async def beads(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.BeadsParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
+    store = await ls.require_store()
     version = store.version
     if p.filter == "ready":
         found = await store.ready(parent=p.parent)
@@ -231,10 +240,9 @@ async def beads(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.BEAD)
-async def bead(ls: GastownServer, params: Any) -> dict:
+async def bead(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.BeadParams, params)
-    store = (await ls.require_town()).store
-    assert store is not None
+    store = await ls.require_store()
     try:
         found = await store.get(p.id)
     except BeadNotFound:
@@ -243,9 +251,9 @@ async def bead(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.UPDATE_BEAD)
-async def update_bead(ls: GastownServer, params: Any) -> dict:
+async def update_bead(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.UpdateBeadParams, params)
-    store = (await ls.require_town()).store
+    store = await ls.require_store()
     try:
         if p.status == "closed":
             await store.close_bead(p.id, reason=p.reason or "closed by the Overseer", actor="overseer")
@@ -265,7 +273,7 @@ async def update_bead(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.PLAN_DECISION)
-async def plan_decision(ls: GastownServer, params: Any) -> dict:
+async def plan_decision(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.PlanDecisionParams, params)
     town = await ls.require_town()
     try:
@@ -282,7 +290,7 @@ async def plan_decision(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.ABORT_AGENT)
-async def abort_agent(ls: GastownServer, params: Any) -> dict:
+async def abort_agent(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.AbortAgentParams, params)
     town = await ls.require_town()
     if not await town.witness.abort_agent(p.id):
@@ -291,7 +299,7 @@ async def abort_agent(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.AGENTS)
-async def agents(ls: GastownServer, params: Any) -> dict:
+async def agents(ls: GastownServer, params: Any) -> dict[str, Any]:
     town = await ls.require_town()
     return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
 
@@ -305,22 +313,22 @@ async def _bead_diff(ls: GastownServer, bead_id: str) -> BeadDiff:
 
 
 @server.feature(P.DIFF)
-async def diff(ls: GastownServer, params: Any) -> dict:
+async def diff(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.DiffParams, params)
     return (await _bead_diff(ls, p.bead_id)).model_dump(mode="json")
 
 
 @server.feature(P.DOCUMENT)
-async def document(ls: GastownServer, params: Any) -> dict:
+async def document(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.DocumentParams, params)
     found = await _bead_diff(ls, p.bead_id)
     rev = found.base if p.side == "base" else found.head
-    text = await asyncio.to_thread(file_at, ls.town.worktrees.repo, rev, p.path)
+    text = await asyncio.to_thread(file_at, (await ls.require_town()).worktrees.repo, rev, p.path)
     return P.DocumentResult(text=text or "", exists=text is not None).model_dump(mode="json")
 
 
 @server.feature(P.REVIEW)
-async def review(ls: GastownServer, params: Any) -> dict:
+async def review(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.ReviewParams, params)
     town = await ls.require_town()
     found = await _bead_diff(ls, p.bead_id)
@@ -339,7 +347,7 @@ async def review(ls: GastownServer, params: Any) -> dict:
     except ValueError as exc:
         ls.reviews.forget(p.bead_id)
         raise RequestFailed(str(exc)) from None
-    bead = await town.store.get(p.bead_id)
+    bead = await (await ls.require_store()).get(p.bead_id)
     return P.ReviewResult(bead_id=p.bead_id, status=bead.status, merged=bead.status == Status.CLOSED,
                           pending_hunks=decision.pending, message=message).model_dump(mode="json")
 
@@ -367,11 +375,11 @@ CREATE_BEAD = "gastown.createBead"
 
 
 @server.command(CREATE_BEAD)
-async def create_bead(ls: GastownServer, raw: dict) -> dict:
+async def create_bead(ls: GastownServer, raw: dict[Any, Any]) -> dict[str, Any]:
     spec = parse(CreateBeadArgs, raw)
-    town = await ls.require_town()
+    store = await ls.require_store()
     where = f"{spec.uri}:{spec.line + 1}" if spec.uri else None
-    bead = await town.store.create(spec.title, description=f"From {where}" if where else None,
+    bead = await store.create(spec.title, description=f"From {where}" if where else None,
                                    issue_type=spec.type, priority=spec.priority, actor="overseer")
     return P.BeadSummary.of(bead).model_dump(mode="json")
 
