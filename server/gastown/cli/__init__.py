@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 _COMMANDS = frozenset({"schemas", "serve", "demo", "run", "bench", "land", "bead", "status", "worktrees", "gc",
                        "init"})
@@ -23,7 +27,7 @@ _APP = frozenset({"schemas", "serve", "demo", "run", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc"})
 
 
-def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, only the command it names is built (see module doc)."""
     from gastown.cli.parser import Parser
 
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from gastown.errors import user_errors
 
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except user_errors() as exc:
         print(f"gastown: error: {exc}", file=sys.stderr)
         return 1
