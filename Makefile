@@ -31,6 +31,7 @@ test: lint schemas-check ext-test ext-package test-py
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check server tests $(wildcard bench)
 	$(VENV)/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
+	$(VENV)/bin/mypy  # strict, over server/gastown ([tool.mypy] in pyproject.toml)
 
 schemas: $(PY_STAMP)
 	$(VPY) -m gastown schemas --out schemas
