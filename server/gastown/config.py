@@ -41,7 +41,7 @@ class ProviderSettings(BaseModel):
         return provider
 
 
-# --- Polecats and the Witness (issue 4) -----------------------------------------------------------
+# --- Polecats and the Witness ---------------------------------------------------------------------
 class BudgetSettings(BaseModel):
     """Caps; 0 = no cap. At a bead cap its polecat is stopped and the bead blocked; at a goal cap dispatch
     of that goal pauses and the Overseer is told."""
@@ -104,7 +104,7 @@ class Settings(BaseModel):
         default=None, description="Play this scenario file on a local scripted model server (offline)"
     )
 
-    # --- Mayor, dispatcher and Refinery (issue 5) -------------------------------------------------
+    # --- Mayor, dispatcher and Refinery -----------------------------------------------------------
     max_plan_size: int = Field(default=30, ge=1, le=200, alias="maxPlanSize",
                                description="Most tasks one plan may have")
     plan_attempts: int = Field(default=3, ge=1, le=10, alias="planAttempts",
@@ -132,7 +132,7 @@ class Settings(BaseModel):
         description="Beads a polecat files with bead_create: hold them (deferred, listed for the Overseer to "
                     "dispatch) or dispatch them within the same goal")
 
-    # --- Polecats and the Witness (issue 4) -------------------------------------------------------
+    # --- Polecats and the Witness -----------------------------------------------------------------
     polecats: PolecatSettings = Field(default_factory=PolecatSettings,
                                       description="Permission policy, Witness, budgets, worktree pool")
 

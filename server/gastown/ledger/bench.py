@@ -37,7 +37,7 @@ BEADS = {  # Beads' published figures, ms (FACTS.md)
     "close100_ms": 1900.0,
     "cycle5000_ms": 70.0,
 }
-TARGET = {  # issue 3's targets on this machine, ms
+TARGET = {  # the ledger's speed targets on this machine, ms
     "ready_10k_ms": 3.0,
     "ready_100k_ms": 5.0,
     "create_10k_ms": 0.3,
