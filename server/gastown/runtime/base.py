@@ -44,17 +44,17 @@ class TurnTimeout(AgentRuntimeError):
     pass
 
 
-P = TypeVar("P", bound=BaseModel)
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
 
 @dataclass
-class ToolSpec(Generic[P]):
+class ToolSpec(Generic[ParamsT]):
     """A custom tool offered to the model. ``handler`` receives validated params; its string goes back."""
 
     name: str
     description: str
-    params_type: type[P]
-    handler: Callable[[P], Awaitable[str] | str]
+    params_type: type[ParamsT]
+    handler: Callable[[ParamsT], Awaitable[str] | str]
 
 
 @dataclass
