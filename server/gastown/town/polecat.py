@@ -217,14 +217,14 @@ class Polecat:
     def _tools(self) -> list[ToolSpec[Any]]:
         tools: list[ToolSpec[Any]] = [
             ToolSpec("report_done", "Report that the bead's work is done.", ReportDone,
-                     lambda p: _noted(self._done, p.summary, "Recorded. End your turn now.")),
+                     lambda p: _collect(self._done, p.summary, "Recorded. End your turn now.")),
             ToolSpec("report_blocked", "Report that the bead cannot be done, and why.", ReportBlocked,
-                     lambda p: _noted(self._blocked, p.reason, "Recorded. End your turn now; the Overseer "
-                                      "may answer with a way forward.")),
+                     lambda p: _collect(self._blocked, p.reason, "Recorded. End your turn now; the Overseer "
+                                        "may answer with a way forward.")),
             ToolSpec("ask_overseer", "Ask the Overseer (the human) a question you cannot settle yourself. End "
                      "your turn after asking: the answer comes as your next message.", AskOverseer,
-                     lambda p: _noted(self._questions, p.question, "Asked. End your turn now; the "
-                                      "Overseer's answer will be your next message.")),
+                     lambda p: _collect(self._questions, p.question, "Asked. End your turn now; the "
+                                        "Overseer's answer will be your next message.")),
         ]
         if self.store is None:
             return tools
@@ -585,7 +585,7 @@ def _in_git_pool(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Fut
     return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
 
 
-def _noted(into: list[str], item: str, reply: str) -> str:
+def _collect(into: list[str], item: str, reply: str) -> str:
     """A report tool's handler: keep what the polecat reported, answer ``reply``."""
     into.append(item)
     return reply
