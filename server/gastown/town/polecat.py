@@ -443,8 +443,9 @@ class Polecat:
                         await waiter
                 last = ""
                 if turn.done() and not turn.cancelled():
-                    if turn.exception() is not None and watch.pending is None:
-                        raise turn.exception()  # type: ignore[misc]
+                    failed = turn.exception()
+                    if failed is not None and watch.pending is None:
+                        raise failed
                     last = "" if turn.exception() else turn.result()
                 action = watch.take()
             if action is None or self._done:

@@ -205,7 +205,9 @@ class RunRecords:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
             async with conn.execute("PRAGMA user_version") as cur:
-                (version,) = await cur.fetchone()  # type: ignore[misc]
+                row = await cur.fetchone()
+                assert row is not None  # PRAGMA user_version always answers one row
+                (version,) = row
             for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {n};\nCOMMIT;")
         except BaseException:
@@ -273,7 +275,8 @@ class RunRecords:
                 async with self._lock:
                     cur = await self._conn.execute(_INSERT_RUN, row)
                     run_id = cur.lastrowid
-                return await self.run(run_id)  # type: ignore[arg-type]
+                assert run_id is not None  # an INSERT that succeeded has a rowid
+                return await self.run(run_id)
             except sqlite3.IntegrityError:
                 live = await self.live_run(bead_id)
                 if live is None:
@@ -282,6 +285,8 @@ class RunRecords:
                     await self.end_run(live.id, "crashed", detail="its server process died")
                     continue
                 raise PolecatBusy(bead_id, live) from None
+        # The ignore: live_run may be None if the live run ended in between (then this fails with an
+        # AttributeError, not PolecatBusy); left as it was.
         raise PolecatBusy(bead_id, await self.live_run(bead_id))  # type: ignore[arg-type]
 
     async def update_run(self, run_id: int, **fields: Any) -> None:
