@@ -31,6 +31,7 @@ test: lint schemas-check ext-test ext-package test-py
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check server tests $(wildcard bench)
 	$(VENV)/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
+	$(VENV)/bin/mypy  # strict, over server/gastown ([tool.mypy] in pyproject.toml)
 
 # The contracts, one source each: the pydantic models, the method names (lsp/protocol.py) and the editor
 # settings (lsp/editor_settings.py over config.Settings) -> schemas/ -> extension/src/protocol.ts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -27,13 +27,13 @@ class ProviderSettings(BaseModel):
     api_key_env: str = "GASTOWN_API_KEY"
     azure_api_version: str | None = None
 
-    def sdk_provider(self) -> dict | None:
+    def sdk_provider(self) -> dict[str, Any] | None:
         """The SDK's per-session ``provider=`` (None = the user's Copilot login)."""
         if self.type == "copilot":
             return None
         if not self.base_url:
             raise ValueError(f"provider {self.type!r} needs a base URL (gastown.provider.baseUrl)")
-        provider: dict = {"type": self.type, "base_url": self.base_url}
+        provider: dict[str, Any] = {"type": self.type, "base_url": self.base_url}
         key = self.api_key or os.environ.get(self.api_key_env)
         if key:
             provider["api_key"] = key
@@ -142,7 +142,7 @@ class Settings(BaseModel):
                                       description="Permission policy, Witness, budgets, worktree pool")
 
     @classmethod
-    def from_env(cls, overrides: dict | None = None) -> Settings:
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
         data = dict(overrides or {})
         if os.environ.get("GASTOWN_SCENARIO") and not data.get("scenario"):
             data["scenario"] = os.environ["GASTOWN_SCENARIO"]

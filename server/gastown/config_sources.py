@@ -30,7 +30,7 @@ class ConfigError(GastownError):
     """A configuration file or variable that cannot be used; the message names the file and the key."""
 
 
-class _Sources(BaseSettings, Settings):  # type: ignore[misc]
+class _Sources(BaseSettings, Settings):
     """Only for pydantic-settings' readers (they want a BaseSettings class); never instantiated."""
 
     model_config = SettingsConfigDict(env_prefix="GASTOWN_", env_nested_delimiter="__", extra="ignore",
@@ -56,17 +56,17 @@ def _normalise(model: type[BaseModel], data: dict[str, Any], where: str, strict:
         if info.alias:
             by_key[info.alias] = name
     for key, value in data.items():
-        name = by_key.get(key)
-        if name is None:
+        found = by_key.get(key)
+        if found is None:
             if not strict:
                 continue
             known = ", ".join(sorted(info.alias or n for n, info in model.model_fields.items()))
             raise ConfigError(f"{where}: unknown key {key!r} (known here: {known})")
-        sub = model.model_fields[name].annotation
+        sub = model.model_fields[found].annotation
         if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
-            out[name] = _normalise(sub, value, f"{where} [{key}]", strict)
+            out[found] = _normalise(sub, value, f"{where} [{key}]", strict)
         else:
-            out[name] = value
+            out[found] = value
     return out
 
 

@@ -9,9 +9,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 from gastown.config import Settings
-from gastown.town.bus import Bus, Progress
+from gastown.town.bus import Bus, Event, Progress
 from gastown.town.town import Town
 from gastown.vcs import git
 
@@ -51,16 +52,16 @@ def demo_settings(workdir: Path) -> Settings:
         worktree_root=str(workdir / "worktrees"),
         verify_command=f"{sys.executable} -m unittest discover -q",
         max_polecats=4,
-        turn_timeout_s=60,
+        turnTimeout=60,  # the three unit-suffixed fields are populated by their editor key
     )
 
 
-async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout, kept: bool = True) -> dict:
+async def run_demo(workdir: Path, emit_json: bool, out: TextIO = sys.stdout, kept: bool = True) -> dict[str, Any]:
     repo = make_sample_repo(workdir / "calc")
     bus = Bus()
     started = time.monotonic()
 
-    def show(event) -> None:
+    def show(event: Event) -> None:
         if isinstance(event, Progress):
             print(f"[{time.monotonic() - started:5.1f}s] {event.message}", file=out, flush=True)
 
@@ -69,7 +70,7 @@ async def run_demo(workdir: Path, emit_json: bool, out=sys.stdout, kept: bool = 
         _, epic, tasks, task = await town.submit_goal(DEMO_GOAL)
         report = await task
         log = town.worktrees.repo.text("log", "--oneline", town.worktrees.integration)
-    result = {"beads": report.beads, "closed": report.closed, "merged": report.merged,
+    result: dict[str, Any] = {"beads": report.beads, "closed": report.closed, "merged": report.merged,
               "tests_passed": report.tests_passed}
     print("", file=out)
     print(f"Goal: {DEMO_GOAL}", file=out)

@@ -1,4 +1,4 @@
-"""Pure parts of issue 5: plan parsing, merge-queue order, the conflict radar's overlap rules."""
+"""Pure parts of the Mayor and the Refinery: plan parsing, merge-queue order, the radar's overlap rules."""
 
 from __future__ import annotations
 

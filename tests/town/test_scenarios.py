@@ -1,4 +1,5 @@
-"""Issue 5's scenarios end to end: real Copilot CLI + SDK, the scripted model server, real git.
+"""The Mayor, Refinery and radar scenarios end to end: real Copilot CLI + SDK, the scripted model server,
+real git.
 
 (a) a six-bead plan with dependencies merges in dependency order; (b) two polecats on the same lines: the
 radar serializes them, or (radar off) the conflict becomes rework and merges; (c) a broken test reopens the

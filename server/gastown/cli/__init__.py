@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
@@ -31,7 +35,7 @@ EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) 
           "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
 
 
-def build_parser(argv: Sequence[str] | None = None):  # -> argparse.ArgumentParser
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, only the command it names is built (see module doc)."""
     from gastown.cli.parser import Parser
 
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     from gastown.errors import user_errors
 
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except user_errors() as exc:
         print(f"gastown: error: {exc}", file=sys.stderr)
         return 1

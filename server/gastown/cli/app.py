@@ -7,7 +7,12 @@ from pathlib import Path
 
 TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from typing import Any
+
+    from gastown.config import Settings
+    from gastown.town.dispatcher import GoalReport
+    from gastown.town.town import Town
 
 
 def _schemas(args: argparse.Namespace) -> int:
@@ -30,7 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
     return serve()
 
 
-def _follow(workspace: Path, settings, go, *, quiet: bool = False) -> int:
+def _follow(workspace: Path, settings: Settings, go: Callable[[Town], Awaitable[int]], *,
+            quiet: bool = False) -> int:
     """Open the town of ``workspace``, print its progress lines (on stderr when ``quiet``: stdout is kept for
     JSON), run ``go(town)`` (a coroutine returning the exit code) and close the town, whatever happens."""
     import asyncio
@@ -47,10 +53,11 @@ def _follow(workspace: Path, settings, go, *, quiet: bool = False) -> int:
         async with Town(workspace, settings, bus) as town:
             return await go(town)
 
-    return asyncio.run(main())
+    code: int = asyncio.run(main())
+    return code
 
 
-def _report_line(report) -> str:
+def _report_line(report: GoalReport) -> str:
     state = "done" if report.ok else "NOT done"
     return (f"Goal {report.epic_id} {state}: {report.closed}/{report.beads} beads closed, {report.merged} merged"
             + (f", blocked: {', '.join(report.blocked)}" if report.blocked else "")
@@ -63,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load(args).settings
 
-    async def go(town) -> int:
+    async def go(town: Town) -> int:
         _, epic, _, task = await town.submit_goal(args.goal)
         report = await task
         _print_reports(args, [report])
@@ -72,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     return _follow(workspace_of(args), settings, go, quiet=args.json)
 
 
-def _print_reports(args: argparse.Namespace, reports: list) -> None:
+def _print_reports(args: argparse.Namespace, reports: list[GoalReport]) -> None:
     if getattr(args, "json", False):
         import dataclasses
         import json
@@ -92,7 +99,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     settings = load(args).settings
 
-    async def go(town) -> int:
+    async def go(town: Town) -> int:
         epics = await town.resume_goals()
         if not epics:
             if args.json:

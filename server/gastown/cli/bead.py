@@ -421,7 +421,7 @@ def _init(args: argparse.Namespace) -> int:
 def add_init_parser(subparsers: Any, only: str | None = None) -> argparse.ArgumentParser | None:
     """Add ``init`` to a top-level ``add_subparsers()`` object (unless ``only`` names another command)."""
     if only in (None, "init"):
-        p = subparsers.add_parser(
+        p: argparse.ArgumentParser = subparsers.add_parser(
             "init", help="set a git repository up for the ledger (database, JSONL merge driver)"
         )
         p.add_argument("path", nargs="?", default=".", help="inside the repository (default: .)")
@@ -482,7 +482,7 @@ class _Leaves:
             **kw: Any) -> argparse.ArgumentParser | None:
         if self.only is not None and name != self.only:
             return None
-        p = sub.add_parser(name, parents=[self.common()], **kw)
+        p: argparse.ArgumentParser = sub.add_parser(name, parents=[self.common()], **kw)
         p.set_defaults(func=fn if raw else _run(fn, light), command_name=name)
         return p
 
@@ -494,7 +494,7 @@ def add_parser(subparsers: Any, only: str | None = None,
     ``argv`` the words after it."""
     if only not in (None, "bead"):
         return None
-    bead = subparsers.add_parser("bead", help="the Beads work ledger")
+    bead: argparse.ArgumentParser = subparsers.add_parser("bead", help="the Beads work ledger")
     words = [a for a in argv if not a.startswith("-")]
     leaf = words[0] if only is not None and words and words[0] in _LEAF_NAMES else None
     leaves = _Leaves(leaf)

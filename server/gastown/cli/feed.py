@@ -47,7 +47,7 @@ def render(snap: TownSnapshot) -> Group:
     needs = Table(box=None, expand=True, show_header=False)
     for n in snap.needs_you:
         needs.add_row(Text(n.why, style="bold yellow"), n.bead_id, f"{n.title}: {n.text}".replace("\n", " ")[:100])
-    parts = [Panel(agents, title=f"Agents ({len(snap.agents)})"), Panel(beads, title="Beads"),
+    parts: list[Panel | Text] = [Panel(agents, title=f"Agents ({len(snap.agents)})"), Panel(beads, title="Beads"),
              Panel(queue if snap.queue else Text("empty"), title=f"Merge queue ({len(snap.queue)})"),
              Panel(needs if snap.needs_you else Text("nothing"), title=f"Needs you ({len(snap.needs_you)})")]
     for scope, reason in snap.pauses.items():

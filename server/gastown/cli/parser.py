@@ -22,6 +22,7 @@ def _width() -> int:
         columns = 0
     if columns <= 0:
         try:
+            # no stdout (None): the AttributeError is caught below
             columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             columns = 0

@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ BEADS = {  # Beads' published figures, ms (FACTS.md)
     "close100_ms": 1900.0,
     "cycle5000_ms": 70.0,
 }
-TARGET = {  # issue 3's targets on this machine, ms
+TARGET = {  # the ledger's speed targets on this machine, ms
     "ready_10k_ms": 3.0,
     "ready_100k_ms": 5.0,
     "create_10k_ms": 0.3,
@@ -228,7 +229,7 @@ async def bench_10k(work: Path, hop: float) -> None:
         common = max(df, key=lambda w: (df[w], w))
         for name, q in (("search_10k_ms", word), ("search_common_10k_ms", common)):
             hits = len(await store.search(q, limit=0))
-            emit(name, await median_ms(lambda q=q: store.search(q, limit=20), 50), query=q, matches=hits)
+            emit(name, await median_ms(partial(store.search, q, limit=20), 50), query=q, matches=hits)
         out = work / "10k-out.jsonl"
         emit("export_10k_ms", await median_ms(lambda: store.export_jsonl(out), 5))
 
@@ -287,7 +288,7 @@ async def bench_cycle(work: Path) -> None:
         heads = [(await store.create(f"new head {i}")).id for i in range(7)]
         times, cpus = [], []
         for head in heads:  # each check walks the whole chain from c-00000 without finding the new head
-            times.append(await timed(lambda head=head: store.add_dependency(head, "c-00000")))
+            times.append(await timed(partial(store.add_dependency, head, "c-00000")))
             cpus.append(CPU["last"])
         CPU["last"] = statistics.median(cpus)
         emit("cycle5000_ms", statistics.median(times), floor=floor_chain(db, "c-00000"))
@@ -308,10 +309,10 @@ async def bench_fixture(work: Path) -> None:
     times, cpus, export_times, export_cpus = [], [], [], []
     for i in range(3):
         async with await Store.open(work / f"fixture-{i}.db") as store:
-            times.append(await timed(lambda store=store: store.import_jsonl(FIXTURE)))
+            times.append(await timed(partial(store.import_jsonl, FIXTURE)))
             cpus.append(CPU["last"])
             out = work / f"fixture-{i}.jsonl"
-            export_times.append(await timed(lambda store=store, out=out: store.export_jsonl(out)))
+            export_times.append(await timed(partial(store.export_jsonl, out)))
             export_cpus.append(CPU["last"])
             assert out.read_bytes() == FIXTURE.read_bytes()
     CPU["last"] = statistics.median(cpus)

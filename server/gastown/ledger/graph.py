@@ -168,8 +168,8 @@ def path_between(edges: Iterable[tuple[str, str]], src: str, dst: str) -> list[s
         node = queue.pop(0)
         if node == dst:
             out = [node]
-            while prev[out[-1]] is not None:
-                out.append(prev[out[-1]])  # type: ignore[arg-type]
+            while (step := prev[out[-1]]) is not None:
+                out.append(step)
             return list(reversed(out))
         for nxt in graph.get(node, ()):
             if nxt not in prev:

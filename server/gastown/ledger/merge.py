@@ -21,7 +21,7 @@ The output is canonical (sorted by id, stable keys), like ``gastown bead export`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +77,20 @@ def _label_key(label: Any) -> Any:
     return label if isinstance(label, str) else json.dumps(label, sort_keys=True)
 
 
-def _set_merge(base: list | None, ours: list | None, theirs: list | None, key, *, deletions: bool) -> list:
+def _set_merge(
+    base: list[Any] | None,
+    ours: list[Any] | None,
+    theirs: list[Any] | None,
+    key: Callable[[Any], Any],
+    *,
+    deletions: bool,
+) -> list[Any]:
     base_l, ours_l, theirs_l = base or [], ours or [], theirs or []
     base_k = {key(x) for x in base_l}
     ours_k = {key(x) for x in ours_l}
     theirs_k = {key(x) for x in theirs_l}
-    out: list = []
-    seen: set = set()
+    out: list[Any] = []
+    seen: set[Any] = set()
     for item in [*ours_l, *theirs_l]:
         k = key(item)
         if k in seen:
@@ -95,7 +102,7 @@ def _set_merge(base: list | None, ours: list | None, theirs: list | None, key, *
     return out
 
 
-def _comment_order(c: Any) -> tuple:
+def _comment_order(c: Any) -> tuple[float, str]:
     if not isinstance(c, dict):
         return (float("inf"), "")
     try:
@@ -141,7 +148,7 @@ def merge_bead(base: Raw | None, ours: Raw, theirs: Raw) -> Raw:
     return out
 
 
-def _as_list(value: Any) -> list | None:
+def _as_list(value: Any) -> list[Any] | None:
     return value if isinstance(value, list) else None
 
 

@@ -202,7 +202,7 @@ _FLUSH_FTS = (
 
 
 def fts_pending(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchone()[0] == 1
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchone()[0] == 1)
 
 
 def flush_fts(conn: sqlite3.Connection) -> None:

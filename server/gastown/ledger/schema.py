@@ -108,7 +108,7 @@ assert SCHEMA_VERSION == sql.SCHEMA_VERSION, "sql.SCHEMA_VERSION must follow MIG
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations (the caller holds ``BEGIN IMMEDIATE``); returns the version found."""
-    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    current: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
         from gastown.ledger.model import LedgerError
 

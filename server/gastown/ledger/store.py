@@ -99,7 +99,12 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
 
 
 def _one_shot(
-    conn: sqlite3.Connection, prefix: str, actor: str, fn: Callable[..., T], args: tuple, kw: dict
+    conn: sqlite3.Connection,
+    prefix: str,
+    actor: str,
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    kw: dict[str, Any],
 ) -> tuple[T, LedgerChange | None]:
     """BEGIN, one write, refresh ready/blocked, COMMIT: one round trip for a whole store operation."""
     st = core.begin(conn, prefix, actor)
@@ -330,7 +335,8 @@ class Store:
         if self._closed:
             raise LedgerError(f"the ledger store {self.db_path} is closed")
         try:
-            return await how(fn, *args, **kw)
+            result: T = await how(fn, *args, **kw)
+            return result
         except sqlite3.Error as e:
             err = _translate(e, self.db_path)
             if err is None:
@@ -342,7 +348,9 @@ class Store:
 
     async def _write_op(self, actor: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         async with self._lock:
-            result, change = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
+            done: tuple[T, LedgerChange | None]
+            done = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
+            result, change = done
         if change is not None:
             self._version = change.version
             self._after_commit()
@@ -552,7 +560,7 @@ class Store:
     async def events(self, bead_id: str) -> builtins.list[BeadEvent]:
         return await self._read(core.events, bead_id)
 
-    async def dependency_tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 50) -> dict:
+    async def dependency_tree(self, bead_id: str, *, reverse: bool = False, max_depth: int = 50) -> dict[str, Any]:
         """See ``core.dependency_tree``."""
         return await self._read(core.dependency_tree, bead_id, reverse=reverse, max_depth=max_depth)
 

@@ -15,7 +15,7 @@ queue-fed thread is the faster hop, and every store call pays it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,14 +34,21 @@ class SqliteThread:
     async def open(cls, path: Path | str) -> SqliteThread:
         return cls(await aiosqlite.connect(path, isolation_level=None))
 
+    def _submit(self) -> Callable[..., Awaitable[Any]]:
+        """aiosqlite's private, unannotated ``_execute``, given the type it has."""
+        execute: Callable[..., Awaitable[Any]] = self._conn._execute
+        return execute
+
     async def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """``fn(*args, **kw)`` on the connection's thread (for functions given their own connection
         handle, such as a write transaction's state)."""
-        return await self._conn._execute(fn, *args, **kw)
+        result: T = await self._submit()(fn, *args, **kw)
+        return result
 
     async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """``fn(connection, *args, **kw)`` on the connection's thread."""
-        return await self._conn._execute(fn, self._conn._conn, *args, **kw)
+        result: T = await self._submit()(fn, self._conn._conn, *args, **kw)
+        return result
 
     async def close(self) -> None:
         await self._conn.close()

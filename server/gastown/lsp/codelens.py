@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gastown.ledger.model import Bead
 
@@ -20,7 +21,7 @@ class Lens:
     end: int
     title: str
     command: str
-    arguments: list
+    arguments: list[Any]
 
 
 def bead_id_pattern(prefixes: list[str]) -> re.Pattern[str]:

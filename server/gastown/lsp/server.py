@@ -48,8 +48,8 @@ class GastownServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("gastown", __version__, protocol_cls=OrjsonProtocol)
         self.town: Town | None = None
+        self.init_params: types.InitializeParams | None = None  # kept by on_initialize for on_initialized
         self.town_error: str | None = None
-        self.init_params: types.InitializeParams | None = None
         self.bus = Bus()
         self.goal_tokens: dict[str, str | int] = {}
         self._agent_flush: asyncio.TimerHandle | None = None
@@ -66,9 +66,10 @@ class GastownServer(LanguageServer):
         return self.town
 
     async def require_store(self) -> Store:
+        """The open town's ledger (an open town always has one)."""
         store = (await self.require_town()).store
         if store is None:
-            raise RequestFailed("the town's ledger is not open")
+            raise RequestFailed(self.town_error or "the town's ledger is not open")
         return store
 
     # --- bus → client ------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ async def on_shutdown(ls: GastownServer, _params: Any) -> None:
 
 
 @server.feature(P.SUBMIT_GOAL)
-async def submit_goal(ls: GastownServer, params: Any) -> dict:
+async def submit_goal(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.SubmitGoalParams, params)
     town = await ls.require_town()
     goal_id = uuid.uuid4().hex[:8]
@@ -230,7 +231,7 @@ def _supports_progress(ls: GastownServer) -> bool:
 
 
 @server.feature(P.BEADS)
-async def beads(ls: GastownServer, params: Any) -> dict:
+async def beads(ls: GastownServer, params: Any) -> dict[str, Any]:
     """The Beads view's list, as rows (see lsp/rows.py): the whole ledger from the encoded rows, the ready
     set from the ledger's index."""
     p = parse(P.BeadsParams, params)
@@ -245,7 +246,7 @@ async def beads(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.BEAD)
-async def bead(ls: GastownServer, params: Any) -> dict:
+async def bead(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.BeadParams, params)
     store = await ls.require_store()
     try:
@@ -256,7 +257,7 @@ async def bead(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.UPDATE_BEAD)
-async def update_bead(ls: GastownServer, params: Any) -> dict:
+async def update_bead(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.UpdateBeadParams, params)
     store = await ls.require_store()
     try:
@@ -278,7 +279,7 @@ async def update_bead(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.PLAN_DECISION)
-async def plan_decision(ls: GastownServer, params: Any) -> dict:
+async def plan_decision(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.PlanDecisionParams, params)
     town = await ls.require_town()
     try:
@@ -295,7 +296,7 @@ async def plan_decision(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.ABORT_AGENT)
-async def abort_agent(ls: GastownServer, params: Any) -> dict:
+async def abort_agent(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.AbortAgentParams, params)
     town = await ls.require_town()
     if not await town.witness.abort_agent(p.id):
@@ -304,7 +305,7 @@ async def abort_agent(ls: GastownServer, params: Any) -> dict:
 
 
 # --- The Overseer talks to polecats: answers, messages, retries -----------------------------------------
-async def _town_action(bead_id: str, action: Awaitable[Any], done: str) -> dict:
+async def _town_action(bead_id: str, action: Awaitable[Any], done: str) -> dict[str, Any]:
     """Await one of the town's Overseer actions; what the Overseer can fix comes back as RequestFailed."""
     try:
         await action
@@ -316,7 +317,7 @@ async def _town_action(bead_id: str, action: Awaitable[Any], done: str) -> dict:
 
 
 @server.feature(P.ANSWER)
-async def answer(ls: GastownServer, params: Any) -> dict:
+async def answer(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.AnswerParams, params)
     town = await ls.require_town()
     return await _town_action(p.bead_id, town.answer(p.bead_id, p.text),
@@ -324,7 +325,7 @@ async def answer(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.NUDGE)
-async def nudge(ls: GastownServer, params: Any) -> dict:
+async def nudge(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.NudgeParams, params)
     town = await ls.require_town()
     return await _town_action(p.bead_id, town.nudge(p.bead_id, p.text),
@@ -332,15 +333,15 @@ async def nudge(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.RETRY)
-async def retry(ls: GastownServer, params: Any) -> dict:
+async def retry(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.RetryParams, params)
     town = await ls.require_town()
-    return await _town_action(p.bead_id, town.retry(p.bead_id, p.note),
+    return await _town_action(p.bead_id, town.retry(p.bead_id, p.note or ""),
                               f"{p.bead_id} goes back to a polecat" + (" with your note" if p.note else ""))
 
 
 @server.feature(P.AGENTS)
-async def agents(ls: GastownServer, params: Any) -> dict:
+async def agents(ls: GastownServer, params: Any) -> dict[str, Any]:
     town = await ls.require_town()
     return P.AgentsResult(agents=list(town.agents.values())).model_dump(mode="json")
 
@@ -354,13 +355,13 @@ async def _bead_diff(ls: GastownServer, bead_id: str) -> BeadDiff:
 
 
 @server.feature(P.DIFF)
-async def diff(ls: GastownServer, params: Any) -> dict:
+async def diff(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.DiffParams, params)
     return (await _bead_diff(ls, p.bead_id)).model_dump(mode="json")
 
 
 @server.feature(P.DOCUMENT)
-async def document(ls: GastownServer, params: Any) -> dict:
+async def document(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.DocumentParams, params)
     found = await _bead_diff(ls, p.bead_id)
     rev = found.base if p.side == "base" else found.head
@@ -369,7 +370,7 @@ async def document(ls: GastownServer, params: Any) -> dict:
 
 
 @server.feature(P.REVIEW)
-async def review(ls: GastownServer, params: Any) -> dict:
+async def review(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.ReviewParams, params)
     town = await ls.require_town()
     found = await _bead_diff(ls, p.bead_id)
@@ -438,7 +439,7 @@ def _changing(ls: GastownServer, town: Town, uri: str) -> list[InFlight]:
 
 
 @server.command(P.CREATE_BEAD)
-async def create_bead(ls: GastownServer, raw: dict) -> dict:
+async def create_bead(ls: GastownServer, raw: dict[Any, Any]) -> dict[str, Any]:
     spec = parse(CreateBeadArgs, raw)
     store = await ls.require_store()
     where = f"{spec.uri}:{spec.line + 1}" if spec.uri else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -44,14 +44,17 @@ class TurnTimeout(AgentRuntimeError):
     pass
 
 
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+
 @dataclass
-class ToolSpec:
+class ToolSpec(Generic[ParamsT]):
     """A custom tool offered to the model. ``handler`` receives validated params; its string goes back."""
 
     name: str
     description: str
-    params_type: type[BaseModel]
-    handler: Callable[[BaseModel], Awaitable[str] | str]
+    params_type: type[ParamsT]
+    handler: Callable[[ParamsT], Awaitable[str] | str]
 
 
 @dataclass
@@ -81,7 +84,7 @@ class SessionSpec:
     working_directory: Path
     policy: Policy
     system_message: str = ""
-    tools: list[ToolSpec] = field(default_factory=list)
+    tools: list[ToolSpec[Any]] = field(default_factory=list)
     on_event: Callable[[AgentEvent], None] | None = None
 
 

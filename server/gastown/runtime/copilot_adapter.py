@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot import CopilotClient, RuntimeConnection
-from copilot.generated.rpc import PermissionDecisionReject
-from copilot.session import PermissionDecisionApproveOnce
+from copilot.generated.rpc import PermissionDecisionApproveOnce, PermissionDecisionReject
 from copilot.tools import define_tool
 
 from gastown.config import ProviderSettings

@@ -268,14 +268,14 @@ def choose_sandbox(mode: SandboxMode, *, checkout_root: Path, cli_home: Path | N
             raise SandboxUnavailable(
                 f"Polecats cannot start: {SETTING} is \"required\" but {why}. Install it with "
                 f"`{INSTALL_HINT}`, or set {SETTING} to \"auto\" or \"off\".")
-        warning = (f"Polecats' shell commands are NOT confined: {why}. Install it with `{INSTALL_HINT}` "
-                   f"(or set {SETTING} to \"off\" to run unconfined without this warning).")
-        if warning not in _logged:
-            _logged.add(warning)
-            log.warning("%s", warning)
-        return SandboxChoice(None, warning)
+        unconfined = (f"Polecats' shell commands are NOT confined: {why}. Install it with `{INSTALL_HINT}` "
+                      f"(or set {SETTING} to \"off\" to run unconfined without this warning).")
+        if unconfined not in _logged:
+            _logged.add(unconfined)
+            log.warning("%s", unconfined)
+        return SandboxChoice(None, unconfined)
     assert found is not None
-    warning = None
+    warning: str | None = None
     if not result.nested:
         warning = (f"Polecats' shell commands are confined together, not each to its own checkout: bwrap cannot "
                    f"nest here ({result.reason}). They cannot touch your workspace or home, but each can write "

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -264,7 +265,7 @@ def _completion(reply: Reply, model: str) -> dict[str, Any]:
     }
 
 
-def _chunks(reply: Reply, model: str, body: dict[str, Any]):
+def _chunks(reply: Reply, model: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
     base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gastown.ledger.model import now_iso
 from gastown.runtime.base import AgentEvent
@@ -19,7 +19,7 @@ class AgentBoard:
         self.bus = bus
         self.agents: dict[str, AgentInfo] = {}
 
-    def update(self, agent_id: str, **changes) -> AgentInfo:
+    def update(self, agent_id: str, **changes: Any) -> AgentInfo:
         info = self.agents.get(agent_id)
         if info is None:
             info = AgentInfo(id=agent_id, **{"role": "polecat", "state": "starting", **changes})

@@ -34,6 +34,7 @@ def archive_branch(repo: Repo, integration: str, branch: str) -> str | None:
 
 def archived(repo: Repo) -> list[tuple[str, str]]:
     out = repo.text("for-each-ref", "--format=%(refname) %(objectname)", ARCHIVE_REF_PREFIX)
+    # tuple() of a split is tuple[str, ...] to mypy; the format prints two fields, as the return type says
     return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]  # type: ignore[misc]
 
 

@@ -36,7 +36,7 @@ class AgentEventRecord(BaseModel):
     event: dict[str, Any]
 
 
-# --- Mayor, conflict radar, Refinery and review (issue 5): what the Overseer must see ----------------
+# --- Mayor, conflict radar, Refinery and review: what the Overseer must see --------------------------
 
 class PlanProposed(BaseModel):
     """The Mayor called propose_plan. ``problems`` empty = accepted; else the plan was sent back."""
@@ -105,7 +105,7 @@ class ReviewState(BaseModel):
 
 
 
-# --- Polecats and the Witness (issue 4): what the Overseer must see --------------------------------
+# --- Polecats and the Witness: what the Overseer must see ------------------------------------------
 
 class WitnessAction(BaseModel):
     """The Witness acted on a polecat: nudge | restart | escalate | stop (a budget cap) | abort (Overseer)."""

@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gastown.town import archive
 from gastown.vcs import GitError, git, git_text
@@ -85,7 +86,7 @@ class Lease:
     conflicts: list[str] = field(default_factory=list)  # of those, files left with conflict markers
     acquire_ms: float = 0.0
     _fd: int | None = None
-    _plan: tuple | None = None  # set by reserve(), consumed by prepare()
+    _plan: tuple[Any, ...] | None = None  # set by reserve(), consumed by prepare()
 
 
 @dataclass

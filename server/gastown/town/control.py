@@ -66,6 +66,7 @@ def socket_path(workspace: Path) -> Path:
 def check_request(method: str, bead_id: str, text: str) -> ControlRequest:
     """A valid request, or OverseerError naming what is wrong."""
     try:
+        # a plain str on purpose: pydantic checks it against the Literal and names what is wrong
         request = ControlRequest(method=method, bead_id=bead_id, text=text)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise OverseerError(f"not a valid request: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None

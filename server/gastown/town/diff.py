@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
 from gastown.vcs import GitError, git, git_text
 from gastown.vcs.names import polecat_branch

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gastown.config import Settings
 from gastown.ledger.model import Bead, DepType, LedgerChange, Status, now_iso
@@ -29,8 +29,8 @@ from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
-    from gastown.town.git import Worktrees
-    from gastown.town.review import Reviewer
+    from gastown.town.checkouts import Worktrees
+    from gastown.town.review import Reviewer, ReviewVerdict
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class GoalRun:
     epic_id: str
     started: float = field(default_factory=time.monotonic)
     merged: int = 0
-    done: asyncio.Future | None = None
+    done: asyncio.Future[GoalReport] | None = None
 
 
 def _pct(done: int, total: int) -> int:
@@ -92,7 +92,7 @@ class Dispatcher:
     def __init__(self, *, store: Callable[[], Store | None], board: AgentBoard, bus: Bus, refinery: Refinery,
                  witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
                  new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
-                 spawn: Callable[[Awaitable], asyncio.Task], land: Callable[[], Awaitable[str]],
+                 spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], land: Callable[[], Awaitable[str]],
                  verify: Callable[[], Awaitable[bool]]) -> None:
         self._store = store
         self.board = board
@@ -109,7 +109,7 @@ class Dispatcher:
         self._verify = verify
         self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
-        self.running: dict[str, asyncio.Task] = {}  # bead id -> its polecat's task
+        self.running: dict[str, asyncio.Task[Any]] = {}  # bead id -> its polecat's task
         self.live: dict[str, Polecat] = {}  # bead id -> its running polecat (the Overseer talks to it)
         self.owner: dict[str, str] = {}  # bead id -> epic id
         self.runs: dict[str, int] = {}  # polecat runs per bead (first run + rework)
@@ -118,7 +118,7 @@ class Dispatcher:
         self.held: dict[str, dict[str, list[str]]] = {}  # bead id -> overlapping bead -> files
         self._closed_ids: set[str] = set()  # beads seen closed (the Refinery's dependency check)
         self._wake = asyncio.Event()
-        self._loop: asyncio.Task | None = None
+        self._loop: asyncio.Task[Any] | None = None
         self._reviewer: Reviewer | None = None
         bus.subscribe(self._on_bus)
         refinery.attach(spawn=spawn, on_outcome=self.on_outcome, more_coming=lambda: bool(self.running),
@@ -524,7 +524,7 @@ class Dispatcher:
             await store.update(bead_id, status=Status.OPEN, assignee=None, actor="refinery")
         self.wake()
 
-    async def agent_review(self, bead: Bead, result: PolecatResult):
+    async def agent_review(self, bead: Bead, result: PolecatResult) -> ReviewVerdict | None:
         """The reviewer agent's verdict on the branch (a bead comment + review state); None if it gave none."""
         if self._reviewer is None:
             self._reviewer = self._new_reviewer()

@@ -12,13 +12,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gastown.errors import GastownError
 from gastown.ledger.model import Bead, DepType, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, SessionSpec, ToolSpec
 from gastown.runtime.policy import ReadOnlyPolicy
-from gastown.town.bus import PlanProposed
+from gastown.town.bus import Event, PlanProposed
 from gastown.town.plan import Plan, PlanDraft, parse_plan
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,10 @@ class MayorMemory:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict:
+    def load(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
+            return data
         except (OSError, ValueError):
             return {}
 
@@ -90,7 +92,7 @@ class MayorMemory:
     def session_id(self) -> str | None:
         return self.load().get("session_id")
 
-    def save(self, **changes) -> None:
+    def save(self, **changes: Any) -> None:
         data = {**self.load(), **changes, "updated_at": now_iso()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -102,7 +104,7 @@ class Mayor:
     def __init__(self, runtime: AgentRuntime, store: Store, workspace: Path, *, memory: MayorMemory | None = None,
                  max_plan_size: int = 30, max_attempts: int = 3, turn_timeout: float = 300,
                  on_event: Callable[[AgentEvent], None] | None = None,
-                 publish: Callable[[object], None] | None = None) -> None:
+                 publish: Callable[[Event], None] | None = None) -> None:
         self.runtime = runtime
         self.store = store
         self.workspace = workspace

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,11 +63,11 @@ class PlanDraft(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     @classmethod
-    def model_json_schema(cls, *args, **kwargs):  # type: ignore[override]
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return Plan.model_json_schema(*args, **kwargs)
 
 
-def parse_plan(data: dict, max_size: int = 30) -> tuple[Plan | None, list[str]]:
+def parse_plan(data: dict[str, Any], max_size: int = 30) -> tuple[Plan | None, list[str]]:
     """A proposed plan and everything wrong with it (shape first, then graph and bounds)."""
     try:
         plan = Plan.model_validate(data)

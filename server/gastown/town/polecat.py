@@ -15,11 +15,11 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -42,7 +42,7 @@ from gastown.vcs.names import polecat_branch
 
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
-    from gastown.town.records import RunRecords
+    from gastown.town.records import RunRecords, RunRow
     from gastown.town.witness import Watch, Witness
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class Polecat:
                  on_event: Callable[[AgentEvent], None] | None = None, store: Store | None = None,
                  records: RunRecords | None = None, witness: Witness | None = None,
                  settings: PolecatSettings | None = None,
-                 on_status: Callable[..., None] | None = None, seats: Seats | None = None,
+                 on_status: Callable[..., object] | None = None, seats: Seats | None = None,
                  publish: Callable[[Any], None] | None = None,
                  discovered_work: Literal["hold", "dispatch"] = "hold") -> None:
         self.bead = bead
@@ -206,7 +206,7 @@ class Polecat:
             except Exception:
                 log.exception("polecat event listener failed")
 
-    def _status(self, **changes) -> None:
+    def _status(self, **changes: Any) -> None:
         if self.on_status:
             try:
                 self.on_status(**changes)
@@ -214,17 +214,17 @@ class Polecat:
                 log.exception("polecat status listener failed")
 
     # --- tools -------------------------------------------------------------------------------------
-    def _tools(self) -> list[ToolSpec]:
-        tools = [
+    def _tools(self) -> list[ToolSpec[Any]]:
+        tools: list[ToolSpec[Any]] = [
             ToolSpec("report_done", "Report that the bead's work is done.", ReportDone,
-                     lambda p: self._done.append(p.summary) or "Recorded. End your turn now."),
+                     lambda p: _collect(self._done, p.summary, "Recorded. End your turn now.")),
             ToolSpec("report_blocked", "Report that the bead cannot be done, and why.", ReportBlocked,
-                     lambda p: self._blocked.append(p.reason) or "Recorded. End your turn now; the Overseer "
-                     "may answer with a way forward."),
+                     lambda p: _collect(self._blocked, p.reason, "Recorded. End your turn now; the Overseer "
+                                        "may answer with a way forward.")),
             ToolSpec("ask_overseer", "Ask the Overseer (the human) a question you cannot settle yourself. End "
                      "your turn after asking: the answer comes as your next message.", AskOverseer,
-                     lambda p: self._questions.append(p.question) or "Asked. End your turn now; the "
-                     "Overseer's answer will be your next message."),
+                     lambda p: _collect(self._questions, p.question, "Asked. End your turn now; the "
+                                        "Overseer's answer will be your next message.")),
         ]
         if self.store is None:
             return tools
@@ -272,7 +272,7 @@ class Polecat:
             *tools,
         ]
 
-    def tool_handlers(self) -> dict[str, Callable]:
+    def tool_handlers(self) -> dict[str, Callable[[Any], Awaitable[str] | str]]:
         """This polecat's tools by name (a pre-started seat's session calls them)."""
         if not hasattr(self, "_handlers"):
             self._handlers = {t.name: t.handler for t in self._tools()}
@@ -317,7 +317,8 @@ class Polecat:
                 # of the two, not their sum). Rework waits: its prompt names what was carried over.
                 prep = asyncio.ensure_future(_in_git_pool(self.worktrees.prepare, reserved))
                 opening = asyncio.ensure_future(self._open_session(reserved, feedback, previous))
-                await asyncio.wait({prep, opening})  # both finish, whatever happens to either
+                both: set[asyncio.Future[Any]] = {prep, opening}
+                await asyncio.wait(both)  # both finish, whatever happens to either
                 if not prep.cancelled() and prep.exception() is None:
                     lease = reserved  # checked out: released in `finally`, whatever else failed
                 if not opening.cancelled() and opening.exception() is None:
@@ -328,12 +329,13 @@ class Polecat:
                 await _in_git_pool(self.worktrees.prepare, reserved)
                 lease = reserved
                 session, prompt, resumed_from = await self._open_session(lease, feedback, previous)
+            assert lease is not None and session is not None  # both checked out or opened, or raised above
             self.timings["worktree_ms"] = lease.acquire_ms
             self.timings["session_ms"] = _ms(t_session)
             self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
             self.timings["spawn_ms"] = _ms(started)
             self.emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
-            if self.records is not None:
+            if self.records is not None and self.run_id is not None:
                 await self.records.update_run(self.run_id, worktree=str(lease.path), base=base,
                                               session_id=session.session_id, resumed_from=resumed_from,
                                               spawn_ms=self.timings["spawn_ms"])
@@ -402,8 +404,8 @@ class Polecat:
                 log.exception("ending run #%s failed", self.run_id)
         self._status(exit_reason=exit_reason, current_tool=None)
 
-    async def _open_session(self, lease: Lease, feedback: str | None, previous) -> tuple[AgentSession, str,
-                                                                                              str | None]:
+    async def _open_session(self, lease: Lease, feedback: str | None,
+                            previous: RunRow | None) -> tuple[AgentSession, str, str | None]:
         spec = self._spec(lease.path)
         # Interrupted: the server stopped (or died: still marked live, taken over by start_run) mid-run.
         interrupted = previous is not None and (previous.live or previous.exit_reason in ("crashed", "cancelled"))
@@ -441,8 +443,9 @@ class Polecat:
                         await waiter
                 last = ""
                 if turn.done() and not turn.cancelled():
-                    if turn.exception() is not None and watch.pending is None:
-                        raise turn.exception()  # type: ignore[misc]
+                    failed = turn.exception()
+                    if failed is not None and watch.pending is None:
+                        raise failed
                     last = "" if turn.exception() else turn.result()
                 action = watch.take()
             if action is None or self._done:
@@ -500,7 +503,7 @@ class Polecat:
         if watch is not None and self.witness is not None:
             self.witness.waiting(watch)
         get = asyncio.ensure_future(self._inbox.get())
-        waiters: set[asyncio.Future] = {get}
+        waiters: set[asyncio.Future[Any]] = {get}
         if watch is not None:
             waiters.add(asyncio.ensure_future(watch.interrupted.wait()))
         try:
@@ -575,11 +578,18 @@ class Polecat:
 
 # Git work of polecats runs on its own pool: the loop's default executor has cpu+4 threads, and thirty
 # polecats starting at once would queue their checkouts behind each other there.
+T = TypeVar("T")
 _GIT_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="polecat-git")
 
 
-def _in_git_pool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+def _in_git_pool(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
     return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
+
+
+def _collect(into: list[str], item: str, reply: str) -> str:
+    """A report tool's handler: keep what the polecat reported, answer ``reply``."""
+    into.append(item)
+    return reply
 
 
 def _ms(since: float) -> float:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gastown.town import orphans
 from gastown.town.bus import Bus, MergeOutcome, MergeQueueState, QueueEntry
@@ -116,15 +117,15 @@ class Refinery:
         self.head: str | None = None  # the integration head as last read or moved by the Refinery
         self._lock = asyncio.Lock()  # one worktree, one operation at a time
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._seq = 0
-        self._spawn: Callable[[Awaitable], asyncio.Task] = asyncio.ensure_future
+        self._spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]] = asyncio.ensure_future
         self._on_outcome: OnOutcome | None = None
         self._is_done: Callable[[str], bool] = lambda _bead_id: False
         self._more_coming: Callable[[], bool] = lambda: False
         self._worktree_ready = False
 
-    def attach(self, *, spawn: Callable[[Awaitable], asyncio.Task] | None = None,
+    def attach(self, *, spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]] | None = None,
                on_outcome: OnOutcome | None = None, is_done: Callable[[str], bool] | None = None,
                more_coming: Callable[[], bool] | None = None) -> None:
         """Wire the queue to its owner: task spawning, outcome handling, ledger state, pending work."""
@@ -355,7 +356,7 @@ class Refinery:
         return await run_verification(self.verify_command, self.path, self.verify_timeout, self.groups)
 
     # --- git (blocking; run in a thread) --------------------------------------------------------------
-    def _git(self, *args: str, env: dict | None = None) -> str:
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         return git_text(args, self.path, env=env)
 
     def _ensure_worktree(self) -> None:

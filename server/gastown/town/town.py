@@ -8,8 +8,9 @@ import logging
 import shlex
 import sys
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
 from gastown.ledger.model import Bead, LedgerChange, Status
@@ -23,6 +24,7 @@ from gastown.town.bus import (
     OverseerMessage,
     PlanApproved,
     PlanDrafted,
+    Recovered,
     publish_progress,
 )
 from gastown.town.checkouts import Worktrees, default_worktree_root
@@ -71,7 +73,7 @@ class Town:
         self._model_server: ScriptedModelServer | None = None
         self.board = AgentBoard(self.bus)
         self.seats = Seats(self.runtime)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._export_handle: asyncio.TimerHandle | None = None
         repo = open_repo(self.workspace)
         root = Path(settings.worktree_root) if settings.worktree_root else default_worktree_root(self.workspace)
@@ -82,7 +84,7 @@ class Town:
                                  groups=state_dir(self.workspace) / "verifying")
         # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
-        self.recovery = None  # what the last open() reconciled (bus.Recovered)
+        self.recovery: Recovered | None = None  # what the last open() reconciled
         self.witness = Witness(bus=self.bus, board=self.board, records=lambda: self.records,
                                settings=settings.polecats)
         self.dispatcher = Dispatcher(store=lambda: self.store, board=self.board, bus=self.bus, refinery=self.refinery,
@@ -181,7 +183,7 @@ class Town:
         if self.store is not None:
             await self.store.export_jsonl(self.workspace / ".beads" / "issues.jsonl")
 
-    def spawn(self, coro) -> asyncio.Task:
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -240,7 +242,7 @@ class Town:
             self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
         return epic, tasks
 
-    async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task]:
+    async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task[Any]]:
         """Plan now; run in the background. Returns the task that finishes with a GoalReport (with plan
         approval on, the run starts when ``approve_plan`` is called)."""
         goal_id = goal_id or uuid.uuid4().hex[:8]

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gastown.config import BudgetSettings, PolecatSettings
 from gastown.ledger.model import Bead, Status, now_iso, parse_ts
@@ -142,7 +142,7 @@ class Witness:
         self.watches: dict[int, Watch] = {}
         self.paused: dict[str, str] = {}  # scope -> reason
         self._extra: dict[str, tuple[int, float]] = {}  # goal -> allowance added by resume_dispatch
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._goals: set[str] = set()  # goals with runs since start (budget checks)
 
     @property
@@ -330,7 +330,7 @@ class Witness:
     def escalated(self, bead_id: str, agent: str, reason: str) -> None:
         self.bus.publish(Escalation(bead_id=bead_id, agent=agent, reason=reason))
 
-    def _board(self, agent: str, **changes) -> None:
+    def _board(self, agent: str, **changes: Any) -> None:
         if agent in self.board.agents:
             self.board.update(agent, **changes)
 
@@ -380,7 +380,7 @@ async def recover(store: Store, records: RunRecords, worktrees: Worktrees, bus: 
         report.requeued.append(bead.id)
     for bead in await store.list(status=[Status.REVIEW]):
         tip = branches.get(polecat_branch(bead.id))
-        if tip and await asyncio.to_thread(worktrees.unmerged_count, tip):
+        if tip and bool(await asyncio.to_thread(worktrees.unmerged_count, tip)):
             report.awaiting_refinery.append(bead.id)
     if report.crashed_runs or report.requeued or report.wip_commits:
         log.warning("recovered: %s", report.model_dump())

@@ -57,7 +57,7 @@ def branch_tip(cwd: Path | str, branch: str) -> str | None:
 def refs(cwd: Path | str, *patterns: str) -> dict[str, str]:
     """Full ref name → sha of the refs matching ``patterns`` (missing ones left out), in one git call."""
     out = git_text(["for-each-ref", "--format=%(refname) %(objectname)", *patterns], cwd)
-    return dict(line.split(" ", 1) for line in out.splitlines() if line)  # type: ignore[misc]
+    return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
 
 def is_ancestor(cwd: Path | str, ancestor: str, descendant: str) -> bool:

@@ -24,6 +24,8 @@ def git(args: Sequence[str], cwd: Path | str | None = None, *, input: bytes | No
     return result
 
 
-def git_text(args: Sequence[str], cwd: Path | str | None = None, **kw: object) -> str:
+def git_text(args: Sequence[str], cwd: Path | str | None = None, *, input: bytes | None = None, check: bool = True,
+             env: Mapping[str, str] | None = None, timeout: float | None = None) -> str:
     """``git ARGS`` and its stdout as text, trailing newline removed."""
-    return git(args, cwd, **kw).stdout.decode(errors="replace").rstrip("\n")  # type: ignore[arg-type]
+    result = git(args, cwd, input=input, check=check, env=env, timeout=timeout)
+    return result.stdout.decode(errors="replace").rstrip("\n")
