@@ -83,6 +83,7 @@ class Town:
         # polecats.sandbox, applied on first use (bwrap is probed then, not when the town opens).
         self._sandbox_choice: SandboxChoice | None = None
         self._sandbox_warned = False
+        self._launcher_ready = False
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
                                  batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s,
                                  groups=state_dir(self.workspace) / "verifying", sandbox=self.confinement)
@@ -215,7 +216,12 @@ class Town:
         the setting) when ``polecats.sandbox`` is ``required`` and bubblewrap is missing."""
         if self._runtime is None:
             await self.confinement(goal_id)
-        self.runtime()
+        runtime = self.runtime()
+        sandbox = getattr(runtime, "sandbox", None)
+        if sandbox is not None and not self._launcher_ready:
+            # Written (and the CLI's package unpacked once) off the event loop, not in the runtime's start.
+            await asyncio.to_thread(sandbox.launcher, runtime.cli_path)  # type: ignore[attr-defined]
+            self._launcher_ready = True
 
     # --- ledger → bus ----------------------------------------------------------------------------
     def _on_ledger_change(self, change: LedgerChange) -> None:
