@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from gastown import __version__
-from gastown.config import Settings
+from gastown.config_sources import load_settings
 from gastown.errors import GastownError
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.ledger.store import Store
@@ -31,11 +31,13 @@ from gastown.lsp.wire import OrjsonProtocol
 from gastown.town.bus import (
     AgentEventRecord,
     Bus,
+    DiscoveredWork,
     DispatchPaused,
     Escalation,
     GoalFinished,
     PlanDrafted,
     Progress,
+    TownWarning,
 )
 from gastown.town.diff import BeadDiff, bead_diff, file_at
 from gastown.town.state import AgentInfo
@@ -52,6 +54,7 @@ class GastownServer(LanguageServer):
         self.town_error: str | None = None
         self.bus = Bus()
         self.goal_tokens: dict[str, str | int] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._agent_flush: asyncio.TimerHandle | None = None
         self.opened: asyncio.Event | None = None  # set once the town is open (or failed to open)
         self.reviews = ReviewBook()
@@ -100,6 +103,10 @@ class GastownServer(LanguageServer):
                       "run “Gas Town: Approve Plan”")
         elif isinstance(event, Escalation):
             self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
+        elif isinstance(event, TownWarning):
+            self.show(types.MessageType.Warning, f"Gas Town: {event.message}")
+        elif isinstance(event, DiscoveredWork) and event.mode == "hold":
+            self._keep(asyncio.get_running_loop().create_task(self._offer_discovered(event)))
         elif isinstance(event, DispatchPaused):
             state = "paused" if event.paused else "resumed"
             level = types.MessageType.Warning if event.paused else types.MessageType.Info
@@ -112,6 +119,23 @@ class GastownServer(LanguageServer):
 
     def show(self, level: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=level, message=message))
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        """A strong reference until the task ends (asyncio keeps only weak ones)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _offer_discovered(self, event: DiscoveredWork) -> None:
+        """Discovered work held for the Overseer: say so, with a Dispatch action that works it in its goal."""
+        message = (f"Gas Town: {event.from_bead_id}'s polecat discovered work: {event.bead_id} “{event.title}” "
+                   "(held until you dispatch it)")
+        try:
+            choice = await self.window_show_message_request_async(types.ShowMessageRequestParams(
+                type=types.MessageType.Info, message=message, actions=[types.MessageActionItem(title="Dispatch")]))
+            if choice is not None and choice.title == "Dispatch" and self.town is not None:
+                self.show(types.MessageType.Info, f"Gas Town: {await self.town.dispatch_discovered(event.bead_id)}")
+        except Exception as exc:  # noqa: BLE001 - a client that cannot ask, or a bead gone meanwhile: say it
+            log.info("discovered work %s not offered: %s", event.bead_id, exc)
 
     def schedule_lens_refresh(self) -> None:
         caps = self.client_capabilities
@@ -171,7 +195,9 @@ async def _open_town(ls: GastownServer) -> None:
         ls.town_error = "Gas Town needs a workspace folder (a git repository)"
         return
     try:
-        settings = Settings.from_env(init.initialization_options or {})
+        # The editor's gastown.* settings are the top layer over the files and the environment.
+        settings = load_settings(workspace, init.initialization_options or {}, overrides_source="editor settings",
+                                 strict_overrides=False).settings
         town = Town(workspace, settings, ls.bus)
         await town.open()
     except Exception as exc:  # not a git repo, bad settings, unreadable DB: tell the Overseer, keep serving

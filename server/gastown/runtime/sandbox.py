@@ -88,8 +88,9 @@ def probe(bwrap: str) -> Probe:
 
 
 def default_cli_home() -> Path:
-    """Where the CLI keeps its state when no base directory is given (the user's Copilot login)."""
-    return Path.home() / ".copilot"
+    """Where the CLI keeps its state when no base directory is given (the user's Copilot login):
+    $COPILOT_HOME, else ~/.copilot (as the CLI itself decides)."""
+    return Path(os.environ.get("COPILOT_HOME") or Path.home() / ".copilot")
 
 
 def default_cli_cache() -> Path:

@@ -22,6 +22,14 @@ class Progress(BaseModel):
     percentage: int | None = None
 
 
+class TownWarning(BaseModel):
+    """Something the Overseer should fix in the set-up, said once per town (e.g. polecats' shell commands run
+    unconfined because bubblewrap is missing). ``setting``: the setting that changes it."""
+
+    message: str
+    setting: str | None = None
+
+
 class GoalFinished(BaseModel):
     goal_id: str
     ok: bool
@@ -182,8 +190,8 @@ class DiscoveredWork(BaseModel):
     mode: str  # hold | dispatch
 
 
-Event = (LedgerChange | AgentInfo | Progress | GoalFinished | AgentEventRecord | PlanProposed | PlanDrafted
-         | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
+Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
+         | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
          | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork)
 
 

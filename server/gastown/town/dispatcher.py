@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import Settings
-from gastown.ledger.model import Bead, DepType, LedgerChange, Status, now_iso
+from gastown.errors import GastownError
+from gastown.ledger.model import Bead, BeadNotFound, DepType, LedgerChange, Status, now_iso
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, RadarOverlap, ReviewState, publish_progress
 from gastown.town.mayor import DRAFT
 from gastown.town.polecat import Polecat, PolecatResult, polecat_name
 from gastown.town.queue import MergeRequest
-from gastown.town.radar import ConflictRadar
+from gastown.town.radar import ConflictRadar, overlap
 from gastown.town.records import PolecatBusy
 from gastown.town.refinery import Outcome, Refinery, tail
 from gastown.town.witness import Witness
@@ -93,7 +94,8 @@ class Dispatcher:
                  witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
                  new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
                  spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], land: Callable[[], Awaitable[str]],
-                 verify: Callable[[], Awaitable[bool]]) -> None:
+                 verify: Callable[[], Awaitable[bool]],
+                 preflight: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._store = store
         self.board = board
         self.bus = bus
@@ -107,6 +109,7 @@ class Dispatcher:
         self._spawn = spawn
         self._land = land
         self._verify = verify
+        self._preflight = preflight  # before a wave is claimed: polecats can start (raises a GastownError)
         self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
         self.running: dict[str, asyncio.Task[Any]] = {}  # bead id -> its polecat's task
@@ -223,6 +226,14 @@ class Dispatcher:
             for task in list(self.running.values()):
                 task.cancel()
             raise
+        except GastownError as exc:  # the set-up refuses polecats (e.g. polecats.sandbox): the Overseer fixes it
+            log.warning("%s", exc)
+            for run in list(self.goals.values()):
+                self.progress(run.goal_id, str(exc), 100)
+                self.bus.publish(GoalFinished(goal_id=run.goal_id, ok=False, summary=str(exc)))
+                if run.done is not None and not run.done.done():
+                    run.done.set_exception(exc)
+            self.goals.clear()
         except Exception as exc:
             log.exception("dispatcher failed")
             for run in list(self.goals.values()):
@@ -246,12 +257,13 @@ class Dispatcher:
         mode = self.settings.conflict_radar
         if mode != "off" and self.running and any(self._candidate_files(b) for b in ready):
             await asyncio.to_thread(self.radar.refresh_from_git, list(self.running))
+        wave: list[Bead] = []  # chosen in priority order, then claimed together
         for bead in ready:
-            if len(self.running) >= self.settings.max_polecats:
+            if len(self.running) + len(wave) >= self.settings.max_polecats:
                 break
             if not self.witness.may_dispatch(bead):
                 continue  # a budget pause: the Overseer lifts it (Witness.resume_dispatch)
-            overlaps = self._overlaps(bead) if mode != "off" else {}
+            overlaps = self._overlaps(bead, wave) if mode != "off" else {}
             if overlaps:
                 if self.held.get(bead.id) != overlaps:
                     await self._hold(bead, overlaps, mode)
@@ -259,26 +271,50 @@ class Dispatcher:
             if bead.id in self.held:
                 del self.held[bead.id]
                 self.bus.publish(RadarOverlap(bead_id=bead.id, held=False, mode=mode))
-            claimed = await self.store.claim(bead.id, polecat_name(bead.id), actor="mayor")
-            if claimed is None:
-                continue  # someone else won the claim
-            self.runs[bead.id] = self.runs.get(bead.id, 0) + 1
-            feedback = self.feedback.pop(bead.id, None)
-            goal_id = self._goal_of(bead.id)
+            wave.append(bead)
+        if not wave:
+            return
+        if self._preflight is not None:
+            await self._preflight(self._goal_of(wave[0].id))  # e.g. polecats.sandbox required, no bwrap
+        for claimed in await self._claim(wave):  # someone else may have won some claims: skipped
+            self.runs[claimed.id] = self.runs.get(claimed.id, 0) + 1
+            feedback = self.feedback.pop(claimed.id, None)
             verb = "reworks" if feedback else "took"
-            self.progress(goal_id, f"Polecat {polecat_name(bead.id)} {verb} {bead.id} “{bead.title}”")
-            self.radar.declare(bead.id, declared_files(bead))
-            self.running[bead.id] = self._spawn(self._work(claimed, feedback))
+            self.progress(self._goal_of(claimed.id),
+                          f"Polecat {polecat_name(claimed.id)} {verb} {claimed.id} “{claimed.title}”")
+            self.radar.declare(claimed.id, declared_files(claimed))
+            self.running[claimed.id] = self._spawn(self._work(claimed, feedback))
+
+    async def _claim(self, wave: list[Bead]) -> list[Bead]:
+        """Claim a wave in ONE transaction, each bead compare-and-set for its own polecat (open and
+        unassigned → in progress): a bead another town claimed first is left out, never taken twice."""
+        claimed: list[Bead] = []
+        async with self.store.batch(actor="mayor") as tx:
+            for bead in wave:
+                try:
+                    got = await tx.claim(bead.id, polecat_name(bead.id), actor="mayor")
+                except BeadNotFound:  # deleted since the ready query
+                    continue
+                if got is not None:
+                    claimed.append(got)
+        return claimed
 
     def _candidate_files(self, bead: Bead) -> set[str]:
         """What a bead that has not started yet will touch: declared, plus what an earlier attempt touched."""
         return set(declared_files(bead)) | self.radar.observed.get(bead.id, set())
 
-    def _overlaps(self, bead: Bead) -> dict[str, list[str]]:
+    def _overlaps(self, bead: Bead, wave: Sequence[Bead] = ()) -> dict[str, list[str]]:
+        """Beads in flight (and those already chosen for this wave) whose files overlap ``bead``'s."""
         active = set(self.running)
         if self.settings.conflict_radar == "serialize":  # also wait for what is finished but not merged yet
             active |= {m.bead_id for m in self.refinery.queue}
-        return self.radar.conflicts(bead.id, self._candidate_files(bead), active)
+        mine = self._candidate_files(bead)
+        found = self.radar.conflicts(bead.id, mine, active)
+        for other in wave:  # not declared to the radar until claimed
+            shared = overlap(mine, self._candidate_files(other)) if mine else []
+            if shared:
+                found[other.id] = shared
+        return found
 
     async def _hold(self, bead: Bead, overlaps: dict[str, list[str]], mode: str) -> None:
         first = bead.id not in self.held

@@ -607,4 +607,7 @@ def _trail_line(e: AgentEvent) -> str | None:
         return f"said: {e.text[:160]}"
     if e.kind == "witness":
         return f"witness: {e.detail.get('action')} ({e.text})"
+    if e.kind == "sandbox.blocked":
+        command = str(e.detail.get("command") or "")[:80]
+        return f"was stopped by the sandbox: {e.text}" + (f" (command: {command})" if command else "")
     return None

@@ -490,11 +490,11 @@ async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool
 
 
 def _worktrees_for(workspace: Path, worktree_root: str | None) -> Worktrees:
-    from gastown.config import Settings
+    from gastown.config_sources import load_settings
     from gastown.town.checkouts import Worktrees, default_worktree_root
     from gastown.vcs.repo import open_repo
 
-    settings = Settings.from_env()
+    settings = load_settings(workspace).settings
     root = Path(worktree_root or settings.worktree_root or "") if (worktree_root or settings.worktree_root) else None
     if root is None:  # where this town's polecats actually ran, else the default place
         db = workspace / ".gastown" / "town.db"

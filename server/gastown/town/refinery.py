@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gastown.errors import GastownError
+from gastown.runtime.sandbox import Sandbox
 from gastown.town import orphans
 from gastown.town.bus import Bus, MergeOutcome, MergeQueueState, QueueEntry
 from gastown.town.checkouts import REFINERY_SLOT, Worktrees
@@ -39,12 +41,17 @@ class VerifyResult:
     seconds: float = 0.0
 
 
-async def run_verification(command: str, cwd: Path, timeout: float, groups: Path | None = None) -> VerifyResult:
+async def run_verification(command: str, cwd: Path, timeout: float, groups: Path | None = None,
+                           sandbox: Sandbox | None = None) -> VerifyResult:
     """Run the verification command in its own process group so a timeout kills all of it. ``groups``: where
-    the running group is remembered (orphans.py), so a town killed meanwhile has it ended on the next open."""
+    the running group is remembered (orphans.py), so a town killed meanwhile has it ended on the next open.
+    ``sandbox``: it runs polecats' code, so only ``cwd`` (its .git excepted) and a private /tmp are writable."""
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_shell(
-        command, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    argv = ["/bin/sh", "-c", command]
+    if sandbox is not None:
+        argv = sandbox.confine_command(argv, cwd)
+    proc = await asyncio.create_subprocess_exec(
+        *argv, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     orphans.remember(groups, proc.pid)
@@ -101,9 +108,10 @@ OnOutcome = Callable[[MergeRequest, Outcome], Awaitable[None]]
 class Refinery:
     def __init__(self, worktrees: Worktrees, verify_command: str, verify_timeout: float, *,
                  bus: Bus | None = None, batch_size: int = 1, batch_window: float = 0.0,
-                 groups: Path | None = None) -> None:
+                 groups: Path | None = None, sandbox: Callable[[], Awaitable[Sandbox | None]] | None = None) -> None:
         self.worktrees = worktrees
         self.groups = groups  # where running verification process groups are remembered (orphans.py)
+        self._sandbox = sandbox  # the town's polecats.sandbox: verification runs polecats' code
         self.verify_command = verify_command
         self.verify_timeout = verify_timeout
         self.bus = bus
@@ -352,8 +360,12 @@ class Refinery:
 
     async def _verify(self, tip: str) -> VerifyResult:
         await asyncio.to_thread(self._prepare, tip)
+        try:
+            sandbox = await self._sandbox() if self._sandbox is not None else None
+        except GastownError as exc:  # `required` without bubblewrap: polecats' code is not run unconfined
+            return VerifyResult(False, f"not verified: {exc}")
         self.verifications += 1
-        return await run_verification(self.verify_command, self.path, self.verify_timeout, self.groups)
+        return await run_verification(self.verify_command, self.path, self.verify_timeout, self.groups, sandbox)
 
     # --- git (blocking; run in a thread) --------------------------------------------------------------
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:

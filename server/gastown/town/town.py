@@ -16,6 +16,8 @@ from gastown.config import ProviderSettings, Settings, state_dir
 from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
+from gastown.runtime.sandbox import SETTING as SANDBOX_SETTING
+from gastown.runtime.sandbox import Sandbox, SandboxChoice, choose_sandbox, default_cli_home
 from gastown.town import orphans
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import (
@@ -25,6 +27,7 @@ from gastown.town.bus import (
     PlanApproved,
     PlanDrafted,
     Recovered,
+    TownWarning,
     publish_progress,
 )
 from gastown.town.checkouts import Worktrees, default_worktree_root
@@ -79,9 +82,13 @@ class Town:
         root = Path(settings.worktree_root) if settings.worktree_root else default_worktree_root(self.workspace)
         self.worktrees = Worktrees(repo, root, settings.integration_branch)
         self.verify_command = settings.verify_command or default_verify_command(self.workspace)
+        # polecats.sandbox, applied on first use (bwrap is probed then, not when the town opens).
+        self._sandbox_choice: SandboxChoice | None = None
+        self._sandbox_warned = False
+        self._launcher_ready = False
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
                                  batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s,
-                                 groups=state_dir(self.workspace) / "verifying")
+                                 groups=state_dir(self.workspace) / "verifying", sandbox=self.confinement)
         # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
         self.recovery: Recovered | None = None  # what the last open() reconciled
@@ -91,7 +98,7 @@ class Town:
                                      witness=self.witness, worktrees=self.worktrees, settings=settings,
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
-                                     verify=self.verify_integration)
+                                     verify=self.verify_integration, preflight=self.prepare_runtime)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
@@ -146,23 +153,77 @@ class Town:
         await self.close()
 
     def runtime(self) -> AgentRuntime:
-        """The Copilot runtime, started on first use so that opening a town never needs the CLI."""
+        """The Copilot runtime, started on first use so that opening a town never needs the CLI. Confined
+        as ``polecats.sandbox`` says; ``required`` without bubblewrap raises SandboxUnavailable here."""
         if self._runtime is None:
             from gastown.runtime.copilot_adapter import CopilotRuntime
 
             provider = self.settings.provider
-            base_dir = None
             if self.settings.scenario:
                 from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
 
                 scenario = Scenario.load(Path(self.settings.scenario))
+                sandbox = self._sandbox_now()  # before the model server starts: nothing to stop on refusal
                 self._model_server = ScriptedModelServer(scenario).start()
                 provider = ProviderSettings(type="openai", base_url=self._model_server.base_url,
                                             model=scenario.model, api_key="scripted")
-                # A private CLI home: offline runs never touch the user's Copilot login or history.
-                base_dir = state_dir(self.workspace) / "copilot-home"
-            self._runtime = CopilotRuntime(provider, self.settings.cli_path, base_directory=base_dir)
+            else:
+                sandbox = self._sandbox_now()
+            self._runtime = CopilotRuntime(provider, self.settings.cli_path, base_directory=self._cli_home(),
+                                           sandbox=sandbox)
         return self._runtime
+
+    def _cli_home(self) -> Path | None:
+        """The CLI's base directory: a private one for scenarios (offline runs never touch the user's Copilot
+        login or history), else None = the CLI's default (the user's login), ``~/.copilot``."""
+        return state_dir(self.workspace) / "copilot-home" if self.settings.scenario else None
+
+    # --- polecats.sandbox ---------------------------------------------------------------------------
+    def _choose_sandbox(self) -> SandboxChoice:
+        """Blocking (bwrap is run once to probe it). The CLI may write the checkout root and its own home;
+        the workspace and the configured readable folders stay readable (also under a private /tmp)."""
+        readable = [self.workspace, *(Path(p) for p in self.settings.polecats.readable_paths)]
+        return choose_sandbox(self.settings.polecats.sandbox, checkout_root=self.worktrees.root,
+                              cli_home=self._cli_home() or default_cli_home(), state_dir=state_dir(self.workspace),
+                              readable=readable)
+
+    def _sandbox_now(self, goal_id: str = "") -> Sandbox | None:
+        if self._sandbox_choice is None:
+            self._sandbox_choice = self._choose_sandbox()  # `required` without bwrap: raises, nothing kept
+        self._warn_once(goal_id)
+        return self._sandbox_choice.sandbox
+
+    def _warn_once(self, goal_id: str) -> None:
+        """``auto`` without bubblewrap: say so once per town, in the editor (TownWarning) and in the terminal
+        (a Progress line, which ``gastown run`` prints)."""
+        choice = self._sandbox_choice
+        if choice is None or not choice.warning or self._sandbox_warned:
+            return
+        self._sandbox_warned = True
+        self.bus.publish(TownWarning(message=choice.warning, setting=SANDBOX_SETTING))
+        publish_progress(self.bus, goal_id, f"Warning: {choice.warning}")
+
+    async def confinement(self, goal_id: str = "") -> Sandbox | None:
+        """The sandbox for what the town runs on polecats' code (the Refinery's verification): None when
+        ``polecats.sandbox`` is off or bubblewrap is missing under ``auto``; SandboxUnavailable under
+        ``required`` without it."""
+        if self._sandbox_choice is None:
+            self._sandbox_choice = await asyncio.to_thread(self._choose_sandbox)
+        self._warn_once(goal_id)
+        return self._sandbox_choice.sandbox
+
+    async def prepare_runtime(self, goal_id: str = "") -> None:
+        """Before polecats start (the dispatcher's preflight, the Mayor's plan): the sandbox chosen off the
+        event loop, its warning shown, the runtime made. Raises SandboxUnavailable (a GastownError naming
+        the setting) when ``polecats.sandbox`` is ``required`` and bubblewrap is missing."""
+        if self._runtime is None:
+            await self.confinement(goal_id)
+        runtime = self.runtime()
+        sandbox = getattr(runtime, "sandbox", None)
+        if sandbox is not None and not self._launcher_ready:
+            # Written (and the CLI's package unpacked once) off the event loop, not in the runtime's start.
+            await asyncio.to_thread(sandbox.launcher, runtime.cli_path)  # type: ignore[attr-defined]
+            self._launcher_ready = True
 
     # --- ledger → bus ----------------------------------------------------------------------------
     def _on_ledger_change(self, change: LedgerChange) -> None:
@@ -230,6 +291,7 @@ class Town:
             publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
             try:
+                await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
                 epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
