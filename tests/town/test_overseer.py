@@ -87,6 +87,7 @@ async def test_a_question_answered_from_a_terminal_continues_the_same_session(ma
 
     info = await needs_input(town, bead.id, job)
     assert info.question == QUESTION
+    await eventually(lambda: asked, what="NeedsInput published")
     assert [(e.bead_id, e.question, e.kind) for e in asked] == [(bead.id, QUESTION, "question")]
     acted = collect(town, WitnessAction)
     await town.witness.check(now=time.monotonic() + 3600)  # an hour waiting for the answer is not a stall
@@ -165,6 +166,8 @@ async def test_a_polecat_that_forgets_report_done_is_reminded_once_then_needs_in
 
     info = await needs_input(town, bead.id, job)
     assert info.question == "Should I also add a test for it?"
+    # The board shows the state first; the event follows once the question is a bead comment.
+    await eventually(lambda: asked, what="NeedsInput published")
     assert [(e.kind, e.question) for e in asked] == [("silent", "Should I also add a test for it?")]
     assert await town.answer(bead.id, "No, the sub module alone is enough.")
     report = await asyncio.wait_for(job, 120)
