@@ -1,0 +1,3 @@
+from gastown.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""Where the Copilot CLI is, and what to tell the user when it is not there (no SDK import: cheap)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from gastown.runtime.base import AgentRuntimeError
+
+PINNED_CLI_VERSION = "1.0.102"
+CLI_INSTALL = f"npm install -g @github/copilot@{PINNED_CLI_VERSION}"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class CliMissing(AgentRuntimeError):
+    """No Copilot CLI: the message carries the exact install command; editors offer Set Path…."""
+
+
+def resolve_cli_path(setting: str | None = None) -> str:
+    """Setting, then COPILOT_CLI_PATH, then the npm-installed launcher (checkout or cwd), then PATH."""
+    for source, path in (("setting cliPath", setting), ("COPILOT_CLI_PATH", os.environ.get("COPILOT_CLI_PATH"))):
+        if path and not os.access(path, os.X_OK):
+            raise CliMissing(f"Copilot CLI from {source} is not an executable file: {path}. "
+                             f"Install it with `{CLI_INSTALL}` or fix the path.")
+        if path:
+            return path
+    for where in (REPO_ROOT, Path.cwd()):
+        path = str(where / "node_modules" / ".bin" / "copilot")
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which("copilot")
+    if found:
+        return found
+    raise CliMissing(f"Copilot CLI not found: install it with `{CLI_INSTALL}`, or set cliPath "
+                     "(editor: gastown.cliPath; terminal: GASTOWN_CLI_PATH or --cli-path) to the copilot executable")

@@ -1,0 +1,475 @@
+"""The dispatcher: one loop per town over every goal being run. It claims ready beads (highest priority
+first, compare-and-set) up to ``maxPolecats``, holding back or serializing those whose files overlap a bead in
+flight (the conflict radar), starts a polecat for each, hands finished branches to the Refinery's queue, and
+turns the Refinery's verdicts into ledger changes: merged → closed; conflict, failed verification or a
+rejected review → rework (the bead goes back to its polecat with the feedback), bounded, then blocked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gastown.ledger.model import Bead, DepType, LedgerChange, Status, now_iso
+from gastown.town.bus import AgentEventRecord, GoalFinished, Progress, RadarOverlap, ReviewState
+from gastown.town.mayor import DRAFT
+from gastown.town.polecat import Polecat, PolecatResult, polecat_name
+from gastown.town.queue import MergeRequest
+from gastown.town.radar import ConflictRadar
+from gastown.town.records import PolecatBusy
+from gastown.town.refinery import Outcome, tail
+
+if TYPE_CHECKING:
+    from gastown.town.town import Town
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # polecat runs that end in an error, per bead, before it is blocked for the Overseer
+
+
+@dataclass
+class GoalReport:
+    goal_id: str
+    epic_id: str
+    beads: int
+    closed: int
+    merged: int
+    blocked: list[str]
+    tests_passed: bool
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.closed == self.beads and self.tests_passed
+
+
+@dataclass
+class GoalRun:
+    goal_id: str
+    epic_id: str
+    started: float = field(default_factory=time.monotonic)
+    merged: int = 0
+    done: asyncio.Future | None = None
+
+
+def _pct(done: int, total: int) -> int:
+    return 5 + int(90 * done / total) if total else 5
+
+
+def declared_files(bead: Bead) -> list[str]:
+    files = (bead.metadata or {}).get("files") or []
+    return [f for f in files if isinstance(f, str)]
+
+
+class Dispatcher:
+    def __init__(self, town: Town) -> None:
+        self.town = town
+        self.board = town.board
+        self.radar = ConflictRadar(town.worktrees.root)
+        self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
+        self.running: dict[str, asyncio.Task] = {}  # bead id -> its polecat's task
+        self.owner: dict[str, str] = {}  # bead id -> epic id
+        self.runs: dict[str, int] = {}  # polecat runs per bead (first run + rework)
+        self.errors: dict[str, int] = {}  # polecat runs that failed outright
+        self.feedback: dict[str, str] = {}  # bead id -> what its next polecat run must fix
+        self.held: dict[str, dict[str, list[str]]] = {}  # bead id -> overlapping bead -> files
+        self._closed_ids: set[str] = set()  # beads seen closed (the Refinery's dependency check)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task | None = None
+        self._reviewer = None
+        town.bus.subscribe(self._on_bus)
+        town.refinery.attach(spawn=town.spawn, on_outcome=self.on_outcome, more_coming=lambda: bool(self.running),
+                             is_done=self._closed)
+
+    @property
+    def store(self):
+        assert self.town.store is not None, "the town is not open"
+        return self.town.store
+
+    @property
+    def settings(self):
+        return self.town.settings
+
+    def progress(self, goal_id: str, message: str, percentage: int | None = None) -> None:
+        log.info("%s", message)
+        self.town.bus.publish(Progress(goal_id=goal_id, message=message, percentage=percentage))
+
+    def _goal_of(self, bead_id: str) -> str:
+        run = self.goals.get(self.owner.get(bead_id, ""))
+        return run.goal_id if run else ""
+
+    # --- signals ----------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _closed(self, bead_id: str) -> bool:
+        return bead_id in self._closed_ids
+
+    def _on_bus(self, event: object) -> None:
+        if isinstance(event, AgentEventRecord):
+            self.radar.observe_event(event)
+        elif isinstance(event, LedgerChange):
+            poke = False
+            for bead in event.changed:
+                if bead.status in Status.DONE:
+                    self._closed_ids.add(bead.id)
+                    poke = True
+                else:
+                    self._closed_ids.discard(bead.id)
+                    poke = poke or bead.status == Status.OPEN
+            if poke:
+                self.wake()
+                if self.town.refinery.queue:
+                    self.town.refinery.poke()
+
+    # --- goals ------------------------------------------------------------------------------------------
+    async def run_goal(self, epic_id: str, goal_id: str) -> GoalReport:
+        """Run one goal (an epic's beads) to its end; a draft plan first waits for ``approve``."""
+        run = self.goals.get(epic_id)
+        if run is None:
+            run = GoalRun(goal_id, epic_id, done=asyncio.get_running_loop().create_future())
+            self.goals[epic_id] = run
+            await self.requeue_reviews(epic_id)
+        self.wake()
+        self._ensure_loop()
+        assert run.done is not None
+        return await asyncio.shield(run.done)
+
+    async def requeue_reviews(self, epic_id: str) -> list[str]:
+        """After a restart the queue is empty but beads may sit in ``review``: queue their branches again (or
+        close them when their work is already on the integration branch)."""
+        found = []
+        integration = self.town.worktrees.integration
+        g = self.town.worktrees.git
+        for bead in await self.store.list(parent=epic_id, status=[Status.REVIEW]):
+            if bead.id in self.running or self.town.refinery.has(bead.id):
+                continue
+            branch = f"polecat/{bead.id}"
+            try:
+                tip = (await asyncio.to_thread(g.rev_parse, "--verify", "-q", f"refs/heads/{branch}")).strip()
+                unmerged = int(await asyncio.to_thread(g.rev_list, "--count", f"{integration}..{tip}"))
+            except Exception:  # noqa: BLE001 - no branch: the work is gone, the bead must be redone
+                await self._send_back(bead.id, f"Refinery: {branch} is missing after a restart; redo the bead.",
+                                      None, give_up=False)
+                continue
+            if unmerged == 0:
+                await self.store.close_bead(bead.id, reason=f"already merged into {integration}", actor="refinery")
+                continue
+            accepted = ((bead.metadata or {}).get("review") or {}).get("state") == "accepted"
+            self.owner[bead.id] = epic_id
+            await self._enqueue(bead, branch, tip, accepted=accepted)
+            await self.store.add_comment(bead.id, "refinery", f"Re-queued {branch} at {tip[:10]} after a restart.")
+            found.append(bead.id)
+        return found
+
+    def _ensure_loop(self) -> None:
+        if self._loop is None or self._loop.done():
+            self._loop = self.town.spawn(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.goals:
+                self._wake.clear()
+                await self._dispatch()
+                await self._finish_goals()
+                if not self.goals:
+                    break
+                try:
+                    await asyncio.wait_for(self._wake.wait(), 5.0)
+                except TimeoutError:
+                    pass
+        except asyncio.CancelledError:
+            for task in list(self.running.values()):
+                task.cancel()
+            raise
+        except Exception as exc:
+            log.exception("dispatcher failed")
+            for run in list(self.goals.values()):
+                if run.done is not None and not run.done.done():
+                    run.done.set_exception(exc)
+            self.goals.clear()
+
+    async def _ready(self) -> list[Bead]:
+        found: dict[str, Bead] = {}
+        for epic_id in list(self.goals):
+            for bead in await self.store.ready(parent=epic_id):
+                if bead.issue_type != "epic":
+                    found[bead.id] = bead
+                    self.owner[bead.id] = epic_id
+        return sorted(found.values(), key=lambda b: (b.priority, b.created_at))
+
+    async def _dispatch(self) -> None:
+        ready = [b for b in await self._ready() if b.id not in self.running]
+        if not ready:
+            return
+        mode = self.settings.conflict_radar
+        if mode != "off" and self.running and any(self._candidate_files(b) for b in ready):
+            await asyncio.to_thread(self.radar.refresh_from_git, self.town.workspace, list(self.running))
+        witness = getattr(self.town, "witness", None)
+        for bead in ready:
+            if len(self.running) >= self.settings.max_polecats:
+                break
+            if witness is not None and not witness.may_dispatch(bead):
+                continue  # a budget pause: the Overseer lifts it (Witness.resume_dispatch)
+            overlaps = self._overlaps(bead) if mode != "off" else {}
+            if overlaps:
+                if self.held.get(bead.id) != overlaps:
+                    await self._hold(bead, overlaps, mode)
+                continue
+            if bead.id in self.held:
+                del self.held[bead.id]
+                self.town.bus.publish(RadarOverlap(bead_id=bead.id, held=False, mode=mode))
+            claimed = await self.store.claim(bead.id, polecat_name(bead.id), actor="mayor")
+            if claimed is None:
+                continue  # someone else won the claim
+            self.runs[bead.id] = self.runs.get(bead.id, 0) + 1
+            feedback = self.feedback.pop(bead.id, None)
+            goal_id = self._goal_of(bead.id)
+            verb = "reworks" if feedback else "took"
+            self.progress(goal_id, f"Polecat {polecat_name(bead.id)} {verb} {bead.id} “{bead.title}”")
+            self.radar.declare(bead.id, declared_files(bead))
+            self.running[bead.id] = self.town.spawn(self._work(claimed, feedback))
+
+    def _candidate_files(self, bead: Bead) -> set[str]:
+        """What a bead that has not started yet will touch: declared, plus what an earlier attempt touched."""
+        return set(declared_files(bead)) | self.radar.observed.get(bead.id, set())
+
+    def _overlaps(self, bead: Bead) -> dict[str, list[str]]:
+        active = set(self.running)
+        if self.settings.conflict_radar == "serialize":  # also wait for what is finished but not merged yet
+            active |= {m.bead_id for m in self.town.refinery.queue}
+        return self.radar.conflicts(bead.id, self._candidate_files(bead), active)
+
+    async def _hold(self, bead: Bead, overlaps: dict[str, list[str]], mode: str) -> None:
+        first = bead.id not in self.held
+        self.held[bead.id] = overlaps
+        self.town.bus.publish(RadarOverlap(bead_id=bead.id, held=True, mode=mode, overlaps=overlaps))
+        what = "; ".join(f"{other}: {', '.join(files)}" for other, files in sorted(overlaps.items()))
+        until = "it merges" if mode == "serialize" else "its polecat finishes"  # "it" = the overlapping bead
+        self.progress(self._goal_of(bead.id), f"Conflict radar: holding {bead.id} back — overlaps {what}")
+        if first:
+            await self.store.add_comment(bead.id, "mayor", f"Conflict radar: held back until {until} "
+                                         f"(overlapping files — {what})")
+
+    async def _finish_goals(self) -> None:
+        for run in list(self.goals.values()):
+            epic = await self.store.get(run.epic_id)
+            if epic.status == DRAFT:
+                continue  # waits for the Overseer's approval
+            children = await self.store.list(parent=run.epic_id)
+            if any(c.id in self.running or self.town.refinery.has(c.id) for c in children):
+                continue
+            if not all(c.status in Status.DONE for c in children) and await self.store.ready(parent=run.epic_id):
+                continue  # work left to dispatch (a free slot comes with the next wake)
+            await self._finish(run, children)
+
+    async def _finish(self, run: GoalRun, children: list[Bead]) -> None:
+        del self.goals[run.epic_id]
+        closed = [b for b in children if b.status in Status.DONE]
+        blocked = [b.id for b in children if b.status not in Status.DONE]
+        if not blocked and children:
+            await self.store.close_bead(run.epic_id, reason="all beads merged", actor="refinery")
+        final = await self.town.verify_integration()
+        report = GoalReport(run.goal_id, run.epic_id, len(children), len(closed), run.merged, blocked, final,
+                            time.monotonic() - run.started)
+        summary = (f"{report.closed}/{report.beads} beads closed, {run.merged} merged into "
+                   f"{self.town.worktrees.integration}, verification {'passed' if final else 'FAILED'}"
+                   + (f"; not done: {', '.join(blocked)}" if blocked else ""))
+        self.progress(run.goal_id, summary, 100)
+        if report.ok and self.settings.auto_land:
+            try:
+                landed = await self.town.land()
+                self.progress(run.goal_id, f"Landed {self.town.worktrees.integration}:\n{landed}")
+            except Exception as exc:  # noqa: BLE001 - landing is the Overseer's to fix; the goal is done
+                self.progress(run.goal_id, f"Not landed: {exc}")
+        self.town.bus.publish(GoalFinished(goal_id=run.goal_id, ok=report.ok, summary=summary))
+        if run.done is not None and not run.done.done():
+            run.done.set_result(report)
+
+    # --- one polecat run --------------------------------------------------------------------------------
+    async def _work(self, bead: Bead, feedback: str | None) -> None:
+        try:
+            await self.work(bead, feedback)
+        finally:
+            self.running.pop(bead.id, None)
+            self.wake()
+            if self.town.refinery.queue:
+                self.town.refinery.poke()
+
+    async def work(self, bead: Bead, feedback: str | None = None) -> None:
+        """One polecat run; a finished branch goes to the Refinery's queue."""
+        store = self.store
+        name = polecat_name(bead.id)
+        goal_id = self._goal_of(bead.id)
+        self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=f"polecat/{bead.id}",
+                          tokens=0, current_tool=None, detail=None, started_at=now_iso())
+        try:
+            result = await self.run_polecat(bead, feedback=feedback)
+        except asyncio.CancelledError:
+            self.board.update(name, state="failed", detail="cancelled")
+            raise
+        except PolecatBusy as busy:  # another process's polecat holds the bead: it is not ours to send back
+            log.warning("%s", busy)
+            self.board.update(name, state="failed", detail=f"another polecat is working on {bead.id}")
+            return
+        except Exception as exc:  # the bead must not be lost: back to open, or blocked after retries
+            log.exception("polecat %s failed", name)
+            self.board.update(name, state="failed", detail=str(exc))
+            self.errors[bead.id] = self.errors.get(bead.id, 0) + 1
+            await self._send_back(bead.id, f"Polecat {name} failed: {exc}", feedback,
+                                  give_up=self.errors[bead.id] >= MAX_ATTEMPTS)
+            return
+        if getattr(result, "escalated", False):  # already blocked, commented and escalated by the polecat
+            self.board.update(name, state="failed", detail=result.blocked)
+            return
+        if result.blocked:
+            self.board.update(name, state="failed", detail=result.blocked)
+            await store.add_comment(bead.id, name, f"Blocked: {result.blocked}")
+            await store.update(bead.id, status=Status.BLOCKED, assignee=None, actor=name)
+            return
+        if result.commit is None:
+            self.board.update(name, state="failed", detail="no changes")
+            self.errors[bead.id] = self.errors.get(bead.id, 0) + 1
+            await self._send_back(bead.id, f"Polecat {name} finished without changing any file.", feedback,
+                                  give_up=self.errors[bead.id] >= MAX_ATTEMPTS)
+            return
+        self.radar.observe(bead.id, result.files)
+        await store.update(bead.id, status=Status.REVIEW, actor=name,
+                           notes=f"{result.summary}\nbranch {result.branch} at {result.commit[:10]}")
+        if self.settings.review_agent:
+            self.board.update(name, state="merging", current_tool=None, detail="reviewer reading the diff")
+            verdict = await self.agent_review(bead, result)
+            if verdict is not None and verdict.verdict == "request_changes" and self.settings.auto_merge:
+                await self.rework(bead.id, f"Reviewer (score {verdict.score}/5) requested changes:\n"
+                                  f"{verdict.comment}", verdict.comment)
+                return
+        self.board.update(name, state="merging", current_tool=None, worktree=None)
+        self.progress(goal_id, f"Refinery: queued {result.branch} ({', '.join(result.files)})")
+        await self._enqueue(bead, result.branch, result.commit, files=list(result.files))
+
+    async def _enqueue(self, bead: Bead, branch: str, commit: str, *, files: list[str] | None = None,
+                       accepted: bool = False) -> None:
+        current = await self.store.get(bead.id)
+        deps = set()
+        for dep in current.dependencies or ():
+            if dep.type in DepType.BLOCKING and (await self.store.get(dep.depends_on_id)).status not in Status.DONE:
+                deps.add(dep.depends_on_id)
+        self.town.refinery.enqueue(MergeRequest(
+            bead_id=bead.id, branch=branch, commit=commit, priority=current.priority, title=current.title,
+            files=files or [], deps=frozenset(deps), needs_review=not self.settings.auto_merge, accepted=accepted))
+
+    async def run_polecat(self, bead: Bead, feedback: str | None = None) -> PolecatResult:
+        """The one place a polecat is started for a claimed bead (``feedback`` = rework)."""
+        name = polecat_name(bead.id)
+        town = self.town
+        polecat = Polecat(bead, town.runtime(), town.worktrees, turn_timeout=town.settings.turn_timeout_s,
+                          on_event=self.board.listener(name, bead.id), store=town.store, records=town.records,
+                          witness=town.witness, settings=town.settings.polecats,
+                          on_status=lambda **changes: self.board.update(name, **changes), seats=town.seats)
+        self.board.update(name, state="working")
+        return await polecat.run(feedback)
+
+    # --- the Refinery's verdicts ------------------------------------------------------------------------
+    async def on_outcome(self, mr: MergeRequest, outcome: Outcome) -> None:
+        store = self.store
+        name = polecat_name(mr.bead_id)
+        goal_id = self._goal_of(mr.bead_id)
+        batch = f" (batch of {outcome.batch_size})" if outcome.batch_size > 1 else ""
+        if outcome.result == "merged" and mr.then_rework:  # partly accepted: the rest goes back to work
+            assert outcome.sha is not None
+            await store.add_comment(mr.bead_id, "refinery", f"Merged the accepted hunks as {outcome.sha[:10]} "
+                                    f"into {self.town.worktrees.integration}; the rest goes back to the polecat.")
+            self.progress(goal_id, f"Refinery: merged part of {mr.bead_id} “{mr.title}”; the rest is rework")
+            await self.rework(mr.bead_id, f"Rejected by the Overseer: {mr.then_rework}",
+                              f"The Overseer accepted part of your change (now merged) and rejected the rest: "
+                              f"{mr.then_rework}", bounded=False)
+        elif outcome.result == "merged":
+            assert outcome.sha is not None
+            await store.close_bead(mr.bead_id, reason=f"merged {outcome.sha[:10]} into "
+                                   f"{self.town.worktrees.integration}", actor="refinery")
+            self._closed_ids.add(mr.bead_id)
+            self.radar.forget(mr.bead_id)
+            run = self.goals.get(self.owner.get(mr.bead_id, ""))
+            if run is not None:
+                run.merged += 1
+            self.board.update(name, state="done", detail=f"merged {outcome.sha[:10]}")
+            self.progress(goal_id, f"Refinery: merged {mr.bead_id} “{mr.title}”{batch}")
+        elif outcome.result == "awaiting-review":
+            await self.set_review(mr.bead_id, "pending", "refinery",
+                                  comment=f"verified on top of {self.town.worktrees.integration}")
+            self.board.update(name, state="needs-input", detail="verified; waiting for your review")
+            self.progress(goal_id, f"Refinery: {mr.bead_id} “{mr.title}” verified — waiting for your review")
+        elif outcome.result == "conflict":
+            self.board.update(name, state="failed", detail="merge conflict")
+            self.progress(goal_id, f"Refinery: {mr.bead_id} conflicts ({', '.join(outcome.files)}){batch} — rework")
+            await self.rework(mr.bead_id, f"Refinery: merge conflict.\n{outcome.detail}", outcome.detail)
+        else:
+            self.board.update(name, state="failed", detail="verification failed")
+            self.progress(goal_id, f"Refinery: verification failed for {mr.bead_id}{batch} — reopened")
+            log_tail = tail(outcome.detail, 30)
+            await self.rework(mr.bead_id, f"Refinery: verification failed for {mr.branch}{batch}. "
+                              f"Log tail:\n{log_tail}",
+                              f"The verification command failed on your branch. Fix it. Log tail:\n{log_tail}")
+        self.wake()
+
+    async def rework(self, bead_id: str, why: str, feedback: str, *, bounded: bool = True) -> None:
+        """Back to its polecat (via the ready queue) with ``feedback``; blocked once the rework budget is spent
+        (``bounded=False``: the Overseer asked for it, no budget applies)."""
+        spent = bounded and self.runs.get(bead_id, 0) > self.settings.rework_attempts
+        await self._send_back(bead_id, why, feedback, give_up=spent)
+
+    async def _send_back(self, bead_id: str, why: str, feedback: str | None, give_up: bool) -> None:
+        store = self.store
+        await store.add_comment(bead_id, "refinery", why)
+        if give_up:
+            await store.add_comment(bead_id, "refinery", "Gave up after repeated attempts: the Overseer must "
+                                    "look at this bead (reopen it to try again).")
+            await store.update(bead_id, status=Status.BLOCKED, assignee=None, actor="refinery")
+            self.feedback.pop(bead_id, None)
+            self.progress(self._goal_of(bead_id), f"{bead_id} blocked: needs the Overseer")
+        else:
+            if feedback:
+                self.feedback[bead_id] = feedback
+            await store.update(bead_id, status=Status.OPEN, assignee=None, actor="refinery")
+        self.wake()
+
+    async def agent_review(self, bead: Bead, result: PolecatResult):
+        """The reviewer agent's verdict on the branch (a bead comment + review state); None if it gave none."""
+        from gastown.town.review import Reviewer
+
+        if self._reviewer is None:
+            self._reviewer = Reviewer(self.town.runtime(), self.town.workspace,
+                                      turn_timeout=self.settings.turn_timeout_s, on_event=self.board.listener)
+        assert result.commit is not None
+        diff = await asyncio.to_thread(self.town.worktrees.git.diff, "--no-color",
+                                       f"{self.town.worktrees.integration}...{result.commit}")
+        await self.set_review(bead.id, "pending", "reviewer")
+        try:
+            verdict = await self._reviewer.review(bead, diff)
+        except Exception as exc:  # noqa: BLE001 - the review is advisory: the Refinery and the Overseer still run
+            log.warning("reviewer failed on %s: %s", bead.id, exc)
+            await self.store.add_comment(bead.id, "reviewer", f"Review failed: {exc}")
+            return None
+        if verdict is None:
+            await self.store.add_comment(bead.id, "reviewer", "The reviewer gave no verdict.")
+            return None
+        state = "approved" if verdict.verdict == "approve" else "changes-requested"
+        await self.store.add_comment(bead.id, "reviewer", f"Review: {state}, score {verdict.score}/5 — "
+                                     f"{verdict.comment}")
+        await self.set_review(bead.id, state, "reviewer", score=verdict.score, comment=verdict.comment)
+        return verdict
+
+    async def set_review(self, bead_id: str, state: str, by: str, *, score: int | None = None,
+                         comment: str = "") -> None:
+        """The bead's review state, in its metadata (for the editor) and on the bus."""
+        bead = await self.store.get(bead_id)
+        metadata = dict(bead.metadata or {})
+        review = dict(metadata.get("review") or {})
+        if by == "reviewer":  # the agent's verdict is kept beside the Overseer's decision
+            review["agent"] = {"state": state, "score": score, "comment": comment}
+        review.update(state=state, by=by, at=now_iso(), comment=comment)
+        metadata["review"] = review
+        await self.store.update(bead_id, metadata=metadata, actor=by)
+        self.town.bus.publish(ReviewState(bead_id=bead_id, state=state, by=by, score=score, comment=comment))

@@ -1,0 +1,573 @@
+"""Run records: every polecat run, its events (messages, tool calls, permission decisions, token usage,
+Witness actions), its duration and exit reason, in SQLite (``.gastown/town.db``, separate from the ledger).
+
+Agent state is derived from these rows (:func:`derive_state`), so `gastown status`, the editor's agent
+board and crash recovery all read the same truth. A partial unique index allows exactly one live run per
+bead, across processes and restarts: a second start fails unless the first run's owner process is dead.
+Events are written in batches (one transaction every ~0.2 s), so thirty chatty polecats cost a few
+writes a second; the Witness's heartbeat never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+from pydantic import BaseModel
+
+from gastown.ledger.model import now_iso, parse_ts
+from gastown.runtime.base import AgentEvent
+
+log = logging.getLogger(__name__)
+
+ExitReason = Literal["done", "no-changes", "blocked", "escalated", "budget", "aborted", "error", "timeout",
+                     "cancelled", "crashed"]
+DerivedState = Literal["working", "needs-input", "stalled", "done", "failed"]
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        bead_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        goal_id TEXT,
+        live INTEGER NOT NULL DEFAULT 1,
+        owner TEXT NOT NULL,          -- the Town instance that runs it
+        owner_pid INTEGER NOT NULL,
+        owner_start TEXT,             -- /proc start time of owner_pid (pid reuse)
+        session_id TEXT,
+        resumed_from TEXT,            -- the persisted session this run resumed, if any
+        worktree TEXT,
+        branch TEXT,
+        base TEXT,
+        feedback INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        last_event_at TEXT,
+        exit_reason TEXT,
+        detail TEXT,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        nudges INTEGER NOT NULL DEFAULT 0,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        events INTEGER NOT NULL DEFAULT 0,
+        spawn_ms REAL,
+        commit_sha TEXT
+    );
+    CREATE UNIQUE INDEX runs_one_live_per_bead ON runs(bead_id) WHERE live = 1;
+    CREATE INDEX runs_bead ON runs(bead_id, id);
+    CREATE INDEX runs_goal ON runs(goal_id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        tool TEXT,
+        approved INTEGER,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        text TEXT,
+        detail TEXT
+    );
+    CREATE INDEX events_run ON events(run_id, id);
+    CREATE TABLE pauses (
+        scope TEXT PRIMARY KEY,       -- 'goal:<epic id>' or 'bead:<bead id>'
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
+)
+
+_RUN_FIELDS = ("id", "bead_id", "agent", "goal_id", "live", "owner", "owner_pid", "owner_start", "session_id",
+               "resumed_from", "worktree", "branch", "base", "feedback", "started_at", "ended_at",
+               "last_event_at", "exit_reason", "detail", "restarts", "nudges", "tokens", "events", "spawn_ms",
+               "commit_sha")
+_UPDATABLE = frozenset({"session_id", "resumed_from", "worktree", "branch", "base", "detail", "restarts",
+                        "nudges", "spawn_ms", "commit_sha"})
+
+
+class PolecatBusy(Exception):
+    """A live polecat already works this bead (in this process or another live one)."""
+
+    def __init__(self, bead_id: str, run: RunRow) -> None:
+        super().__init__(f"bead {bead_id} already has a live polecat ({run.agent}, run #{run.id}, "
+                         f"process {run.owner_pid}); one polecat per bead")
+        self.run = run
+
+
+class RunRow(BaseModel):
+    id: int
+    bead_id: str
+    agent: str
+    goal_id: str | None = None
+    live: bool
+    owner: str
+    owner_pid: int
+    owner_start: str | None = None
+    session_id: str | None = None
+    resumed_from: str | None = None
+    worktree: str | None = None
+    branch: str | None = None
+    base: str | None = None
+    feedback: bool = False
+    started_at: str
+    ended_at: str | None = None
+    last_event_at: str | None = None
+    exit_reason: str | None = None
+    detail: str | None = None
+    restarts: int = 0
+    nudges: int = 0
+    tokens: int = 0
+    events: int = 0
+    spawn_ms: float | None = None
+    commit_sha: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        end = parse_ts(self.ended_at) if self.ended_at else datetime.now(UTC)
+        return max(0.0, (end - parse_ts(self.started_at)).total_seconds())
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), to tell a live owner from pid reuse."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    now = process_start(pid)
+    return start is None or now is None or now == start
+
+
+def derive_state(run: RunRow, now: datetime | None = None, stall_seconds: float = 120,
+                 alive: bool | None = None) -> DerivedState:
+    """working / needs-input / stalled / done / failed, from a run row alone."""
+    if run.live:
+        if alive is None:
+            alive = owner_alive(run.owner_pid, run.owner_start)
+        if not alive:
+            return "failed"  # its server died; recovery on the next start requeues or resumes it
+        now = now or datetime.now(UTC)
+        last = parse_ts(run.last_event_at or run.started_at)
+        return "stalled" if (now - last).total_seconds() >= stall_seconds else "working"
+    if run.exit_reason == "done":
+        return "done"
+    if run.exit_reason in ("blocked", "escalated", "budget", "aborted"):
+        return "needs-input"
+    return "failed"
+
+
+class RunRecords:
+    """The run-record database of one town. ``await RunRecords.open(path)``; one instance per Town."""
+
+    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self.owner = uuid.uuid4().hex[:12]
+        self.pid = os.getpid()
+        self.pid_start = process_start(self.pid)
+        self._lock = asyncio.Lock()
+        self._pending: list[tuple[int, AgentEvent]] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_task: asyncio.Task | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path | str) -> RunRecords:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            async with conn.execute("PRAGMA user_version") as cur:
+                (version,) = await cur.fetchone()  # type: ignore[misc]
+            for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {n};\nCOMMIT;")
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(path, conn)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self.flush()
+        self._closed = True
+        await self._conn.close()
+
+    # --- runs --------------------------------------------------------------------------------------
+    async def start_run(self, bead_id: str, agent: str, *, goal_id: str | None = None, branch: str | None = None,
+                        feedback: bool = False) -> RunRow:
+        """Insert a live run; PolecatBusy if the bead has a live run whose owner is alive. A live run of a
+        dead owner (crash) is marked ``crashed`` first."""
+        for _ in range(2):
+            try:
+                async with self._lock:
+                    cur = await self._conn.execute(
+                        "INSERT INTO runs (bead_id, agent, goal_id, owner, owner_pid, owner_start, branch, feedback, "
+                        "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (bead_id, agent, goal_id, self.owner, self.pid, self.pid_start, branch, int(feedback),
+                         now_iso()))
+                    run_id = cur.lastrowid
+                return await self.run(run_id)
+            except sqlite3.IntegrityError:
+                live = await self.live_run(bead_id)
+                if live is None:
+                    continue
+                if live.owner != self.owner and not owner_alive(live.owner_pid, live.owner_start):
+                    await self.end_run(live.id, "crashed", detail="its server process died")
+                    continue
+                raise PolecatBusy(bead_id, live) from None
+        raise PolecatBusy(bead_id, await self.live_run(bead_id))  # type: ignore[arg-type]
+
+    async def update_run(self, run_id: int, **fields: Any) -> None:
+        bad = set(fields) - _UPDATABLE
+        if bad:
+            raise ValueError(f"run fields not updatable: {sorted(bad)}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        async with self._lock:
+            await self._conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    async def end_run(self, run_id: int, exit_reason: ExitReason | str, *, detail: str | None = None,
+                      commit_sha: str | None = None) -> None:
+        await self.flush()
+        async with self._lock:
+            await self._conn.execute(
+                "UPDATE runs SET live = 0, ended_at = ?, exit_reason = ?, detail = COALESCE(?, detail), "
+                "commit_sha = COALESCE(?, commit_sha) WHERE id = ?",
+                (now_iso(), exit_reason, detail, commit_sha, run_id))
+
+    async def run(self, run_id: int) -> RunRow:
+        rows = await self._select("WHERE id = ?", (run_id,))
+        if not rows:
+            raise KeyError(f"no run #{run_id}")
+        return rows[0]
+
+    async def live_run(self, bead_id: str) -> RunRow | None:
+        rows = await self._select("WHERE bead_id = ? AND live = 1", (bead_id,))
+        return rows[0] if rows else None
+
+    async def runs(self, bead_id: str | None = None, *, live: bool | None = None, goal_id: str | None = None,
+                   limit: int | None = None) -> list[RunRow]:
+        where, params = [], []
+        if goal_id is not None:
+            where.append("goal_id = ?")
+            params.append(goal_id)
+        if bead_id is not None:
+            where.append("bead_id = ?")
+            params.append(bead_id)
+        if live is not None:
+            where.append("live = ?")
+            params.append(int(live))
+        sql = ("WHERE " + " AND ".join(where)) if where else ""
+        sql += " ORDER BY id"
+        if limit:
+            sql = sql.replace("ORDER BY id", "ORDER BY id DESC") + f" LIMIT {int(limit)}"
+        rows = await self._select(sql, params)
+        return sorted(rows, key=lambda r: r.id)
+
+    async def latest_runs(self) -> list[RunRow]:
+        """The newest run of every bead (what the board and `gastown status` show)."""
+        return await self._select("WHERE id IN (SELECT MAX(id) FROM runs GROUP BY bead_id) ORDER BY id")
+
+    async def last_session(self, bead_id: str) -> RunRow | None:
+        """The newest run of the bead that has a session id (for resuming)."""
+        rows = await self._select("WHERE bead_id = ? AND session_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                                  (bead_id,))
+        return rows[0] if rows else None
+
+    async def orphaned_live_runs(self) -> list[RunRow]:
+        """Runs still marked live whose owner process is gone (a crash or kill -9)."""
+        rows = await self._select("WHERE live = 1")
+        return [r for r in rows if r.owner != self.owner and not owner_alive(r.owner_pid, r.owner_start)]
+
+    async def usage(self, *, bead_id: str | None = None, goal_id: str | None = None) -> tuple[int, float]:
+        """Tokens and wall seconds spent so far on a bead or a goal (all runs, live ones up to now)."""
+        rows = await self._select("WHERE bead_id = ?" if bead_id else "WHERE goal_id = ?",
+                                  (bead_id or goal_id,))
+        return sum(r.tokens for r in rows), sum(r.seconds for r in rows)
+
+    async def events(self, run_id: int) -> list[dict[str, Any]]:
+        await self.flush()
+        async with self._conn.execute(
+                "SELECT at, kind, tool, approved, tokens, text, detail FROM events WHERE run_id = ? ORDER BY id",
+                (run_id,)) as cur:
+            rows = await cur.fetchall()
+        return [{"at": at, "kind": kind, "tool": tool, "approved": None if ok is None else bool(ok),
+                 "tokens": tokens, "text": text, "detail": json.loads(detail) if detail else {}}
+                for at, kind, tool, ok, tokens, text, detail in rows]
+
+    async def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[RunRow]:
+        async with self._conn.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM runs {where}", tuple(params)) as cur:
+            rows = await cur.fetchall()
+        return [RunRow(**dict(zip(_RUN_FIELDS, row, strict=True))) for row in rows]
+
+    # --- events (batched) --------------------------------------------------------------------------
+    def record(self, run_id: int, event: AgentEvent) -> None:
+        """Queue one event of a run; written with the next batch."""
+        if self._closed:
+            return
+        self._pending.append((run_id, event))
+        if self._flush_handle is None and self._flush_task is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._flush_handle = loop.call_later(0.2, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        self._flush_task = asyncio.ensure_future(self._flush_then_clear())
+
+    async def _flush_then_clear(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            self._flush_task = None
+
+    async def flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._pending or self._closed:
+            return
+        batch, self._pending = self._pending, []
+        rows = []
+        per_run: dict[int, list[Any]] = {}
+        for run_id, e in batch:
+            rows.append((run_id, e.at, e.kind, e.tool, None if e.approved is None else int(e.approved), e.tokens,
+                         e.text, json.dumps(e.detail) if e.detail else None))
+            stats = per_run.setdefault(run_id, [0, 0, e.at])
+            stats[0] += e.tokens
+            stats[1] += 1
+            stats[2] = max(stats[2], e.at)
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._conn.executemany(
+                    "INSERT INTO events (run_id, at, kind, tool, approved, tokens, text, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                await self._conn.executemany(
+                    "UPDATE runs SET tokens = tokens + ?, events = events + ?, "
+                    "last_event_at = MAX(COALESCE(last_event_at, ''), ?) WHERE id = ?",
+                    [(t, n, at, run_id) for run_id, (t, n, at) in per_run.items()])
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+
+    # --- dispatch pauses (budgets) -----------------------------------------------------------------
+    async def set_pause(self, scope: str, reason: str) -> None:
+        async with self._lock:
+            await self._conn.execute("INSERT OR REPLACE INTO pauses (scope, reason, at) VALUES (?, ?, ?)",
+                                     (scope, reason, now_iso()))
+
+    async def clear_pause(self, scope: str) -> None:
+        async with self._lock:
+            await self._conn.execute("DELETE FROM pauses WHERE scope = ?", (scope,))
+
+    async def pauses(self) -> dict[str, str]:
+        async with self._conn.execute("SELECT scope, reason FROM pauses ORDER BY at") as cur:
+            return {scope: reason for scope, reason in await cur.fetchall()}
+
+
+def age_seconds(ts: str | None) -> float | None:
+    if not ts:
+        return None
+    return max(0.0, (datetime.now(UTC) - parse_ts(ts)).total_seconds())
+
+
+def monotonic_ms(start: float) -> float:
+    return round((time.monotonic() - start) * 1000, 1)
+
+
+# --- `gastown status | worktrees | gc` ------------------------------------------------------------------
+def _fmt_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = False) -> dict[str, Any]:
+    """What `gastown status` prints: every polecat's newest run (or all runs) with its derived state."""
+    from gastown.config import state_dir
+    from gastown.ledger.store import Store
+
+    db = state_dir(workspace) / "town.db"
+    if not db.exists():
+        return {"runs": [], "pauses": {}}
+    records = await RunRecords.open(db)
+    try:
+        runs = await (records.runs() if all_runs else records.latest_runs())
+        pauses = await records.pauses()
+    finally:
+        await records.close()
+    titles: dict[str, tuple[str, str]] = {}
+    beads_db = state_dir(workspace) / "beads.db"
+    if beads_db.exists():
+        async with await Store.open(beads_db) as store:
+            for run in runs:
+                if run.bead_id not in titles:
+                    try:
+                        bead = await store.get(run.bead_id)
+                        titles[run.bead_id] = (bead.title, bead.status)
+                    except Exception:
+                        titles[run.bead_id] = ("?", "?")
+    out = []
+    for run in runs:
+        title, status = titles.get(run.bead_id, ("", ""))
+        out.append({**run.model_dump(), "state": derive_state(run, stall_seconds=stall_seconds),
+                    "seconds": round(run.seconds, 1), "idle_seconds": age_seconds(run.last_event_at or run.started_at)
+                    if run.live else None, "title": title, "bead_status": status})
+    return {"runs": out, "pauses": pauses}
+
+
+def render_status(report: dict[str, Any]) -> str:
+    if not report["runs"]:
+        return "No polecat runs recorded yet."
+    rows = [["AGENT", "BEAD", "STATE", "RUN", "RESTARTS", "TOKENS", "EVENTS", "QUIET", "TIME", "EXIT / DETAIL"]]
+    for r in report["runs"]:
+        detail = (r["exit_reason"] or "running") + (f": {r['detail']}" if r["detail"] else "")
+        rows.append([r["agent"], f"{r['bead_id']} ({r['bead_status']})" if r["bead_status"] else r["bead_id"],
+                     r["state"], f"#{r['id']}", str(r["restarts"]), str(r["tokens"]), str(r["events"]),
+                     _fmt_age(r["idle_seconds"]), _fmt_age(r["seconds"]), detail[:70].replace("\n", " ")])
+    text = _table(rows)
+    for scope, reason in report["pauses"].items():
+        text += f"\nDispatch paused for {scope}: {reason}"
+    return text
+
+
+def _worktrees_for(workspace: Path, worktree_root: str | None):
+    from gastown.config import Settings
+    from gastown.town.git import Worktrees, default_worktree_root, open_repo
+
+    settings = Settings.from_env()
+    root = Path(worktree_root or settings.worktree_root or "") if (worktree_root or settings.worktree_root) else None
+    if root is None:  # where this town's polecats actually ran, else the default place
+        db = workspace / ".gastown" / "town.db"
+        if db.exists():
+            with contextlib.closing(sqlite3.connect(db)) as conn:
+                row = conn.execute("SELECT worktree FROM runs WHERE worktree IS NOT NULL ORDER BY id DESC "
+                                   "LIMIT 1").fetchone()
+            if row:
+                root = Path(row[0]).parent
+    return Worktrees(open_repo(workspace), root or default_worktree_root(workspace), settings.integration_branch)
+
+
+def worktrees_report(workspace: Path, worktree_root: str | None = None) -> dict[str, Any]:
+    wts = _worktrees_for(workspace, worktree_root)
+    try:
+        return {"root": str(wts.root), "worktrees": [vars(e) for e in wts.entries()],
+                "archived": [{"ref": ref, "commit": sha} for ref, sha in wts.archived()]}
+    finally:
+        wts.close()
+
+
+def render_worktrees(report: dict[str, Any]) -> str:
+    lines = [f"Worktree root: {report['root']}"]
+    if report["worktrees"]:
+        rows = [["NAME", "STATE", "BRANCH", "HEAD", "UNMERGED", "DIRTY"]]
+        for e in report["worktrees"]:
+            rows.append([e["name"], e["state"], e["branch"] or "(detached)", (e["head"] or "")[:10],
+                         str(e["unmerged"]), "yes" if e["dirty"] else ""])
+        lines.append(_table(rows))
+    else:
+        lines.append("No worktrees.")
+    if report["archived"]:
+        lines.append("Archived work (refs/gastown/archive, never deleted):")
+        lines += [f"  {a['ref']}  {a['commit'][:10]}" for a in report["archived"]]
+    return "\n".join(lines)
+
+
+async def gc(workspace: Path, *, dry_run: bool, keep_idle: int, worktree_root: str | None = None) -> list[str]:
+    from gastown.config import state_dir
+    from gastown.ledger.store import Store
+
+    statuses: dict[str, str] = {}
+    beads_db = state_dir(workspace) / "beads.db"
+    if beads_db.exists():
+        async with await Store.open(beads_db) as store:
+            statuses = {b.id: b.status for b in await store.list()}
+    wts = _worktrees_for(workspace, worktree_root)
+    try:
+        return await asyncio.to_thread(wts.gc, statuses, keep_idle=keep_idle, dry_run=dry_run)
+    finally:
+        wts.close()
+
+
+def add_parsers(sub: Any) -> None:
+    """`gastown status`, `gastown worktrees`, `gastown gc`."""
+    import argparse
+
+    def status(args: argparse.Namespace) -> int:
+        from gastown.config import Settings
+
+        stall = Settings.from_env().polecats.stall_seconds
+        report = asyncio.run(status_report(Path(args.workspace).resolve(), stall_seconds=stall, all_runs=args.all))
+        print(json.dumps(report, indent=2) if args.json else render_status(report))
+        return 0
+
+    def worktrees(args: argparse.Namespace) -> int:
+        report = worktrees_report(Path(args.workspace).resolve(), args.worktree_root)
+        print(json.dumps(report, indent=2) if args.json else render_worktrees(report))
+        return 0
+
+    def collect(args: argparse.Namespace) -> int:
+        from gastown.config import Settings
+
+        keep = args.keep_idle if args.keep_idle is not None else Settings.from_env().polecats.keep_idle_worktrees
+        actions = asyncio.run(gc(Path(args.workspace).resolve(), dry_run=args.dry_run, keep_idle=keep,
+                                 worktree_root=args.worktree_root))
+        prefix = "would " if args.dry_run else ""
+        print("\n".join(prefix + a for a in actions) if actions else "Nothing to prune.")
+        return 0
+
+    p = sub.add_parser("status", help="polecat runs and their state (working, needs-input, stalled, done, failed)")
+    p.add_argument("--workspace", default=".")
+    p.add_argument("--all", action="store_true", help="every run, not only the newest per bead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=status)
+
+    p = sub.add_parser("worktrees", help="list polecat worktrees and archived work")
+    p.add_argument("--workspace", default=".")
+    p.add_argument("--worktree-root", help="default: where this town's polecats ran")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=worktrees)
+
+    p = sub.add_parser("gc", help="prune worktrees and polecat branches, only what is safe (merged or archived)")
+    p.add_argument("--workspace", default=".")
+    p.add_argument("--worktree-root", help="default: where this town's polecats ran")
+    p.add_argument("--dry-run", action="store_true", help="say what would be pruned, prune nothing")
+    p.add_argument("--keep-idle", type=int, default=None, help="idle worktrees kept for reuse")
+    p.set_defaults(func=collect)
