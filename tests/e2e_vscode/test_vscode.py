@@ -168,7 +168,7 @@ def drive_vscode(workspace: Path, env: dict[str, str], tmp_path: Path, artifacts
     (workspace / ".vscode").mkdir()
     (workspace / ".vscode" / "settings.json").write_text(json.dumps({
         "gastown.server.pythonPath": sys.executable,
-        "gastown.copilot.cliPath": str(copilot),
+        "gastown.cliPath": str(copilot),
         # The provider is the scripted local model: GASTOWN_SCENARIO in env makes the server start it.
         # GASTOWN_E2E_SERVER_LOG=INFO (or DEBUG) puts the server's own log in gastown-output.log.
         **({"gastown.server.logLevel": os.environ["GASTOWN_E2E_SERVER_LOG"]}
