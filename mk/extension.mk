@@ -42,7 +42,7 @@ ext-e2e: $(EXT_BUNDLE) code-server
 
 # The server the .vsix carries: the gastown wheel and its dependencies' wheels for linux-x64 and CPython
 # 3.11-3.13 (pip download; needs the network once, ~10 MB). The extension installs them offline on first start.
-EXT_WHEELS := bundled/wheels/.stamp
+EXT_WHEELS := bundled/.wheels-stamp
 EXT_TARGET ?= linux-x64
 $(EXT_WHEELS): pyproject.toml $(shell find server/gastown -type f -not -path '*/__pycache__/*') extension/scripts/bundle-wheels.sh
 	extension/scripts/bundle-wheels.sh $(EXT_PYTHON)
