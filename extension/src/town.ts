@@ -54,7 +54,13 @@ export class Town implements vscode.Disposable {
     const settings = readSettings();
     try {
       const found = await findPython(settings.pythonPath, folder.uri);
+      const began = Date.now();
       const python = await preparePython(found, this.storage);
+      if (python.how === "created-private-env") {
+        this.output.appendLine(
+          `Created the server's private environment from the bundled wheels in ${((Date.now() - began) / 1000).toFixed(1)} s: ${python.python}`,
+        );
+      }
       const client = await TownClient.start(settings, folder, this.output, apiKey, {
         beadsChanged: (d) => this.emitters.beadsChanged.fire(d),
         agentStatus: (s) => this.emitters.agentStatus.fire(s),
