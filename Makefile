@@ -46,7 +46,7 @@ schemas-check: $(PY_STAMP)
 	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make contracts' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
-test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server bubblewrap
+test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) $(EXT_VSIX) code-server bubblewrap
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 test-unit: $(PY_STAMP) bubblewrap

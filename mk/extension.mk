@@ -37,7 +37,7 @@ code-server:
 	$(CODE_SERVER_INSTALL)
 
 # The real-VS Code test on its own (the full pytest run includes it).
-ext-e2e: $(EXT_BUNDLE) code-server
+ext-e2e: $(EXT_BUNDLE) $(EXT_VSIX) code-server
 	$(EXT_PYTHON) -m pytest -q -p no:cacheprovider -m vscode tests/e2e_vscode
 
 # The server the .vsix carries: the gastown wheel and its dependencies' wheels for linux-x64 and CPython
