@@ -6,7 +6,8 @@ polecat's log — with the real language server, the real Copilot CLI and the sc
 
 The built .vsix installed into a fresh extensions folder, on a workspace outside this repository with no
 `gastown` on any Python path: its private environment is created from the wheels it carries, and a goal
-merges against the scripted model as an `openai` provider (test_the_built_vsix_brings_its_server).
+merges against the scripted model as an `openai` provider, after the missing Copilot CLI's notification was
+answered with **Set Path…** (test_the_built_vsix_brings_its_server).
 A polecat that asks is answered through the notification's **Answer…** (test_a_polecat_asks_and_is_answered).
 
 The review flow (auto-merge off: accept one hunk, reject another with a comment, the bead goes back to
@@ -187,8 +188,8 @@ def drive_vscode(workspace: Path, env: dict[str, str], tmp_path: Path, artifacts
 
     (workspace / ".vscode").mkdir()
     (workspace / ".vscode" / "settings.json").write_text(json.dumps({
-        **({"gastown.server.pythonPath": sys.executable} if vsix is None else {}),
-        "gastown.cliPath": str(copilot),
+        # The .vsix runs on the Python and the CLI it finds (or is given through its notifications).
+        **({"gastown.server.pythonPath": sys.executable, "gastown.cliPath": str(copilot)} if vsix is None else {}),
         # The provider is the scripted local model: GASTOWN_SCENARIO in env makes the server start it.
         # GASTOWN_E2E_SERVER_LOG=INFO (or DEBUG) puts the server's own log in gastown-output.log.
         **({"gastown.server.logLevel": os.environ["GASTOWN_E2E_SERVER_LOG"]}
@@ -325,11 +326,13 @@ def test_review_accept_one_hunk_reject_another_with_a_comment(review_workspace, 
 
 
 def test_the_built_vsix_brings_its_server(demo_workspace, tmp_path):
-    """A user's machine: the .vsix, a system python3 without gastown, a repository elsewhere, BYOK."""
+    """A user's machine: the .vsix, a system python3 without gastown, no Copilot CLI on PATH, a repository
+    elsewhere, BYOK."""
     from gastown.demo import DEMO_SCENARIO
     from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
 
     workspace, env = demo_workspace
+    copilot = REPO_ROOT / "node_modules" / ".bin" / "copilot"
     assert REPO_ROOT not in workspace.parents
     # Only system directories on PATH (node and git live there too): `python3` is the system's, and nothing
     # of this checkout (its .venv, PYTHONPATH, the scenario switch) is visible to the extension.
@@ -347,14 +350,20 @@ def test_the_built_vsix_brings_its_server(demo_workspace, tmp_path):
 
     scenario = Scenario.load(DEMO_SCENARIO)
     with ScriptedModelServer(scenario) as model:
+        # No CLI path set and none on PATH: the first goal meets the missing-CLI notification, whose
+        # Set Path… is given this checkout's CLI.
         settings = {"gastown.provider.type": "openai", "gastown.provider.baseUrl": model.base_url,
                     "gastown.provider.model": scenario.model}
         artifacts = ARTIFACTS / "vsix"
         stdout = drive_vscode(workspace, env, tmp_path, artifacts, settings,
-                              ["--until", "closed", "--timeout", "180"], vsix=VSIX)
+                              ["--set-cli", str(copilot), "--until", "closed", "--timeout", "180"], vsix=VSIX)
         asked = len(model.requests)
     facts = evidence(stdout)
+    assert "npm install -g @github/copilot@1.0.102" in facts["cliNotice"], facts
+    assert {"Copy Command", "Set Path…"} <= set(facts["cliActions"]), facts
     assert facts["planned"] == 3 and facts["closed"] == 3, facts
+    user_settings = json.loads((tmp_path / "user-data" / "User" / "settings.json").read_text())
+    assert user_settings.get("gastown.cliPath") == str(copilot), user_settings
     assert asked > 0, "the scripted model server was never asked: the provider settings did not reach the server"
     assert all(s == "closed" for s in ledger_statuses(workspace))
     # The server ran from the private environment made from the bundled wheels, stamped with its version.
