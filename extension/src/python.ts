@@ -2,7 +2,7 @@
 // extension happens to be installed; it is never a dependency), then <workspace>/.venv/bin/python,
 // then python3 from PATH. A Python without gastown runs it from a private environment (bootstrap.ts).
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import { type BootstrapEffects, type RunResult, type ServerPython, serverPython } from "./bootstrap";
@@ -87,6 +87,13 @@ export function nodeEffects(): BootstrapEffects {
     },
     writeText: (path, text) => writeFileSync(path, text),
     removeDir: (path) => rmSync(path, { recursive: true, force: true }),
+    listDir: (path) => {
+      try {
+        return readdirSync(path);
+      } catch {
+        return [];
+      }
+    },
     run: (cmd, args) =>
       new Promise<RunResult>((resolve) => {
         // The server's own environment, so "has gastown" means what it will mean for the server.

@@ -16,6 +16,7 @@ function machine(answers: (cmd: string, args: string[]) => RunResult) {
       for (const k of [...files.keys()]) if (k.startsWith(p + "/")) files.delete(k);
       dirs.delete(p);
     },
+    listDir: (p) => [...dirs].filter((d) => d.startsWith(p + "/") && !d.slice(p.length + 1).includes("/")).map((d) => d.slice(p.length + 1)),
     run: async (cmd, args) => {
       ran.push([cmd, ...args]);
       const result = answers(cmd, args);
@@ -80,13 +81,19 @@ describe("serverPython", () => {
     expect(m.ran).toHaveLength(1); // the probe only
   });
 
-  it("makes a new environment for a new version, and never reuses an unstamped (interrupted) one", async () => {
+  it("never reuses an unstamped (interrupted) environment; a new version replaces the old ones", async () => {
     const m = python311();
     m.dirs.add(ENV);
     m.files.set(PY, ""); // a venv whose pip install never finished: no stamp
     expect((await serverPython("python3", WHEELS, STORE, "0.1.0", m.fx)).how).toBe("created-private-env");
+    m.dirs.add(join(STORE, "server-0.1.0-py312")); // the same version on another Python: kept
+    m.dirs.add(join(STORE, "notes"));
     const next = await serverPython("python3", WHEELS, STORE, "0.2.0", m.fx);
     expect(next).toEqual({ python: venvPython(join(STORE, "server-0.2.0-py311")), how: "created-private-env" });
+    // The earlier version's environments are removed once the new one is made; other files are not touched.
+    expect(m.dirs.has(ENV)).toBe(false);
+    expect(m.dirs.has(join(STORE, "server-0.1.0-py312"))).toBe(false);
+    expect(m.dirs.has(join(STORE, "server-0.2.0-py311")) && m.dirs.has(join(STORE, "notes"))).toBe(true);
   });
 
   it("refuses a Python older than 3.11, naming the version and the setting", async () => {
