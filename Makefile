@@ -11,7 +11,7 @@ export COPILOT_CLI_PATH ?= $(CURDIR)/node_modules/.bin/copilot
 
 include mk/extension.mk  # EXT_STAMP (npm ci), EXT_BUNDLE, ext-test, code-server
 
-.PHONY: demo test setup test-py test-unit lint schemas schemas-check contracts clean bubblewrap
+.PHONY: demo test setup test-py test-unit lint schemas schemas-check contracts clean bubblewrap dist
 
 demo: $(PY_STAMP) $(EXT_STAMP)
 	$(VPY) -m gastown demo
@@ -47,7 +47,7 @@ schemas-check: $(PY_STAMP)
 	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make contracts' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
-test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) code-server bubblewrap
+test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) $(EXT_VSIX) code-server bubblewrap
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 test-unit: $(PY_STAMP) bubblewrap
@@ -59,5 +59,10 @@ bubblewrap:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap >&2; }
 	@command -v bwrap >/dev/null || { echo "bubblewrap (bwrap) is missing after apt-get" >&2; exit 1; }
 
+# The server for terminal users: a wheel and an sdist in dist/ (`pip install dist/gastown-*.whl`).
+# `-P`: the repository root must not shadow the `build` package.
+dist: $(PY_STAMP)
+	$(VPY) -P -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) node_modules dist .cache test-artifacts
+	rm -rf $(VENV) node_modules dist bundled build .cache test-artifacts

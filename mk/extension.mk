@@ -37,13 +37,22 @@ code-server:
 	$(CODE_SERVER_INSTALL)
 
 # The real-VS Code test on its own (the full pytest run includes it).
-ext-e2e: $(EXT_BUNDLE) code-server
+ext-e2e: $(EXT_BUNDLE) $(EXT_VSIX) code-server
 	$(EXT_PYTHON) -m pytest -q -p no:cacheprovider -m vscode tests/e2e_vscode
 
-# The installable .vsix (vsce; the manifest, the minified bundle and the README, see .vscodeignore).
+# The server the .vsix carries: the gastown wheel and its dependencies' wheels for linux-x64 and CPython
+# 3.11-3.13 (pip download; needs the network once, ~10 MB). The extension installs them offline on first start.
+EXT_WHEELS := bundled/.wheels-stamp
+EXT_TARGET ?= linux-x64
+$(EXT_WHEELS): pyproject.toml $(shell find server/gastown -type f -not -path '*/__pycache__/*') extension/scripts/bundle-wheels.sh
+	extension/scripts/bundle-wheels.sh $(EXT_PYTHON)
+	touch $@
+
+# The installable .vsix (vsce; the manifest, the minified bundle, the README and the wheels, see .vscodeignore).
+# Platform-specific (`--target`): the wheels of pydantic-core and orjson are compiled per platform.
 ext-package: $(EXT_VSIX)
-$(EXT_VSIX): $(EXT_STAMP) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.json .vscodeignore README.md
-	$(NPM) run package
+$(EXT_VSIX): $(EXT_STAMP) $(EXT_WHEELS) $(EXT_SOURCES) extension/scripts/build.mjs tsconfig.json .vscodeignore README.md
+	$(NPM) run package -- --target $(EXT_TARGET)
 
 # The Beads tree with 10,000 beads: prints JSON lines {"metric", "value", "unit"} (figures, not a test).
 ext-bench: $(EXT_STAMP)

@@ -9,6 +9,8 @@ PY=${1:?python}
 PLATFORMS=${2:-"manylinux_2_17_x86_64 manylinux2014_x86_64"}
 OUT=bundled/wheels
 rm -rf "$OUT" && mkdir -p "$OUT"
+# setuptools reuses build/lib when its files look newer than the sources: never ship a stale copy.
+rm -rf build
 "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$OUT" .
 wheel=$(ls "$OUT"/gastown-*.whl)
 plat_args=()

@@ -16,6 +16,8 @@ export interface BootstrapEffects {
   readText(path: string): string | undefined;
   writeText(path: string, text: string): void;
   removeDir(path: string): void;
+  /** Names in a directory ([] when it does not exist). */
+  listDir(path: string): string[];
   run(cmd: string, args: string[]): Promise<RunResult>;
   /** Shown while the environment is created (a minute at most, once per version). */
   progress<T>(title: string, work: () => Promise<T>): Promise<T>;
@@ -99,5 +101,9 @@ export async function serverPython(
     }
     fx.writeText(stamp, version);
   });
+  // Environments of earlier versions (~60 MB each) are never used again.
+  for (const name of fx.listDir(storageDir)) {
+    if (/^server-.+-py\d+$/.test(name) && !name.startsWith(`server-${version}-`)) fx.removeDir(join(storageDir, name));
+  }
   return { python, how: "created-private-env" };
 }

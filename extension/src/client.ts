@@ -5,6 +5,8 @@ import {
   DidChangeWatchedFilesNotification,
   FileChangeType,
   LanguageClient,
+  MessageType,
+  ShowMessageNotification,
   type LanguageClientOptions,
   type ServerOptions,
   State,
@@ -37,7 +39,8 @@ import type {
   UpdateBeadParams,
 } from "./protocol";
 import { Methods } from "./contracts";
-import { findPython } from "./python";
+import type { FoundPython } from "./python";
+import type { ServerPython } from "./bootstrap";
 import { initializationOptions, serverEnv, type Settings } from "./settings";
 
 export { Methods };
@@ -71,6 +74,8 @@ export interface TownHandlers {
   agentEvent(note: AgentEventNote): void;
   /** The server (re)started and answers: views re-fetch. */
   running(): void;
+  /** A window/showMessage the extension shows its own way (true); false: shown as VS Code would. */
+  message?(text: string, type: MessageType): boolean;
 }
 
 export class TownClient implements TownApi {
@@ -85,14 +90,16 @@ export class TownClient implements TownApi {
     output: vscode.OutputChannel,
     apiKey: string | undefined,
     handlers: TownHandlers,
+    found: FoundPython,
+    python: ServerPython,
   ): Promise<TownClient> {
-    const python = await findPython(settings.pythonPath, folder.uri);
+    const how = python.how === "has-gastown" ? "" : `, gastown from the ${python.how === "created-private-env" ? "new " : ""}private environment`;
     output.appendLine(
-      `Starting: ${python.path} -m gastown serve (interpreter from ${python.source}; GASTOWN_LOG=${settings.logLevel}) in ${folder.uri.fsPath}`,
+      `Starting: ${python.python} -m gastown serve (interpreter ${found.path} from ${found.source}${how}; GASTOWN_LOG=${settings.logLevel}) in ${folder.uri.fsPath}`,
     );
     for (const problem of settings.problems) output.appendLine(`Setting ignored: ${problem}`);
     const serverOptions: ServerOptions = {
-      command: python.path,
+      command: python.python,
       args: ["-m", "gastown", "serve"],
       // TransportKind.stdio appends --stdio to the argv; `gastown serve` accepts it.
       transport: TransportKind.stdio,
@@ -114,6 +121,14 @@ export class TownClient implements TownApi {
     client.onNotification(Methods.beadsChanged, handlers.beadsChanged);
     client.onNotification(Methods.agentStatus, handlers.agentStatus);
     client.onNotification(Methods.agentEvent, handlers.agentEvent);
+    // Registered before start, so it replaces the client's default window/showMessage handler.
+    client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
+      if (handlers.message?.(message, type)) return;
+      if (type === MessageType.Error) void vscode.window.showErrorMessage(message);
+      else if (type === MessageType.Warning) void vscode.window.showWarningMessage(message);
+      else if (type === MessageType.Log) output.appendLine(message);
+      else void vscode.window.showInformationMessage(message);
+    });
     let started = false;
     client.onDidChangeState((e) => {
       // After the client restarts a crashed server, the views must fetch again.

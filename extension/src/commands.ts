@@ -28,6 +28,8 @@ export interface CommandDeps {
   restart: () => Promise<void>;
   setFilter: (filter: BeadFilter) => void;
   sync: () => Promise<void>;
+  /** Show an error as a known problem's notification (missing CLI, no login); false when it is not one. */
+  tellProblem?: (text: string) => boolean;
 }
 
 export const Commands = {
@@ -67,7 +69,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         return await fn(...args);
       } catch (err) {
         deps.output.appendLine(`${id} failed: ${errorText(err)}`);
-        void vscode.window.showErrorMessage(`Gas Town: ${errorText(err)}`);
+        if (!deps.tellProblem?.(errorText(err))) void vscode.window.showErrorMessage(`Gas Town: ${errorText(err)}`);
         return undefined;
       }
     });
@@ -77,7 +79,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return bead;
   };
   return [
-    reg(Commands.submitGoal, (goal?: string) => submitGoal(town, goal)),
+    reg(Commands.submitGoal, (goal?: string) => submitGoal(town, goal, deps.tellProblem)),
     reg(Commands.reviewNextDiff, () => reviewNextDiff(beads, review)),
     reg(Commands.showBead, async (arg?: unknown) => {
       const id = beadIdOf(arg) ?? (await pickBead(beads, "Show which bead?"));
@@ -333,7 +335,11 @@ async function reviewNextDiff(beads: BeadsTreeProvider, review: ReviewController
 }
 
 /** Ask for a goal (unless given), send gastown/submitGoal, report the epic. Returns the result. */
-export async function submitGoal(town: () => Promise<TownApi>, given?: string) {
+export async function submitGoal(
+  town: () => Promise<TownApi>,
+  given?: string,
+  tellProblem?: (text: string) => boolean,
+) {
   const goal =
     typeof given === "string" && given.trim()
       ? given.trim()
@@ -358,6 +364,7 @@ export async function submitGoal(town: () => Promise<TownApi>, given?: string) {
     );
     return result;
   } catch (err) {
+    if (tellProblem?.(errorText(err))) return undefined;
     void vscode.window.showErrorMessage(`Gas Town: submitting the goal failed: ${errorText(err)}`);
     return undefined;
   }

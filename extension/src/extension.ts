@@ -3,9 +3,11 @@
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import { AgentLogDocuments, BEAD_SCHEME, BeadDocuments, LOG_SCHEME } from "./docs/providers";
+import { join } from "node:path";
 import { errorText } from "./errors";
+import { ProblemNotices } from "./problemNotices";
 import { ReviewController } from "./review/review";
-import { offerRestartOnSettings, restartServer, syncBeads } from "./serverActions";
+import { offerRestartOnSettings, restartServer, setAndRestart, syncBeads } from "./serverActions";
 import { Town } from "./town";
 import { TownViews } from "./views/townViews";
 
@@ -13,9 +15,16 @@ let town: Town | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("Gas Town");
-  town = new Town(context.secrets, output);
+  town = new Town(context.secrets, output, {
+    storageDir: context.globalStorageUri.fsPath,
+    wheelsDir: join(context.extensionPath, "bundled", "wheels"),
+    version: String(context.extension.packageJSON.version),
+  });
   const t = town;
   const api = () => t.api();
+  const restart = () => restartServer(t);
+  const notices = new ProblemNotices({ output, setAndRestart: (key, value) => setAndRestart(key, value, restart) });
+  t.notices = notices;
 
   const views = new TownViews(api, output);
   const beadDocs = new BeadDocuments(api);
@@ -51,7 +60,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   // Commands, and the restart new settings need.
-  const restart = () => restartServer(t);
   context.subscriptions.push(
     ...registerCommands({
       town: api,
@@ -63,6 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       restart,
       setFilter: (filter) => views.setFilter(filter),
       sync: () => syncBeads(t, views),
+      tellProblem: (text) => notices.tell(text),
     }),
     offerRestartOnSettings(restart),
   );

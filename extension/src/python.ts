@@ -1,9 +1,11 @@
 // Which Python runs `gastown serve`: the setting, then the Python extension's interpreter (if that
 // extension happens to be installed; it is never a dependency), then <workspace>/.venv/bin/python,
-// then python3 from PATH.
-import { existsSync } from "node:fs";
+// then python3 from PATH. A Python without gastown runs it from a private environment (bootstrap.ts).
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
+import { type BootstrapEffects, type RunResult, type ServerPython, serverPython } from "./bootstrap";
 
 export interface PythonSource {
   setting: string | undefined;
@@ -60,4 +62,53 @@ export function findPython(setting: string | undefined, folder: vscode.Uri | und
     workspaceFolder: folder?.fsPath,
     exists: existsSync,
   });
+}
+
+/** Where the private environment lives and what it installs from (the extension's context). */
+export interface ServerStorage {
+  /** The extension's global storage (context.globalStorageUri). */
+  storageDir: string;
+  /** bundled/wheels inside the installed extension. */
+  wheelsDir: string;
+  /** The extension's version: the gastown wheel it carries has the same one. */
+  version: string;
+}
+
+/** Node's side of bootstrap.ts: files, processes, and a progress notification. */
+export function nodeEffects(): BootstrapEffects {
+  return {
+    exists: existsSync,
+    readText: (path) => {
+      try {
+        return readFileSync(path, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+    writeText: (path, text) => writeFileSync(path, text),
+    removeDir: (path) => rmSync(path, { recursive: true, force: true }),
+    listDir: (path) => {
+      try {
+        return readdirSync(path);
+      } catch {
+        return [];
+      }
+    },
+    run: (cmd, args) =>
+      new Promise<RunResult>((resolve) => {
+        // The server's own environment, so "has gastown" means what it will mean for the server.
+        execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }, (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === "number" ? err.code : 127) : 0;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && !stderr ? err.message : "") });
+        });
+      }),
+    progress: (title, work) =>
+      Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work)),
+  };
+}
+
+/** The Python that runs `gastown serve`: the one found if it has gastown, else the private environment. */
+export async function preparePython(found: FoundPython, storage: ServerStorage): Promise<ServerPython> {
+  mkdirSync(storage.storageDir, { recursive: true });
+  return serverPython(found.path, storage.wheelsDir, storage.storageDir, storage.version, nodeEffects());
 }

@@ -21,10 +21,26 @@ export async function syncBeads(town: Town, views: TownViews): Promise<void> {
   void vscode.window.setStatusBarMessage(`Gas Town: beads synced (version ${views.beads.version ?? "?"})`, 4000);
 }
 
+/** Settings the extension itself is changing, and restarting for: no "Restart?" question for those. */
+const settingByUs = new Set<string>();
+
+/** Set a `gastown.*` setting for the user (a path picked in a notification) and restart the server. */
+export async function setAndRestart(key: string, value: string, restart: () => Promise<void>): Promise<void> {
+  settingByUs.add(key);
+  try {
+    await vscode.workspace.getConfiguration("gastown").update(key, value, vscode.ConfigurationTarget.Global);
+  } finally {
+    // The change event has been delivered by now; a later change by the user asks again.
+    setTimeout(() => settingByUs.delete(key), 1000);
+  }
+  await restart();
+}
+
 /** New settings that the server reads at start: offer a restart. */
 export function offerRestartOnSettings(restart: () => Promise<void>): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration(async (e) => {
-    if (!RESTART_KEYS.some((k) => e.affectsConfiguration(`gastown.${k}`))) return;
+    const changed = RESTART_KEYS.filter((k) => e.affectsConfiguration(`gastown.${k}`));
+    if (changed.length === 0 || changed.every((k) => settingByUs.has(k))) return;
     const pick = await vscode.window.showInformationMessage(
       "Gas Town: settings changed. Restart the server to apply them?",
       "Restart Server",

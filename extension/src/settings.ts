@@ -109,7 +109,7 @@ export function readSettings(config: ConfigLike = vscode.workspace.getConfigurat
       baseUrl: text(config, "provider.baseUrl"),
       model: text(config, "provider.model"),
     },
-    cliPath: text(config, "copilot.cliPath"),
+    cliPath: text(config, "cliPath"),
     town,
     problems,
   };

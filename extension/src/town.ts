@@ -3,7 +3,10 @@
 import * as vscode from "vscode";
 import { type TownApi, TownClient } from "./client";
 import type { AgentEventNote, AgentStatus, BeadsChanged } from "./protocol";
+import { BootstrapError } from "./bootstrap";
 import { errorText } from "./errors";
+import type { ProblemNotices } from "./problemNotices";
+import { findPython, preparePython, type ServerStorage } from "./python";
 import { API_KEY_SECRET, readSettings } from "./settings";
 
 export { errorText };
@@ -23,9 +26,13 @@ export class Town implements vscode.Disposable {
   /** Fired each time a server (re)starts and answers. */
   readonly onRunning = this.emitters.running.event;
 
+  /** Set by extension.ts once the notices exist (they restart this town). */
+  notices: ProblemNotices | undefined;
+
   constructor(
     private readonly secrets: vscode.SecretStorage,
     readonly output: vscode.OutputChannel,
+    private readonly storage: ServerStorage,
   ) {}
 
   /** Start the server if it is not running (or starting). Never rejects; failures are logged and shown. */
@@ -44,20 +51,35 @@ export class Town implements vscode.Disposable {
       return undefined;
     }
     const apiKey = await Promise.resolve(this.secrets.get(API_KEY_SECRET)).catch(() => undefined);
+    const settings = readSettings();
     try {
-      const client = await TownClient.start(readSettings(), folder, this.output, apiKey, {
+      const found = await findPython(settings.pythonPath, folder.uri);
+      const began = Date.now();
+      const python = await preparePython(found, this.storage);
+      if (python.how === "created-private-env") {
+        this.output.appendLine(
+          `Created the server's private environment from the bundled wheels in ${((Date.now() - began) / 1000).toFixed(1)} s: ${python.python}`,
+        );
+      }
+      const client = await TownClient.start(settings, folder, this.output, apiKey, {
         beadsChanged: (d) => this.emitters.beadsChanged.fire(d),
         agentStatus: (s) => this.emitters.agentStatus.fire(s),
         agentEvent: (e) => this.emitters.agentEvent.fire(e),
         running: () => {
           if (this.client) this.emitters.running.fire(this.client);
         },
-      });
+        message: (text) => this.notices?.tell(text) ?? false,
+      }, found, python);
       this.client = client;
       this.emitters.running.fire(client);
       return client;
     } catch (err) {
       this.output.appendLine(`Gas Town server did not start: ${errorText(err)}`);
+      if (err instanceof BootstrapError && this.notices) {
+        void this.notices.pythonProblem(errorText(err));
+        throw err;
+      }
+      if (this.notices?.tell(errorText(err))) throw err;
       void vscode.window.showErrorMessage(`Gas Town: the server did not start: ${errorText(err)}`, "Open Town Log").then(
         (pick) => pick && this.output.show(true),
       );

@@ -14,7 +14,7 @@ describe("readSettings", () => {
         "provider.type": "openai",
         "provider.baseUrl": "http://127.0.0.1:9/v1",
         "provider.model": "scripted",
-        "copilot.cliPath": "",
+        "cliPath": "",
       }),
     );
     expect(s.pythonPath).toBeUndefined();
@@ -25,7 +25,7 @@ describe("readSettings", () => {
   });
 
   it("leaves unset values out, so the server keeps its defaults", () => {
-    const s = readSettings(config({ "copilot.cliPath": "/x/copilot" }));
+    const s = readSettings(config({ "cliPath": "/x/copilot" }));
     // Never `model: null`: the server would reject it.
     expect(initializationOptions(s)).toEqual({ provider: { type: "copilot" }, cliPath: "/x/copilot" });
   });
@@ -83,8 +83,8 @@ describe("town settings in initializationOptions", () => {
           maxPolecats: 8,
           autoMerge: false,
           verifyCommand: " make check ",
-          "budgets.turnTimeoutSeconds": 120,
-          "budgets.reworkAttempts": 0,
+          "turnTimeout": 120,
+          reworkAttempts: 0,
         },
         { maxPolecats: 4, autoMerge: true, planApproval: false, verifyCommand: "" },
       ),
@@ -107,13 +107,13 @@ describe("town settings in initializationOptions", () => {
 
   it("drops invalid values with a note instead of failing the server's validation", () => {
     const s = readSettings(
-      scoped({ maxPolecats: 0, autoMerge: "yes", "budgets.maxPlanSize": 2.5, planApproval: null, verifyCommand: "" }),
+      scoped({ maxPolecats: 0, autoMerge: "yes", "maxPlanSize": 2.5, planApproval: null, verifyCommand: "" }),
     );
     expect(initializationOptions(s)).toEqual({ provider: { type: "copilot" } });
     expect(s.problems.map((p) => p.split(":")[0])).toEqual([
       "gastown.maxPolecats",
       "gastown.autoMerge",
-      "gastown.budgets.maxPlanSize",
+      "gastown.maxPlanSize",
     ]);
   });
 
@@ -135,9 +135,9 @@ describe("town settings in initializationOptions", () => {
 describe("nested and enum town settings", () => {
   it("sends budgets and witness settings nested under polecats, and refuses unknown radar modes", async () => {
     const values: Record<string, unknown> = {
-      "budgets.tokensPerBead": 5000,
-      "budgets.secondsPerGoal": 600,
-      "witness.stallSeconds": 30,
+      "polecats.budget.tokensPerBead": 5000,
+      "polecats.budget.secondsPerGoal": 600,
+      "polecats.stallSeconds": 30,
       conflictRadar: "sideways",
       mergeBatchSize: 4,
     };
@@ -158,8 +158,8 @@ describe("settings generated from the server's model", () => {
       contributes: { configuration: { properties: Record<string, unknown> } };
     };
     expect(Object.keys(manifest.contributes.configuration.properties)).toEqual(SETTINGS.map((s) => `gastown.${s.setting}`));
-    expect(RESTART_KEYS).toContain("budgets.turnTimeoutSeconds");
-    const turn = SETTINGS.find((s) => s.setting === "budgets.turnTimeoutSeconds")!;
+    expect(RESTART_KEYS).toContain("turnTimeout");
+    const turn = SETTINGS.find((s) => s.setting === "turnTimeout")!;
     expect(turn.option).toBe("turnTimeout");
     // The server's `gt=0`: any positive number, not zero.
     expect(validSetting(turn, 0.5)).toBe(true);

@@ -16,8 +16,13 @@
 //   and later close. Any bead (again) in review after that is opened with "Gas Town: Review Next Diff"
 //   and accepted whole with its "Accept branch" lens.
 //
+// --set-cli PATH: the first Submit Goal meets a missing Copilot CLI; its notification's **Set Path…** is
+//   given PATH in the file dialog, the server restarts, and the goal is submitted again.
+// --answer TEXT: while waiting for the beads to close, a polecat's "needs you" notification is answered
+//   with its **Answer…** button (the answer typed into the input box it opens).
+//
 //   node tests/e2e_vscode/drive.mjs <code-server URL> [--goal TEXT] [--until STEP] [--review]
-//        [--comment TEXT] [--timeout SECONDS] [--out DIR]
+//        [--comment TEXT] [--answer TEXT] [--set-cli PATH] [--timeout SECONDS] [--out DIR]
 //
 // --until stops early after a step (for probing). Exit 0 on success; on failure, exit 1 with a message
 // saying which step failed, plus failure.png and failure.txt (the workbench's visible text).
@@ -38,6 +43,8 @@ function parseArgs(argv) {
     until: "editor",
     review: false,
     comment: "Test zero instead: add(0, 0) == 0",
+    answer: undefined,
+    setCli: undefined,
     timeout: 120,
     out: join(REPO, "test-artifacts", "vscode"),
   };
@@ -47,6 +54,8 @@ function parseArgs(argv) {
     else if (a === "--until") opts.until = argv[++i];
     else if (a === "--review") opts.review = true;
     else if (a === "--comment") opts.comment = argv[++i];
+    else if (a === "--answer") opts.answer = argv[++i];
+    else if (a === "--set-cli") opts.setCli = argv[++i];
     else if (a === "--timeout") opts.timeout = Number(argv[++i]);
     else if (a === "--out") opts.out = resolve(argv[++i]);
     else if (!a.startsWith("--") && !opts.url) opts.url = a;
@@ -129,15 +138,47 @@ async function main() {
 
     setStep("run the command and type the goal");
     await page.keyboard.press("Enter");
-    const prompt = page.locator(".quick-input-widget", { hasText: "Describe the goal" });
-    await prompt.waitFor({ state: "visible", timeout: 20_000 });
-    await page.keyboard.type(opts.goal);
-    await shot("04-goal-input");
-    await page.keyboard.press("Enter");
-    await prompt.waitFor({ state: "hidden", timeout: 10_000 });
+    const typeGoal = async () => {
+      const prompt = page.locator(".quick-input-widget", { hasText: "Describe the goal" });
+      await prompt.waitFor({ state: "visible", timeout: 20_000 });
+      await page.keyboard.type(opts.goal);
+      await shot("04-goal-input");
+      await page.keyboard.press("Enter");
+      await prompt.waitFor({ state: "hidden", timeout: 10_000 });
+    };
+    await typeGoal();
+
+    if (opts.setCli) {
+      setStep("the Copilot CLI is missing: its notification's Set Path…, then the goal again");
+      const toast = page
+        .locator(".notifications-toasts .notification-list-item", { hasText: /Copilot CLI/ })
+        .filter({ has: page.locator(".monaco-button", { hasText: "Set Path…" }) })
+        .first();
+      await toast.waitFor({ state: "visible", timeout: 180_000 });
+      const notice = (await toast.locator(".notification-list-item-message").textContent()) ?? "";
+      const actions = await toast.locator(".monaco-button").allTextContents();
+      log(`notification: ${notice} [${actions.join(", ")}]`);
+      evidence({ cliNotice: notice, cliActions: actions });
+      await shot("04a-cli-missing");
+      await toast.locator(".monaco-button", { hasText: "Set Path…" }).click();
+      const input = page.locator(".quick-input-widget input").first();
+      await input.waitFor({ state: "visible", timeout: 20_000 });
+      await input.fill(opts.setCli);
+      await shot("04b-cli-path");
+      await page.keyboard.press("Enter");
+      await retry(`${step}: "server restarted" in the status bar`, 60_000, async () => {
+        const texts = await page.locator(".statusbar-item").allTextContents();
+        return texts.some((t) => /server restarted/.test(t));
+      });
+      await dismissNotifications(page);
+      await findInPalette(page, "Gas Town: Submit Goal", step);
+      await page.keyboard.press("Enter");
+      await typeGoal();
+    }
 
     setStep("wait for the plan (an epic and its beads) in the Beads view");
-    const planned = await retry(step, 60_000, async () => {
+    // (longer than a plan takes: a first start creates the server's private environment)
+    const planned = await retry(step, 180_000, async () => {
       const failure = await notificationMatching(page, /submitting the goal failed|did not start|cannot open/i);
       if (failure) throw new StepFailed(`the extension reported: ${failure}`);
       const rows = await beadRows(page);
@@ -161,7 +202,9 @@ async function main() {
     let lastAgents = "";
     const agentsSeen = new Map();
     let statusSeen = "";
+    let answered = false;
     const closed = await retry(step, opts.timeout * 1000, async () => {
+      if (opts.answer && !answered) answered = await answerQuestion(page, opts.answer, shot);
       const rows = await beadRows(page);
       const text = summary(rows);
       if (text !== last) {
@@ -195,6 +238,7 @@ async function main() {
     if (!/running/.test(statusSeen) || !/ready/.test(statusSeen)) {
       throw new StepFailed(`the status bar item never showed agents running / beads ready (saw: ${statusSeen || "nothing"})`);
     }
+    if (opts.answer && !answered) throw new StepFailed("the beads closed, but no polecat ever asked");
     evidence({ closed: closed.filter((r) => r.level >= 2).length, polecats, statusBar: statusSeen });
     await shot("06-closed");
     if (opts.until === "closed") return done();
@@ -287,6 +331,30 @@ async function main() {
   function done() {
     log(`OK (${opts.review ? "review, " : ""}until ${opts.review ? "closed" : opts.until})`);
   }
+}
+
+// --- a polecat's question (--answer) -----------------------------------------------------------------
+
+/** If a "needs you" notification is up: click its Answer… button, type the answer. True once answered. */
+async function answerQuestion(page, answer, shot) {
+  const toast = page
+    .locator(".notifications-toasts .notification-list-item", { hasText: /needs you/ })
+    .filter({ has: page.locator(".monaco-button", { hasText: "Answer…" }) })
+    .first();
+  if (!(await toast.isVisible().catch(() => false))) return false;
+  const question = (await toast.locator(".notification-list-item-message").textContent().catch(() => "")) ?? "";
+  log(`notification: ${question}`);
+  await shot("06a-question");
+  await toast.locator(".monaco-button", { hasText: "Answer…" }).click();
+  const box = page.locator(".quick-input-widget", { hasText: /answer/i });
+  await box.waitFor({ state: "visible", timeout: 20_000 });
+  await page.keyboard.type(answer);
+  await shot("06b-answer");
+  await page.keyboard.press("Enter");
+  await box.waitFor({ state: "hidden", timeout: 10_000 });
+  log(`answered: ${answer}`);
+  evidence({ question, answered: answer });
+  return true;
 }
 
 // --- the review flow (--review) -------------------------------------------------------------------------

@@ -4,6 +4,12 @@ Submits a goal from the command palette and waits until the Beads view shows the
 watching the Agents view and the status bar; then opens a bead's diff from the tree, a bead's page and a
 polecat's log — with the real language server, the real Copilot CLI and the scripted local model behind it.
 
+The built .vsix installed into a fresh extensions folder, on a workspace outside this repository with no
+`gastown` on any Python path: its private environment is created from the wheels it carries, and a goal
+merges against the scripted model as an `openai` provider, after the missing Copilot CLI's notification was
+answered with **Set Path…** (test_the_built_vsix_brings_its_server).
+A polecat that asks is answered through the notification's **Answer…** (test_a_polecat_asks_and_is_answered).
+
 The review flow (auto-merge off: accept one hunk, reject another with a comment, the bead goes back to
 work and closes, the accepted hunk is on the integration branch and the rejected one is not) is
 test_review_accept_one_hunk_reject_another_with_a_comment.
@@ -37,6 +43,7 @@ CODE_SERVER_HOME = REPO_ROOT / ".cache" / "code-server"
 CODE_SERVER = CODE_SERVER_HOME / "node_modules" / "code-server" / "out" / "node" / "entry.js"
 CODE_SERVER_STAMP = CODE_SERVER_HOME / f".installed-{CODE_SERVER_VERSION}"
 DIST = REPO_ROOT / "dist" / "extension.js"
+VSIX = REPO_ROOT / "dist" / "gastown.vsix"
 DRIVE = Path(__file__).with_name("drive.mjs")
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "vscode"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -150,11 +157,25 @@ def evidence(stdout: str) -> dict:
     return facts
 
 
+def install_vsix(vsix: Path, extensions_dir: Path, user_data: Path, env: dict[str, str]) -> None:
+    """The .vsix as a user installs it: code-server --install-extension into a fresh extensions folder."""
+    done = subprocess.run(
+        [shutil.which("node") or "node", str(CODE_SERVER), "--install-extension", str(vsix),
+         "--extensions-dir", str(extensions_dir), "--user-data-dir", str(user_data)],
+        env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0 and "was successfully installed" in done.stdout, (done.stdout, done.stderr)
+
+
 def drive_vscode(workspace: Path, env: dict[str, str], tmp_path: Path, artifacts: Path, settings: dict,
-                 drive_args: list[str], timeout: float = 400) -> str:
-    """Install the extension, start code-server on the workspace, run drive.mjs, stop everything, keep the
-    logs. Returns drive.mjs's stdout; fails the test with the logs when it fails."""
-    require(DIST, "The built extension", "npm run build (or make dist/extension.js)")
+                 drive_args: list[str], timeout: float = 400, vsix: Path | None = None) -> str:
+    """Install the extension (the unpacked build, or the .vsix), start code-server on the workspace, run
+    drive.mjs, stop everything, keep the logs. Returns drive.mjs's stdout; fails the test with the logs when
+    it fails. With the unpacked build the server runs on this checkout's Python (it has gastown)."""
+    if vsix is None:
+        require(DIST, "The built extension", "npm run build (or make dist/extension.js)")
+    else:
+        require(vsix, "The packaged extension", "make ext-package")
     require(CODE_SERVER_STAMP, "code-server", "tests/e2e_vscode/install-code-server.sh (or make code-server)")
     require(CODE_SERVER, "code-server", "FORCE=1 tests/e2e_vscode/install-code-server.sh")
     require(REPO_ROOT / "node_modules" / "playwright-core", "playwright-core", "npm ci")
@@ -167,8 +188,8 @@ def drive_vscode(workspace: Path, env: dict[str, str], tmp_path: Path, artifacts
 
     (workspace / ".vscode").mkdir()
     (workspace / ".vscode" / "settings.json").write_text(json.dumps({
-        "gastown.server.pythonPath": sys.executable,
-        "gastown.copilot.cliPath": str(copilot),
+        # The .vsix runs on the Python and the CLI it finds (or is given through its notifications).
+        **({"gastown.server.pythonPath": sys.executable, "gastown.cliPath": str(copilot)} if vsix is None else {}),
         # The provider is the scripted local model: GASTOWN_SCENARIO in env makes the server start it.
         # GASTOWN_E2E_SERVER_LOG=INFO (or DEBUG) puts the server's own log in gastown-output.log.
         **({"gastown.server.logLevel": os.environ["GASTOWN_E2E_SERVER_LOG"]}
@@ -180,12 +201,15 @@ def drive_vscode(workspace: Path, env: dict[str, str], tmp_path: Path, artifacts
         exclude.write(".vscode/\n")
 
     extensions = tmp_path / "extensions"
-    install_extension(extensions)
     user_data = tmp_path / "user-data"
     (user_data / "User").mkdir(parents=True)
     (user_data / "User" / "settings.json").write_text(json.dumps(USER_SETTINGS, indent=2))
     xdg = tmp_path / "xdg"  # code-server writes a config file and logs under XDG dirs
     env = {**env, "XDG_CONFIG_HOME": str(xdg / "config"), "XDG_DATA_HOME": str(xdg / "data")}
+    if vsix is None:
+        install_extension(extensions)
+    else:
+        install_vsix(vsix, extensions, user_data, env)
 
     artifacts.mkdir(parents=True, exist_ok=True)
     for stale in artifacts.glob("*"):
@@ -299,3 +323,85 @@ def test_review_accept_one_hunk_reject_another_with_a_comment(review_workspace, 
         rejected, dropped)
     # The rework the comment asked for is what closed the bead.
     assert "def test_add_zero(self):" in dropped, dropped
+
+
+def test_the_built_vsix_brings_its_server(demo_workspace, tmp_path):
+    """A user's machine: the .vsix, a system python3 without gastown, no Copilot CLI on PATH, a repository
+    elsewhere, BYOK."""
+    from gastown.demo import DEMO_SCENARIO
+    from gastown.runtime.scripted_model import Scenario, ScriptedModelServer
+
+    workspace, env = demo_workspace
+    copilot = REPO_ROOT / "node_modules" / ".bin" / "copilot"
+    assert REPO_ROOT not in workspace.parents
+    # Only system directories on PATH (node and git live there too): `python3` is the system's, and nothing
+    # of this checkout (its .venv, PYTHONPATH, the scenario switch) is visible to the extension.
+    node = shutil.which("node")
+    assert node, "node is not on PATH"
+    path = os.pathsep.join(dict.fromkeys([str(Path(node).parent), "/usr/bin", "/bin"]))
+    hidden = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "GASTOWN_SCENARIO", "COPILOT_CLI_PATH")
+    env = {k: v for k, v in env.items() if k not in hidden}
+    env.update(PATH=path, HOME=str(tmp_path / "home"), GASTOWN_API_KEY="scripted")
+    (tmp_path / "home").mkdir()
+    python3 = shutil.which("python3", path=path)
+    assert python3, f"no python3 on {path}"
+    probe = subprocess.run([python3, "-c", "import gastown"], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0, f"{python3} imports gastown: the test would not show the bundled server"
+
+    scenario = Scenario.load(DEMO_SCENARIO)
+    with ScriptedModelServer(scenario) as model:
+        # No CLI path set and none on PATH: the first goal meets the missing-CLI notification, whose
+        # Set Path… is given this checkout's CLI.
+        settings = {"gastown.provider.type": "openai", "gastown.provider.baseUrl": model.base_url,
+                    "gastown.provider.model": scenario.model}
+        artifacts = ARTIFACTS / "vsix"
+        stdout = drive_vscode(workspace, env, tmp_path, artifacts, settings,
+                              ["--set-cli", str(copilot), "--until", "closed", "--timeout", "180"], vsix=VSIX)
+        asked = len(model.requests)
+    facts = evidence(stdout)
+    assert "npm install -g @github/copilot@1.0.102" in facts["cliNotice"], facts
+    assert {"Copy Command", "Set Path…"} <= set(facts["cliActions"]), facts
+    assert facts["planned"] == 3 and facts["closed"] == 3, facts
+    user_settings = json.loads((tmp_path / "user-data" / "User" / "settings.json").read_text())
+    assert user_settings.get("gastown.cliPath") == str(copilot), user_settings
+    assert asked > 0, "the scripted model server was never asked: the provider settings did not reach the server"
+    assert all(s == "closed" for s in ledger_statuses(workspace))
+    # The server ran from the private environment made from the bundled wheels, stamped with its version.
+    manifest = json.loads((REPO_ROOT / "package.json").read_text())
+    storage = tmp_path / "user-data" / "User" / "globalStorage" / f"{manifest['publisher']}.{manifest['name']}"
+    stamps = list(storage.glob("server-*/.gastown-installed"))
+    assert [s.read_text() for s in stamps] == [manifest["version"]], list(storage.rglob("*"))[:20]
+    started = (artifacts / "gastown-output.log").read_text()
+    assert "private environment" in started and str(stamps[0].parent) in started, started[-2000:]
+
+
+def test_a_polecat_asks_and_is_answered_from_the_notification(demo_workspace, tmp_path):
+    """A polecat calls ask_overseer; the notification's **Answer…** sends the typed answer; the same
+    session goes on and the bead closes, with the question and the answer in its comments."""
+    from tests.scenario_kit import create, done, mayor_rule, polecat_rule, propose, say, task
+
+    workspace, env = demo_workspace
+    question = "Should sub() accept floats or only ints?"
+    answer = "Accept both ints and floats."
+    sub = '"""sub."""\n\n\ndef sub(a, b):\n    return a - b\n'
+    asking = [{"tool_calls": [{"name": "ask_overseer", "arguments": {"question": question}}]},
+              say("I asked the Overseer."), create("calc/sub.py", sub), done("sub added"), say()]
+    scenario = tmp_path / "asking.json"
+    scenario.write_text(json.dumps({"name": "asking", "model": "scripted", "rules": [
+        mayor_rule(propose("Subtract", [task("sub", "Add subtract", ["calc/sub.py"])]), say()),
+        polecat_rule("Add subtract", asking)]}))
+    artifacts = ARTIFACTS / "answer"
+    stdout = drive_vscode(workspace, {**env, "GASTOWN_SCENARIO": str(scenario)}, tmp_path, artifacts, {},
+                          ["--goal", "Add a subtract function", "--answer", answer, "--until", "closed",
+                           "--timeout", "180"])
+    facts = evidence(stdout)
+    assert question in facts["question"] and facts["answered"] == answer, facts
+    assert facts["planned"] == 1 and facts["closed"] == 1, facts
+    beads = [json.loads(line) for line in (workspace / ".beads" / "issues.jsonl").read_text().splitlines() if line]
+    task_bead = next(b for b in beads if b["title"] == "Add subtract")
+    assert task_bead["status"] == "closed", task_bead
+    said = json.dumps(task_bead.get("comments") or [])
+    assert question in said and answer in said, said
+    merged = subprocess.run(["git", "show", "gastown/integration:calc/sub.py"], cwd=workspace,
+                            capture_output=True, text=True)
+    assert "def sub(a, b):" in merged.stdout, merged

@@ -25,12 +25,14 @@ def test_params_and_settings_take_camel_case_and_python_names():
 def test_every_editor_setting_fills_a_real_server_key_with_its_bounds():
     described = {d["key"]: d for d in editor_settings()}
     assert list(described) == [s.key for s in SETTINGS]
-    turn = described["budgets.turnTimeoutSeconds"]["configuration"]
+    # The same key in the editor, gastown.toml and GASTOWN_ variables.
+    assert all(s.key == s.option for s in SETTINGS if s.option)
+    turn = described["turnTimeout"]["configuration"]
     assert turn["type"] == "number" and turn["default"] == 300 and turn["exclusiveMinimum"] == 0
     assert described["maxPolecats"]["configuration"] | {"description": ""} == {
         "type": "integer", "default": 4, "minimum": 1, "maximum": 64, "description": ""}
     assert described["conflictRadar"]["configuration"]["enum"] == ["hold", "serialize", "off"]
-    assert described["copilot.cliPath"]["configuration"]["default"] == ""  # `str | None`: empty means unset
+    assert described["cliPath"]["configuration"]["default"] == ""  # `str | None`: empty means unset
     # Each default the editor shows is one the server accepts at that key.
     for d in described.values():
         default = d["configuration"]["default"]

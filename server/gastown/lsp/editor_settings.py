@@ -17,7 +17,8 @@ from gastown.config import Settings
 @dataclass(frozen=True)
 class EditorSetting:
     key: str
-    """Under `gastown.` in VS Code's settings."""
+    """Under `gastown.` in VS Code's settings: the server's own dotted camelCase key where there is one, so the
+    same key works in gastown.toml, GASTOWN_ variables and the editor."""
     option: str | None
     """Dotted camelCase path in the server's initializationOptions; None: read by the extension only."""
     description: str
@@ -49,7 +50,7 @@ SETTINGS: tuple[EditorSetting, ...] = (
                   description="Endpoint of a bring-your-own-key provider, e.g. http://127.0.0.1:11434/v1."),
     EditorSetting("provider.model", "provider.model", send="always", schema={"default": ""},
                   description="Model name for the agents' sessions."),
-    EditorSetting("copilot.cliPath", "cliPath", send="always",
+    EditorSetting("cliPath", "cliPath", send="always",
                   description="Path of the Copilot CLI (empty: the server looks for node_modules/.bin/copilot)."),
     EditorSetting("maxPolecats", "maxPolecats",
                   description="Most polecats working at once. Sent to the server only when set."),
@@ -61,24 +62,24 @@ SETTINGS: tuple[EditorSetting, ...] = (
                               "(**Gas Town: Review Next Diff**)."),
     EditorSetting("planApproval", "planApproval",
                   description="Write plans as draft beads; dispatch only when you approve them."),
-    EditorSetting("budgets.turnTimeoutSeconds", "turnTimeout",
+    EditorSetting("turnTimeout", "turnTimeout",
                   description="Longest one agent turn may take, in seconds."),
-    EditorSetting("budgets.verifyTimeoutSeconds", "verifyTimeout",
+    EditorSetting("verifyTimeout", "verifyTimeout",
                   description="Longest the verification command may run, in seconds."),
-    EditorSetting("budgets.reworkAttempts", "reworkAttempts",
+    EditorSetting("reworkAttempts", "reworkAttempts",
                   description="Times a bead goes back to its polecat before it is blocked."),
-    EditorSetting("budgets.maxPlanSize", "maxPlanSize", description="Most tasks one plan may have."),
-    EditorSetting("budgets.tokensPerBead", "polecats.budget.tokensPerBead", markdown=True,
+    EditorSetting("maxPlanSize", "maxPlanSize", description="Most tasks one plan may have."),
+    EditorSetting("polecats.budget.tokensPerBead", "polecats.budget.tokensPerBead", markdown=True,
                   description="Token cap per bead (0 = none). At the cap the polecat is stopped and the bead blocked."),
-    EditorSetting("budgets.tokensPerGoal", "polecats.budget.tokensPerGoal", markdown=True,
+    EditorSetting("polecats.budget.tokensPerGoal", "polecats.budget.tokensPerGoal", markdown=True,
                   description="Token cap per goal (0 = none). At the cap dispatch pauses and you are told."),
-    EditorSetting("budgets.secondsPerBead", "polecats.budget.secondsPerBead", markdown=True,
+    EditorSetting("polecats.budget.secondsPerBead", "polecats.budget.secondsPerBead", markdown=True,
                   description="Wall-time cap per bead in seconds (0 = none)."),
-    EditorSetting("budgets.secondsPerGoal", "polecats.budget.secondsPerGoal", markdown=True,
+    EditorSetting("polecats.budget.secondsPerGoal", "polecats.budget.secondsPerGoal", markdown=True,
                   description="Wall-time cap per goal in seconds (0 = none)."),
-    EditorSetting("witness.stallSeconds", "polecats.stallSeconds", markdown=True,
+    EditorSetting("polecats.stallSeconds", "polecats.stallSeconds", markdown=True,
                   description="No agent event for this long: the Witness nudges the polecat, then restarts it."),
-    EditorSetting("witness.maxRestarts", "polecats.maxRestarts", markdown=True,
+    EditorSetting("polecats.maxRestarts", "polecats.maxRestarts", markdown=True,
                   description="Restarts of a stuck polecat before its bead is escalated to you."),
     EditorSetting("polecats.sandbox", "polecats.sandbox", markdown=True,
                   description="Confine polecats' shell commands with bubblewrap: `auto` (where `bwrap` works, else a "

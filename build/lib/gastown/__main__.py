@@ -1,3 +1,0 @@
-from gastown.cli import main
-
-raise SystemExit(main())
