@@ -78,7 +78,7 @@ def check_cli(cli_path: str | None) -> Check:
         path = resolve_cli_path(cli_path)
     except CliMissing as exc:
         return Check(name="copilot-cli", ok=False, detail=str(exc).split(": install")[0].split(". Install")[0],
-                     fix=f"{CLI_INSTALL}, or set cliPath (editor: gastown.copilot.cliPath; terminal: --cli-path or "
+                     fix=f"{CLI_INSTALL}, or set cliPath (editor: gastown.cliPath; terminal: --cli-path or "
                          "GASTOWN_CLI_PATH) to the copilot executable")
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,

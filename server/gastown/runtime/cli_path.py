@@ -34,7 +34,7 @@ def resolve_cli_path(setting: str | None = None) -> str:
     if found:
         return found
     raise CliMissing(f"Copilot CLI not found: install it with `{CLI_INSTALL}`, or set cliPath "
-                     "(editor: gastown.copilot.cliPath; terminal: GASTOWN_CLI_PATH or --cli-path) to the copilot executable")
+                     "(editor: gastown.cliPath; terminal: GASTOWN_CLI_PATH or --cli-path) to the copilot executable")
 
 
 LOGIN_HELP = ("log in once with `copilot` and type /login (or set COPILOT_GITHUB_TOKEN, GH_TOKEN or GITHUB_TOKEN to a "

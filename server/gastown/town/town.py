@@ -141,7 +141,11 @@ class Town:
         if self.store is not None:
             if self._export_handle:
                 self._export_handle.cancel()
-                await self.export()
+                self._export_handle = None
+            # An export the timer started while the town was closing finishes before the ledger closes.
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.export()  # the last changes reach the JSONL (a no-op when it is current)
             await self.store.close()
             self.store = None
         self.worktrees.close()
