@@ -95,3 +95,44 @@ def test_a_command_cannot_touch_its_own_checkouts_git_data(box, tmp_path: Path):
     assert (own / "work.txt").read_text() == "ok\n"
     assert {str(own / ".git" / "hooks" / "pre-commit"), str(own / ".git" / "config")} <= {
         b.path for b in blocked_writes(result.stderr, own)}
+
+
+def test_a_cli_installed_under_tmp_through_an_npm_link_still_starts(tmp_path: Path):
+    """The private /tmp hides everything under /tmp: a checkout (or a CI clone) there with the CLI in its
+    node_modules must still start, through the `.bin` link and the package folder behind it."""
+    if find_bwrap() is None:
+        pytest.fail("bubblewrap (bwrap) is not installed: run `make test` or `sudo apt-get install bubblewrap`")
+    modules = tmp_path / "project" / "node_modules"
+    package = modules / "@github" / "copilot"
+    platform = modules / "@github" / "copilot-linux-x64"
+    package.mkdir(parents=True)
+    platform.mkdir(parents=True)
+    (platform / "marker").write_text("native\n")
+    cli = package / "index.sh"
+    # The npm launcher runs its platform package from a sibling folder, as @github/copilot does.
+    cli.write_text(f"#!/bin/sh\ncat {platform / 'marker'}\necho \"args: $*\"\n")
+    cli.chmod(0o755)
+    (modules / ".bin").mkdir()
+    (modules / ".bin" / "copilot").symlink_to("../@github/copilot/index.sh")
+    choice = choose_sandbox("required", checkout_root=tmp_path / "checkouts", cli_home=tmp_path / "home",
+                            state_dir=tmp_path / "state", readable=())
+    assert choice.sandbox is not None
+    launcher = choice.sandbox.launcher(str(modules / ".bin" / "copilot"))
+    out = subprocess.run([str(launcher), "--headless"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["native", "args: --headless"]
+
+
+def test_a_town_command_may_run_a_tool_that_lives_under_tmp(box, tmp_path: Path):
+    """The Refinery's verification names an interpreter that may live under /tmp (a CI clone's .venv): it
+    stays readable and runnable, while the folder it is run in is the only one it may write."""
+    sandbox, _ = box
+    tool = tmp_path / "venv" / "bin" / "tool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\necho ran > result.txt\necho x > \"$0.bak\"\n")
+    tool.chmod(0o755)
+    folder = tmp_path / "checkouts" / "wt-01"
+    result = subprocess.run(sandbox.confine_command([str(tool)], folder), capture_output=True, text=True,
+                            timeout=30)
+    assert (folder / "result.txt").read_text() == "ran\n"
+    assert "Read-only file system" in result.stderr and not tool.with_suffix(".bak").exists()

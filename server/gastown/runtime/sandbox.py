@@ -106,6 +106,24 @@ def _real(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _tmp_entries() -> list[Path]:
+    try:
+        return sorted(Path("/tmp").iterdir())
+    except OSError:
+        return []
+
+
+def _cli_dirs(cli_path: str) -> list[Path]:
+    """What the CLI needs to start: the folder of the path it is run by (an npm `.bin` link) and of the file
+    behind it, widened to the whole `node_modules` when it is an npm install (the launcher loads its
+    platform package from a sibling folder)."""
+    dirs = []
+    for path in (Path(os.path.abspath(cli_path)), _real(cli_path)):
+        modules = next((a for a in path.parents if a.name == "node_modules"), None)
+        dirs.append(modules or path.parent)
+    return dirs
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """How one runtime's CLI is confined. Build with `choose_sandbox`; the adapter calls `launcher`."""
@@ -132,14 +150,13 @@ class Sandbox:
     def outer_argv(self, cli_path: str, shell_wrapper: Path | None = None) -> list[str]:
         """bwrap … for the CLI: everything read-only but the checkout root, the CLI home and /tmp."""
         root, state, readable, writable = self._paths()
-        cli_dir = _real(cli_path).parent
         args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--new-session"]
         if shell_wrapper is None:
             # Nothing nests: drop every capability (a root user keeps them inside its namespace).
             args += ["--cap-drop", "ALL"]
         args += [*_base_args(), "--tmpfs", "/tmp"]
         # Whatever lives under /tmp is hidden by the private /tmp: bind back what must stay readable.
-        for path in dict.fromkeys([*readable, cli_dir]):
+        for path in dict.fromkeys([*readable, *_cli_dirs(cli_path)]):
             if _under(path, Path("/tmp")):
                 args += ["--ro-bind-try", str(path), str(path)]
         for path in dict.fromkeys([root, *state, *writable]):
@@ -188,7 +205,9 @@ class Sandbox:
         root, _, readable, _ = self._paths()
         args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL",
                 *_base_args(), "--tmpfs", "/tmp"]
-        for path in dict.fromkeys([root, *readable]):
+        # What already is under /tmp stays readable (reads are not confined anyway): the interpreter or
+        # tools the command names may live there, e.g. a checkout's .venv; new files go to the private /tmp.
+        for path in dict.fromkeys([root, *readable, *_tmp_entries()]):
             if _under(path, Path("/tmp")):
                 args += ["--ro-bind-try", str(path), str(path)]
         git_dir = cwd / ".git"  # read-only, as for the polecats' commands (see shell_wrapper_text)
