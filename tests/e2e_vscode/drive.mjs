@@ -163,7 +163,16 @@ async function main() {
       await toast.locator(".monaco-button", { hasText: "Set Path…" }).click();
       const input = page.locator(".quick-input-widget input").first();
       await input.waitFor({ state: "visible", timeout: 20_000 });
-      await input.fill(opts.setCli);
+      // The simple file dialog fills in its start folder after it shows: type the path once the value is
+      // there, and go on only when the path has stayed as typed for two polls in a row.
+      let steady = 0;
+      await retry(`${step}: the path typed into the file dialog`, 20_000, async () => {
+        const value = await input.inputValue();
+        if (value === opts.setCli) return ++steady >= 2;
+        steady = 0;
+        if (value) await input.fill(opts.setCli);
+        return false;
+      }, 250);
       await shot("04b-cli-path");
       await page.keyboard.press("Enter");
       await retry(`${step}: "server restarted" in the status bar`, 60_000, async () => {
