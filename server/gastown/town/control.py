@@ -96,11 +96,11 @@ class ControlServer:
                 log.warning("another town listens on %s; this one takes no terminal requests", self.path)
                 return False
             self.path.unlink()  # left by a town that died
-        old = os.umask(0o177)
-        try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
-        finally:
-            os.umask(old)
+        # Not through the umask: it is process-wide, and git clones made meanwhile by the pool's threads
+        # took it (checkouts without the x bit, which a confined shell cannot enter). A socket needs write
+        # permission to connect to; with the usual umask only its owner has that, and then only the owner.
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        os.chmod(self.path, 0o600)
         return True
 
     async def stop(self) -> None:
