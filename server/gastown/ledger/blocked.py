@@ -78,13 +78,10 @@ _DIRECT_OF = f"""
 UPDATE issues SET blocked_direct = {_DIRECT}
 WHERE id IN (SELECT value FROM json_each(?1)) AND blocked_direct IS NOT {_DIRECT}
 """
-_BLOCKED_OF = """
-WITH RECURSIVE
-region(id) AS (
-    SELECT value FROM json_each(?1)
-    UNION
-    SELECT d.issue_id FROM region r CROSS JOIN dependencies d ON d.depends_on_id = r.id AND d.type = 'parent-child'
-),
+# blocked = reachable, through parent -> child edges inside ``region``, from a region bead that is blocked
+# directly or has a blocked parent outside the region. (CROSS JOIN fixes the join order: the scratch table
+# has no statistics, and the planner would otherwise scan ``issues``.)
+_BLOCKED_IN_REGION = """
 b(id) AS (
     SELECT r.id FROM region r CROSS JOIN issues i ON i.id = r.id WHERE i.blocked_direct = 1
     UNION
@@ -94,7 +91,16 @@ b(id) AS (
         WHERE p.blocked = 1 AND p.id NOT IN region
     UNION
     SELECT d.issue_id FROM b CROSS JOIN dependencies d ON d.depends_on_id = b.id AND d.type = 'parent-child'
-) UPDATE issues SET blocked = (id IN b) WHERE id IN region AND blocked IS NOT (id IN b)
+)
+"""
+_BLOCKED_OF = f"""
+WITH RECURSIVE
+region(id) AS (
+    SELECT value FROM json_each(?1)
+    UNION
+    SELECT d.issue_id FROM region r CROSS JOIN dependencies d ON d.depends_on_id = r.id AND d.type = 'parent-child'
+),
+{_BLOCKED_IN_REGION} UPDATE issues SET blocked = (id IN b) WHERE id IN region AND blocked IS NOT (id IN b)
 """
 _ANY_SEED = "SELECT EXISTS (SELECT 1 FROM temp.gt_work WHERE kind = 2)"
 _REFRESH_STEPS = (
@@ -116,22 +122,11 @@ _REFRESH_STEPS = (
         SELECT d.issue_id FROM r CROSS JOIN dependencies d ON d.depends_on_id = r.id AND d.type = 'parent-child'
     ) INSERT OR IGNORE INTO temp.gt_work (kind, id) SELECT 3, id FROM r
     """,
-    # blocked = reachable, through parent -> child edges inside the region, from a region bead that is
-    # blocked directly or has a blocked parent outside the region. (CROSS JOIN fixes the join order:
-    # the scratch table has no statistics, and the planner would otherwise scan ``issues``.)
-    """
+    # blocked inside the region (see _BLOCKED_IN_REGION)
+    f"""
     WITH RECURSIVE
     region(id) AS (SELECT id FROM temp.gt_work WHERE kind = 3),
-    b(id) AS (
-        SELECT r.id FROM region r CROSS JOIN issues i ON i.id = r.id WHERE i.blocked_direct = 1
-        UNION
-        SELECT d.issue_id FROM region r
-            CROSS JOIN dependencies d ON d.issue_id = r.id AND d.type = 'parent-child'
-            CROSS JOIN issues p ON p.id = d.depends_on_id
-            WHERE p.blocked = 1 AND p.id NOT IN region
-        UNION
-        SELECT d.issue_id FROM b CROSS JOIN dependencies d ON d.depends_on_id = b.id AND d.type = 'parent-child'
-    ) UPDATE issues SET blocked = (id IN b) WHERE id IN region
+    {_BLOCKED_IN_REGION} UPDATE issues SET blocked = (id IN b) WHERE id IN region
     """,
 )
 
