@@ -103,9 +103,10 @@ _UPDATABLE = frozenset({"session_id", "resumed_from", "worktree", "branch", "bas
 class PolecatBusy(Exception):
     """A live polecat already works this bead (in this process or another live one)."""
 
-    def __init__(self, bead_id: str, run: RunRow) -> None:
-        super().__init__(f"bead {bead_id} already has a live polecat ({run.agent}, run #{run.id}, "
-                         f"process {run.owner_pid}); one polecat per bead")
+    def __init__(self, bead_id: str, run: RunRow | None) -> None:
+        # run is None when the other live run kept ending and starting while this one retried
+        holder = f" ({run.agent}, run #{run.id}, process {run.owner_pid})" if run is not None else ""
+        super().__init__(f"bead {bead_id} already has a live polecat{holder}; one polecat per bead")
         self.run = run
 
 
@@ -270,7 +271,7 @@ class RunRecords:
 
     async def _start_one(self, row: tuple[Any, ...]) -> RunRow:
         bead_id = row[0]
-        for _ in range(2):
+        for _ in range(5):
             try:
                 async with self._lock:
                     cur = await self._conn.execute(_INSERT_RUN, row)
@@ -285,9 +286,7 @@ class RunRecords:
                     await self.end_run(live.id, "crashed", detail="its server process died")
                     continue
                 raise PolecatBusy(bead_id, live) from None
-        # The ignore: live_run may be None if the live run ended in between (then this fails with an
-        # AttributeError, not PolecatBusy); left as it was.
-        raise PolecatBusy(bead_id, await self.live_run(bead_id))  # type: ignore[arg-type]
+        raise PolecatBusy(bead_id, await self.live_run(bead_id))
 
     async def update_run(self, run_id: int, **fields: Any) -> None:
         bad = set(fields) - _UPDATABLE
