@@ -78,6 +78,9 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout={writes.BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # scratch b-trees (UNION, recursive CTEs, the refresh's work table) in memory: with the default, each
+    # such query opens and unlinks a temp file — most of the cost of a small ready/blocked refresh
+    conn.execute("PRAGMA temp_store=MEMORY")
     if writer:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
