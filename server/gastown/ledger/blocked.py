@@ -63,10 +63,11 @@ SELECT issue_id FROM dependencies
         SELECT depends_on_id FROM dependencies
             WHERE type = 'parent-child' AND issue_id IN (SELECT value FROM json_each(?1)))
 """
-# The common case — one bead changed, no parent's children changed — as plain index lookups (?1 the bead)
+# The common case — one bead changed, no parent's children changed — as plain index lookups (?1 the bead;
+# UNION ALL: the caller takes a set, and SQLite needs no scratch b-tree)
 _SEEDS_OF_ONE = f"""
 SELECT issue_id FROM dependencies WHERE depends_on_id = ?1 AND type IN {_BLOCKING}
-UNION
+UNION ALL
 SELECT w.issue_id FROM dependencies p
     CROSS JOIN dependencies w ON w.depends_on_id = p.depends_on_id AND w.type = 'waits-for'
     WHERE p.issue_id = ?1 AND p.type = 'parent-child'
