@@ -5,12 +5,14 @@ among them the incrementally maintained ``workable``/``blocked`` flags that make
 a partial index (see ``core``). Dependencies also live in their own table for graph queries; the audit
 trail is in ``events``; titles, descriptions, notes and comments in an FTS5 index.
 
-Every ledger operation is one call into a connection's worker thread (``core`` does the SQL there), so an
-operation costs one round trip from the event loop. Writes run in ``BEGIN IMMEDIATE`` transactions,
-serialised in-process by an asyncio lock and across processes by SQLite (busy timeout plus retries, so a
-concurrent writer waits rather than failing); reads go through a second connection and so only ever see
-committed state. After each committed transaction that changed something the version goes up by one
-and listeners are told.
+Every ledger operation is one call of a ``core`` function that does all its SQL: a read is one round trip
+to the reader connection's thread; a short write runs right on the event loop's thread when the write
+lock is free (no round trip: a fraction of a millisecond, no thread wake-ups), and otherwise — a long
+write, or another process holding the lock — one round trip to the writer's thread, which waits there.
+Writes run in ``BEGIN IMMEDIATE`` transactions, serialised in-process by an asyncio lock and across
+processes by SQLite (busy timeout plus retries, so a concurrent writer waits rather than failing); reads
+go through a second connection and so only ever see committed state. After each committed transaction
+that changed something the version goes up by one and listeners are told.
 """
 
 from __future__ import annotations
