@@ -405,7 +405,7 @@ class Store:
     # burst that never pauses still gets one every CHECKPOINT_AT_MOST commits, which bounds the WAL.
     CHECKPOINT_EVERY = 64
     CHECKPOINT_IDLE_S = 0.05
-    CHECKPOINT_AT_MOST = 1024
+    CHECKPOINT_AT_MOST = 256  # (about 15 MB of WAL at most, at ~15 pages a write)
 
     def _after_commit(self) -> None:
         self._commits += 1
