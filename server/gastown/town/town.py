@@ -32,6 +32,7 @@ from gastown.town.bus import (
 )
 from gastown.town.checkouts import Worktrees, default_worktree_root
 from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
+from gastown.town.convoys import ConvoyWatch
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
@@ -99,6 +100,7 @@ class Town:
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime)
+        self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
@@ -107,6 +109,7 @@ class Town:
     async def open(self) -> Town:
         self.store = await Store.open(state_dir(self.workspace) / "beads.db")
         self.store.add_listener(self._on_ledger_change)
+        self.store.add_listener(self.convoys.on_ledger_change)
         await asyncio.to_thread(self.worktrees.ensure_integration)
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
         # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
@@ -119,6 +122,7 @@ class Town:
         await self.witness.start()
         await self.apply_pending()
         await self.control.start()
+        await self.convoys.check()  # a convoy completed while no town ran is announced now
         return self
 
     async def close(self) -> None:
@@ -525,8 +529,14 @@ class Town:
 
     async def land(self) -> str:
         """Bring the integration branch onto the Overseer's current branch: fast-forward or merge, never
-        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone."""
-        return await asyncio.to_thread(self._land)
+        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone. The
+        convoys learn which of their beads landed (read before the merge: all of them are in what it takes)."""
+        taken = await self.convoys.before_land()
+        landed = await asyncio.to_thread(self._land)
+        branch = head_branch(self.worktrees.repo.workdir)
+        if branch is not None:
+            await self.convoys.landed(taken, branch)
+        return landed
 
     def _land(self) -> str:
         repo = self.worktrees.repo
