@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from gastown.ledger.model import Bead
+from gastown.town.convoys import ConvoyProgress
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
 
@@ -32,7 +33,7 @@ AGENT_STATUS = "gastown/agentStatus"
 ANSWER = "gastown/answer"
 NUDGE = "gastown/nudge"
 RETRY = "gastown/retry"
-METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
+METHODS: tuple[str, ...] = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
            ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
@@ -259,3 +260,17 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
 }
+
+
+# --- convoys and costs ---------------------------------------------------------------------------------------
+CONVOYS = "gastown/convoys"
+METHODS += (CONVOYS,)
+
+
+class ConvoysResult(BaseModel):
+    """Every convoy with its progress (the Beads view's Convoys node)."""
+
+    convoys: list[ConvoyProgress]
+
+
+SCHEMA_MODELS.update({"ConvoysResult": ConvoysResult, "ConvoyProgress": ConvoyProgress})

@@ -1,0 +1,34 @@
+"""The editor's side of convoys and costs: thin gastown/* handlers, and the convoy milestones shown as the
+editor's notifications. Registered on the server by ``register`` (one line in server.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from gastown.lsp import protocol as P
+from gastown.town import convoys
+from gastown.town.bus import ConvoyReached
+
+if TYPE_CHECKING:
+    from gastown.lsp.server import GastownServer
+
+
+def milestone_message(event: ConvoyReached) -> str:
+    where = "merged into" if event.milestone == "merged" else "landed on"
+    return f"Gas Town: convoy “{event.name}” — all {event.beads} beads {where} {event.branch}"
+
+
+def on_bus(ls: GastownServer, event: object) -> None:
+    if isinstance(event, ConvoyReached):
+        ls.show(types.MessageType.Info, milestone_message(event))
+
+
+def register(server: GastownServer) -> None:
+    server.bus.subscribe(lambda event: on_bus(server, event))
+
+    @server.feature(P.CONVOYS)
+    async def convoys_request(ls: GastownServer, params: Any) -> dict[str, Any]:
+        store = await ls.require_store()
+        return P.ConvoysResult(convoys=await convoys.all_progress(store)).model_dump(mode="json")
