@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
 _OVERSEER = frozenset({"answer", "nudge"})
-_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy"}
+_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs"}
 EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) or an error you can fix (the "
           "message says how); 2 usage error; 130 interrupted. Settings: gastown.toml in the repository, "
           "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
@@ -73,6 +73,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         from gastown.cli import convoy
 
         convoy.add_parsers(sub, only)
+    if only in (None, "costs"):
+        from gastown.cli import costs
+
+        costs.add_parsers(sub, only)
     return parser
 
 

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from gastown.ledger.model import Bead
 from gastown.town.convoys import ConvoyProgress
+from gastown.town.costs import CostReport
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
 
@@ -264,7 +265,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
 
 # --- convoys and costs ---------------------------------------------------------------------------------------
 CONVOYS = "gastown/convoys"
-METHODS += (CONVOYS,)
+COSTS = "gastown/costs"
+METHODS += (CONVOYS, COSTS)
 
 
 class ConvoysResult(BaseModel):
@@ -273,4 +275,12 @@ class ConvoysResult(BaseModel):
     convoys: list[ConvoyProgress]
 
 
-SCHEMA_MODELS.update({"ConvoysResult": ConvoysResult, "ConvoyProgress": ConvoyProgress})
+class CostsParams(_Params):
+    """Nothing: the whole town; ``goal`` (an epic id) or ``bead``: that one's runs."""
+
+    goal: str | None = None
+    bead: str | None = None
+
+
+SCHEMA_MODELS.update({"ConvoysResult": ConvoysResult, "ConvoyProgress": ConvoyProgress,
+                      "CostsParams": CostsParams, "CostsResult": CostReport})

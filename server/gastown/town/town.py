@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
-from gastown.ledger.model import Bead, LedgerChange, Status
+from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
 from gastown.runtime.sandbox import SETTING as SANDBOX_SETTING
@@ -33,6 +33,7 @@ from gastown.town.bus import (
 from gastown.town.checkouts import Worktrees, default_worktree_root
 from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
 from gastown.town.convoys import ConvoyWatch
+from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
@@ -103,6 +104,7 @@ class Town:
         self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
+        self._mayor_tap = UsageTap()  # the Mayor's tokens, counted per goal into the run records
         self._plan_lock = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -273,8 +275,8 @@ class Town:
                        publish=self.bus.publish, discovered_work=self.settings.discovered_work)
 
     def _new_reviewer(self) -> Reviewer:
-        return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
-                        on_event=self.board.listener)
+        return MeteredReviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
+                               on_event=self.board.listener, records=lambda: self.records)
 
     @property
     def agents(self) -> dict[str, AgentInfo]:
@@ -289,7 +291,8 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self.board.listener("mayor", None), publish=self.bus.publish)
+                                on_event=self._mayor_tap.wrap(self.board.listener("mayor", None)),
+                                publish=self.bus.publish)
         return self._mayor
 
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
@@ -298,13 +301,19 @@ class Town:
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
             publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
+            started, spent, epic_id = now_iso(), self._mayor_tap.tokens, None
             try:
                 await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
                 epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
+                epic_id = epic.id
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
                 publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
                 raise
+            finally:
+                if self.records is not None:  # the planning's cost, under the goal's epic (costs.py)
+                    await self.records.add_role_run("mayor", "mayor", started_at=started, bead_id=epic_id,
+                                                    goal_id=epic_id or goal_id, tokens=self._mayor_tap.tokens - spent)
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
         publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
                                  + (" — waiting for your approval" if draft else ""), 5)
