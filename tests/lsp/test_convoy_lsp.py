@@ -6,8 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from tests.lsp.test_server import SERVER, open_town, request
@@ -36,11 +38,18 @@ async def test_convoy_progress_and_its_merged_notification(client: LanguageClien
     assert (ops.name, ops.total, ops.merged, ops.landed) == ("ops", 2, 0, 0)
 
     def convoy_messages() -> list[str]:
-        return [m.message for m in client.messages if "convoy" in m.message]
+        return [m.message for m in client.messages if "Convoy" in m.message]
 
     await request(client, "gastown/updateBead", {"id": ids[0], "status": "closed", "reason": "merged"})
     await request(client, "gastown/updateBead", {"id": ids[1], "status": "closed", "reason": "merged"})
     await eventually(lambda: convoy_messages() or None, what="the convoy's notification")
-    assert convoy_messages() == ["Gas Town: convoy “ops” — all 2 beads merged into gastown/integration"]
+    assert convoy_messages() == ["Gas Town: Convoy “ops”: all 2 beads merged into gastown/integration"]
     done = (await request(client, "gastown/convoys", {})).convoys[0]
     assert (done.merged, done.merged_at is not None) == (2, True)
+
+    # The town's costs answer too (no agent ran here: all zero); an unknown bead is named.
+    spent = await request(client, "gastown/costs", {})
+    assert (spent.scope, spent.total.runs, spent.total.tokens) == ("all", 0, 0)
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "gastown/costs", {"bead": "gt-nope"})
+    assert err.value.code == -32803 and "gt-nope" in err.value.message

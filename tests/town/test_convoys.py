@@ -10,7 +10,7 @@ import pytest
 
 from gastown.ledger.model import Status
 from gastown.town import convoys
-from gastown.town.bus import ConvoyReached
+from gastown.town.bus import ConvoyReached, Progress
 from gastown.town.town import Town
 from tests.scenario_kit import create, done, mayor_rule, polecat_rule, propose, say, task
 from tests.town.conftest import git
@@ -42,6 +42,8 @@ async def test_a_convoy_over_two_goals_is_announced_once_merged_and_once_landed(
     town = await make_town(TWO_GOALS, plan_approval=True, auto_land=True)
     reached: list[ConvoyReached] = []
     town.bus.subscribe(lambda e: reached.append(e) if isinstance(e, ConvoyReached) else None)
+    lines: list[str] = []  # what a terminal following the run prints
+    town.bus.subscribe(lambda e: lines.append(e.message) if isinstance(e, Progress) else None)
     user_branch = git(town.workspace, "rev-parse", "--abbrev-ref", "HEAD").strip()
 
     _, goal1, (sub,), job1 = await town.submit_goal("Subtract")
@@ -61,6 +63,9 @@ async def test_a_convoy_over_two_goals_is_announced_once_merged_and_once_landed(
     await town.convoys.check()  # (the watch's own check may still be running: this one waits for it)
     assert [(e.milestone, e.name, e.beads, e.branch) for e in reached] == [
         ("merged", "ops", 2, town.worktrees.integration), ("landed", "ops", 2, user_branch)]
+    assert [line for line in lines if line.startswith("Convoy")] == [
+        f"Convoy “ops”: all 2 beads merged into {town.worktrees.integration}",
+        f"Convoy “ops”: all 2 beads landed on {user_branch}"]
     final = await ops(town)
     assert (final.merged, final.landed, final.status, final.landed_on) == (2, 2, Status.CLOSED, user_branch)
     assert final.merged_at is not None and final.landed_at is not None

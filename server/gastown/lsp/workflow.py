@@ -16,14 +16,9 @@ if TYPE_CHECKING:
     from gastown.lsp.server import GastownServer
 
 
-def milestone_message(event: ConvoyReached) -> str:
-    where = "merged into" if event.milestone == "merged" else "landed on"
-    return f"Gas Town: convoy “{event.name}” — all {event.beads} beads {where} {event.branch}"
-
-
 def on_bus(ls: GastownServer, event: object) -> None:
     if isinstance(event, ConvoyReached):
-        ls.show(types.MessageType.Info, milestone_message(event))
+        ls.show(types.MessageType.Info, f"Gas Town: {convoys.milestone_line(event)}")
 
 
 def register(server: GastownServer) -> None:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from gastown.errors import GastownError
 from gastown.ledger.model import Bead, BeadNotFound, DepType, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
-from gastown.town.bus import Bus, ConvoyReached
+from gastown.town.bus import Bus, ConvoyReached, publish_progress
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +278,8 @@ class ConvoyWatch:
                 return []
             newly = await mark_merged(store)
         for p in newly:
-            self.bus.publish(ConvoyReached(convoy_id=p.id, name=p.name, milestone="merged", beads=p.total,
-                                           branch=self.integration))
+            self._announce(ConvoyReached(convoy_id=p.id, name=p.name, milestone="merged", beads=p.total,
+                                         branch=self.integration))
         return newly
 
     async def before_land(self) -> set[str]:
@@ -294,6 +294,16 @@ class ConvoyWatch:
         async with self._lock:
             newly = await mark_landed(store, taken, branch)
         for p in newly:
-            self.bus.publish(ConvoyReached(convoy_id=p.id, name=p.name, milestone="landed", beads=p.total,
-                                           branch=branch))
+            self._announce(ConvoyReached(convoy_id=p.id, name=p.name, milestone="landed", beads=p.total,
+                                         branch=branch))
         return newly
+
+    def _announce(self, event: ConvoyReached) -> None:
+        """The editor shows the event as a notification; a terminal following a run prints the line."""
+        self.bus.publish(event)
+        publish_progress(self.bus, event.convoy_id, milestone_line(event))
+
+
+def milestone_line(event: ConvoyReached) -> str:
+    where = "merged into" if event.milestone == "merged" else "landed on"
+    return f"Convoy “{event.name}”: all {event.beads} beads {where} {event.branch}"
