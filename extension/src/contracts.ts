@@ -14,6 +14,8 @@ export const Methods = {
   bead: "gastown/bead",
   beads: "gastown/beads",
   beadsChanged: "gastown/beadsChanged",
+  convoys: "gastown/convoys",
+  costs: "gastown/costs",
   diff: "gastown/diff",
   document: "gastown/document",
   nudge: "gastown/nudge",

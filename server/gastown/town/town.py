@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
-from gastown.ledger.model import Bead, LedgerChange, Status
+from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
 from gastown.runtime.sandbox import SETTING as SANDBOX_SETTING
@@ -32,6 +32,8 @@ from gastown.town.bus import (
 )
 from gastown.town.checkouts import Worktrees, default_worktree_root
 from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
+from gastown.town.convoys import ConvoyWatch
+from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
@@ -99,14 +101,17 @@ class Town:
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime)
+        self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
+        self._mayor_tap = UsageTap()  # the Mayor's tokens, counted per goal into the run records
         self._plan_lock = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> Town:
         self.store = await Store.open(state_dir(self.workspace) / "beads.db")
         self.store.add_listener(self._on_ledger_change)
+        self.store.add_listener(self.convoys.on_ledger_change)
         await asyncio.to_thread(self.worktrees.ensure_integration)
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
         # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
@@ -119,6 +124,7 @@ class Town:
         await self.witness.start()
         await self.apply_pending()
         await self.control.start()
+        await self.convoys.check()  # a convoy completed while no town ran is announced now
         return self
 
     async def close(self) -> None:
@@ -269,8 +275,8 @@ class Town:
                        publish=self.bus.publish, discovered_work=self.settings.discovered_work)
 
     def _new_reviewer(self) -> Reviewer:
-        return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
-                        on_event=self.board.listener)
+        return MeteredReviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
+                               on_event=self.board.listener, records=lambda: self.records)
 
     @property
     def agents(self) -> dict[str, AgentInfo]:
@@ -285,7 +291,8 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self.board.listener("mayor", None), publish=self.bus.publish)
+                                on_event=self._mayor_tap.wrap(self.board.listener("mayor", None)),
+                                publish=self.bus.publish)
         return self._mayor
 
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
@@ -294,13 +301,19 @@ class Town:
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
             publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
+            started, spent, epic_id = now_iso(), self._mayor_tap.tokens, None
             try:
                 await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
                 epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
+                epic_id = epic.id
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
                 publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
                 raise
+            finally:
+                if self.records is not None:  # the planning's cost, under the goal's epic (costs.py)
+                    await self.records.add_role_run("mayor", "mayor", started_at=started, bead_id=epic_id,
+                                                    goal_id=epic_id or goal_id, tokens=self._mayor_tap.tokens - spent)
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
         publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
                                  + (" — waiting for your approval" if draft else ""), 5)
@@ -525,8 +538,14 @@ class Town:
 
     async def land(self) -> str:
         """Bring the integration branch onto the Overseer's current branch: fast-forward or merge, never
-        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone."""
-        return await asyncio.to_thread(self._land)
+        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone. The
+        convoys learn which of their beads landed (read before the merge: all of them are in what it takes)."""
+        taken = await self.convoys.before_land()
+        landed = await asyncio.to_thread(self._land)
+        branch = head_branch(self.worktrees.repo.workdir)
+        if branch is not None:
+            await self.convoys.landed(taken, branch)
+        return landed
 
     def _land(self) -> str:
         repo = self.worktrees.repo
