@@ -592,9 +592,14 @@ class Dispatcher:
         diff = await asyncio.to_thread(self.worktrees.repo.text, "diff", "--no-color",
                                        f"{self.worktrees.integration}...{result.commit}")
         await self.set_review(bead.id, "pending", "reviewer")
+        span = self.tracer.start("review", self.tracer.get(bead_key(bead.id)), {"gastown.bead.id": bead.id})
         try:
-            verdict = await self._reviewer.review(bead, diff)
+            with span.current():  # the reviewer's turns in the CLI join the bead's trace
+                verdict = await self._reviewer.review(bead, diff)
+            span.end(attributes={"gastown.review.verdict": verdict.verdict if verdict else None,
+                                 "gastown.review.score": verdict.score if verdict else None})
         except Exception as exc:  # noqa: BLE001 - the review is advisory: the Refinery and the Overseer still run
+            span.end(str(exc))
             log.warning("reviewer failed on %s: %s", bead.id, exc)
             await self.store.add_comment(bead.id, "reviewer", f"Review failed: {exc}")
             return None

@@ -443,7 +443,8 @@ class Polecat:
                 if wip:
                     commit_sha = commit_sha or wip
                 if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
-                    self.seats.prestart(lease.path, self._spec(lease.path))
+                    with self.tracer.detached():  # that session is not part of this run's trace
+                        self.seats.prestart(lease.path, self._spec(lease.path))
             except Exception:
                 log.exception("releasing %s failed; the worktree stays as it is", lease.path)
         tokens_in, tokens_out = self._tokens
