@@ -1,13 +1,16 @@
 """The demo with the JSON-lines exporter, end to end (real Copilot CLI + SDK, the scripted model, real git):
 one trace for the goal — planning, three beads each with a polecat run (its tool calls) and a merge — whose
 token counts match the run records, and the Copilot CLI's own spans (its file exporter, set through the
-SDK's TelemetryConfig) in the same trace, under our runs (W3C traceparent sent with every turn)."""
+SDK's TelemetryConfig) in the same trace, under our runs (W3C traceparent sent with every turn). The same
+over OTLP/HTTP to a local receiver: both exporters, one trace, the configured headers on every request."""
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,56 @@ async def test_the_demo_traced_to_a_file(tmp_path: Path) -> None:
     cli_tokens = sum(s["attributes"].get("gen_ai.usage.input_tokens", 0) + s["attributes"].get(
         "gen_ai.usage.output_tokens", 0) for s in turns if by_id.get(s.get("parentSpanId"), {}).get("name") == "polecat.run")
     assert cli_tokens == sum(r.tokens for r in rows)  # the CLI counted the same tokens as our records
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver: Gas Town's exporter posts protobuf, the Copilot CLI's posts JSON."""
+
+    traces: list[tuple[dict[str, str], list[tuple[str, str, str]]]] = []  # headers, (trace id, span id, name)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if self.path == "/v1/traces":
+            if "json" in headers.get("content-type", ""):
+                spans = [(s["traceId"], s["spanId"], s["name"]) for rs in json.loads(body)["resourceSpans"]
+                         for ss in rs.get("scopeSpans", []) for s in ss.get("spans", [])]
+            else:
+                from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+                request = ExportTraceServiceRequest.FromString(body)
+                spans = [(s.trace_id.hex(), s.span_id.hex(), s.name) for rs in request.resource_spans
+                         for ss in rs.scope_spans for s in ss.spans]
+            self.traces.append((headers, spans))
+        self.send_response(200)
+        self.send_header("content-type", headers.get("content-type", "application/json"))
+        self.end_headers()
+        self.wfile.write(b"{}" if "json" in headers.get("content-type", "") else b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_the_demo_traced_over_otlp_http_with_the_cli_in_the_same_trace(tmp_path: Path) -> None:
+    copilot_cli()
+    _Collector.traces = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = TelemetrySettings(exporter="otlp", endpoint=f"http://127.0.0.1:{server.server_address[1]}",
+                                     headers="x-gastown-test=k1")
+        result = await run_demo(tmp_path / "demo", False, out=io.StringIO(), telemetry=settings)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result["merged"] == 3
+    assert _Collector.traces and all(h.get("x-gastown-test") == "k1" for h, _ in _Collector.traces)
+    ours = [s for h, spans in _Collector.traces if "json" not in h.get("content-type", "") for s in spans]
+    theirs = [s for h, spans in _Collector.traces if "json" in h.get("content-type", "") for s in spans]
+    names = Counter(name for _, _, name in ours)
+    assert names["goal"] == 1 and names["bead"] == 3 and names["polecat.run"] == 3 and names["refinery.merge"] == 3
+    (trace_id,) = {t for t, _, _ in ours}
+    assert theirs and {t for t, _, _ in theirs} == {trace_id}
+    assert any(name == "invoke_agent" for _, _, name in theirs)

@@ -379,10 +379,10 @@ class Polecat:
             self.timings["worktree_ms"] = lease.acquire_ms
             self.timings["session_ms"] = _ms(t_session)
             self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
+            self.timings["spawn_ms"] = _ms(started)
             self.span.set({"gastown.run.id": self.run_id, "gastown.run.resumed": resumed_from is not None,
                            "gastown.run.resumed_from": resumed_from, "gastown.session.id": session.session_id,
-                           "gastown.run.spawn_ms": self.timings["spawn_ms"] if "spawn_ms" in self.timings else None})
-            self.timings["spawn_ms"] = _ms(started)
+                           "gastown.run.spawn_ms": self.timings["spawn_ms"]})
             self.emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
             if self.records is not None and self.run_id is not None:
                 await self.records.update_run(self.run_id, worktree=str(lease.path), base=base,
