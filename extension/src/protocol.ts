@@ -531,6 +531,7 @@ export interface InitializationOptions {
    * Play this scenario file on a local scripted model server (offline)
    */
   scenario?: string | null;
+  telemetry?: TelemetrySettings;
   turnTimeout?: number;
   /**
    * Run by the Refinery before a merge; empty = pytest/unittest/make test
@@ -615,6 +616,35 @@ export interface ProviderSettings {
   baseUrl?: string | null;
   model?: string;
   type?: "copilot" | "openai" | "azure" | "anthropic";
+}
+/**
+ * OpenTelemetry traces
+ */
+export interface TelemetrySettings {
+  /**
+   * Also export the Copilot CLI's own spans, joined to the goal's trace
+   */
+  copilotCli?: boolean;
+  /**
+   * OTLP/HTTP base URL (e.g. Jaeger or a collector); /v1/traces is added
+   */
+  endpoint?: string;
+  /**
+   * none (off), otlp (OTLP/HTTP to the endpoint) or file (JSON lines)
+   */
+  exporter?: "none" | "otlp" | "file";
+  /**
+   * The JSON-lines file of exporter=file (default .gastown/telemetry/spans.jsonl); the Copilot CLI writes <name>.copilot.jsonl beside it
+   */
+  filePath?: string | null;
+  /**
+   * OTLP headers as key=value pairs separated by commas (e.g. Authorization=Bearer …); a secret: never in gastown.toml
+   */
+  headers?: string | null;
+  /**
+   * service.name of the spans
+   */
+  serviceName?: string;
 }
 /**
  * A message to the polecat working a bead, read at its next turn.
@@ -787,4 +817,37 @@ export interface PolecatSettings1 {
    * The same while a tool (e.g. a test run) is executing
    */
   toolStallSeconds?: number;
+}
+/**
+ * OpenTelemetry traces (one trace per goal: planning, beads, polecat runs, tools, verification, merge),
+ * and the Copilot CLI's own spans sent to the same place. Off by default.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "TelemetrySettings".
+ */
+export interface TelemetrySettings1 {
+  /**
+   * Also export the Copilot CLI's own spans, joined to the goal's trace
+   */
+  copilotCli?: boolean;
+  /**
+   * OTLP/HTTP base URL (e.g. Jaeger or a collector); /v1/traces is added
+   */
+  endpoint?: string;
+  /**
+   * none (off), otlp (OTLP/HTTP to the endpoint) or file (JSON lines)
+   */
+  exporter?: "none" | "otlp" | "file";
+  /**
+   * The JSON-lines file of exporter=file (default .gastown/telemetry/spans.jsonl); the Copilot CLI writes <name>.copilot.jsonl beside it
+   */
+  filePath?: string | null;
+  /**
+   * OTLP headers as key=value pairs separated by commas (e.g. Authorization=Bearer …); a secret: never in gastown.toml
+   */
+  headers?: string | null;
+  /**
+   * service.name of the spans
+   */
+  serviceName?: string;
 }
