@@ -77,12 +77,6 @@ class Tracer:
     def close(self, key: str, error: str | None = None, attributes: Attributes | None = None) -> None:
         """End the span kept under ``key`` (nothing if there is none)."""
 
-    @contextmanager
-    def detached(self) -> Iterator[None]:
-        """No current span meanwhile: what starts then (e.g. a session made ahead of time for whichever
-        polecat comes next) belongs to no trace."""
-        yield
-
     def cli_export(self) -> CliExport | None:
         """Where the Copilot CLI sends its own spans (None: it exports nothing)."""
         return None

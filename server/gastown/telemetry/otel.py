@@ -116,14 +116,6 @@ class OtelTracer(Tracer):
         if span is not None:
             span.end(error, attributes)
 
-    @contextmanager
-    def detached(self) -> Iterator[None]:
-        token = otel_context.attach(otel_context.Context())
-        try:
-            yield
-        finally:
-            otel_context.detach(token)
-
     def cli_export(self) -> CliExport | None:
         if not self.settings.copilot_cli:
             return None

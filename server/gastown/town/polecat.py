@@ -443,7 +443,8 @@ class Polecat:
                 if wip:
                     commit_sha = commit_sha or wip
                 if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
-                    with self.tracer.detached():  # that session is not part of this run's trace
+                    # Its start is traced in the goal's trace, under the bead whose slot it takes, not the run.
+                    with self.tracer.get(bead_key(self.bead.id)).current():
                         self.seats.prestart(lease.path, self._spec(lease.path))
             except Exception:
                 log.exception("releasing %s failed; the worktree stays as it is", lease.path)
