@@ -51,12 +51,14 @@ SELECT 2, issue_id FROM dependencies
             WHERE type = 'parent-child' AND issue_id IN (SELECT id FROM temp.gt_work WHERE kind = 0))
 """
 # The same seeds for a small write, straight from parameters (JSON arrays: ?1 the changed beads, ?2 the
-# parents): one query, and no scratch rows at all when nothing depends on what changed.
+# parents): one query, and no scratch rows at all when nothing depends on what changed. Each seed comes
+# with whether it has children (then its ``blocked`` must be walked down; else one row settles it).
+_KIDS = "EXISTS (SELECT 1 FROM dependencies k WHERE k.depends_on_id = {0} AND k.type = 'parent-child')"
 _SEEDS_OF = f"""
-SELECT issue_id FROM dependencies
+SELECT issue_id, {_KIDS.format("issue_id")} FROM dependencies
     WHERE type IN {_BLOCKING} AND depends_on_id IN (SELECT value FROM json_each(?1))
 UNION
-SELECT issue_id FROM dependencies
+SELECT issue_id, {_KIDS.format("issue_id")} FROM dependencies
     WHERE type = 'waits-for' AND depends_on_id IN (
         SELECT value FROM json_each(?2)
         UNION
@@ -64,11 +66,12 @@ SELECT issue_id FROM dependencies
             WHERE type = 'parent-child' AND issue_id IN (SELECT value FROM json_each(?1)))
 """
 # The common case — one bead changed, no parent's children changed — as plain index lookups (?1 the bead;
-# UNION ALL: the caller takes a set, and SQLite needs no scratch b-tree)
+# UNION ALL: the caller takes a dict, and SQLite needs no scratch b-tree)
 _SEEDS_OF_ONE = f"""
-SELECT issue_id FROM dependencies WHERE depends_on_id = ?1 AND type IN {_BLOCKING}
+SELECT d.issue_id, {_KIDS.format("d.issue_id")} FROM dependencies d
+    WHERE d.depends_on_id = ?1 AND d.type IN {_BLOCKING}
 UNION ALL
-SELECT w.issue_id FROM dependencies p
+SELECT w.issue_id, {_KIDS.format("w.issue_id")} FROM dependencies p
     CROSS JOIN dependencies w ON w.depends_on_id = p.depends_on_id AND w.type = 'waits-for'
     WHERE p.issue_id = ?1 AND p.type = 'parent-child'
 """
@@ -86,10 +89,9 @@ _DIRECT = f"""(
 _DIRECT_OF = f"""
 UPDATE issues SET blocked_direct = {_DIRECT}
 WHERE id IN (SELECT value FROM json_each(?1)) AND blocked_direct IS NOT {_DIRECT}
-RETURNING id, EXISTS (SELECT 1 FROM dependencies k WHERE k.depends_on_id = issues.id AND k.type = 'parent-child')
-"""  # (the beads whose flag moved, and whether each has children)
-# ``blocked`` of beads without children whose parents are outside the region (?1): their own flag or a
-# blocked parent — no walk needed
+"""  # (no RETURNING: in SQLite 3.40 it costs this statement as much again; the seeds say who has children)
+# ``blocked`` of seeds (?1) none of which has children: its own flag or a blocked parent (outside the
+# seeds, since a parent has a child) — no walk needed
 _PARENT_BLOCKED = """EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues p ON p.id = d.depends_on_id
     WHERE d.issue_id = issues.id AND d.type = 'parent-child' AND p.blocked = 1)"""
 _BLOCKED_OF_LEAVES = f"""
@@ -163,23 +165,21 @@ def refresh_blocked(
     if not everything:
         changed, parents, own_deps = list(changed), list(parents), list(own_deps)
         if len(changed) + len(parents) <= _SMALL:
-            seeds = set(own_deps)
+            seeds: dict[str, int] = {}  # seed -> has children
             if len(changed) == 1 and not parents:
-                seeds.update(row[0] for row in conn.execute(_SEEDS_OF_ONE, (changed[0],)))
+                seeds.update(conn.execute(_SEEDS_OF_ONE, (changed[0],)))
             elif changed or parents:
-                seeds.update(
-                    row[0] for row in conn.execute(_SEEDS_OF, (json.dumps(changed), json.dumps(parents)))
-                )
-            if not seeds:
+                seeds.update(conn.execute(_SEEDS_OF, (json.dumps(changed), json.dumps(parents))))
+            if not seeds and not own_deps:
                 return
-            moved = conn.execute(_DIRECT_OF, (json.dumps(sorted(seeds)),)).fetchall()
-            # ``blocked`` can change only through a bead's own flag or a changed parent edge (own_deps),
+            ids = json.dumps(sorted({*seeds, *own_deps}))
+            moved = conn.execute(_DIRECT_OF, (ids,)).rowcount
+            # ``blocked`` can change only through a seed's own flag or a changed parent edge (own_deps),
             # and then for that bead and its descendants
-            if own_deps or any(kids for _, kids in moved):
-                roots = sorted({*own_deps, *(bead_id for bead_id, _ in moved)})
-                conn.execute(_BLOCKED_OF, (json.dumps(roots),))
+            if own_deps or (moved and any(seeds.values())):
+                conn.execute(_BLOCKED_OF, (ids,))
             elif moved:
-                conn.execute(_BLOCKED_OF_LEAVES, (json.dumps(sorted(bead_id for bead_id, _ in moved)),))
+                conn.execute(_BLOCKED_OF_LEAVES, (ids,))
             return
     try:
         if everything:
