@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import LedgerChange
 from gastown.town.state import AgentInfo
 
@@ -192,7 +193,8 @@ class DiscoveredWork(BaseModel):
 
 Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
          | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
-         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork)
+         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork
+         | PullRequestStatus)
 
 
 def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:
