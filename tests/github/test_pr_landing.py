@@ -26,14 +26,16 @@ DIV = '"""div."""\n\n\ndef div(a, b):\n    return a / b\n'
 DIV_FIXED = '"""div."""\n\n\ndef div(a, b):\n    if b == 0:\n        raise ZeroDivisionError("b is 0")\n    return a / b\n'
 
 
-def two_beads(mul: str = MUL, rework: list[dict] | None = None) -> dict:
+def two_beads(mul: str = MUL, rework: list[dict] | None = None, *, mul_then: list[dict] | None = None,
+              div_then: list[dict] | None = None) -> dict:
+    """``rework``: rules for a fresh session told to rework; ``*_then``: the steps a resumed session plays next."""
     return {"rules": [
         mayor_rule(propose("Mul and div", [task("mul", "Add mul", ["calc/mul.py"], criteria="mul(2, 3) == 6"),
                                            task("div", "Add div", ["calc/div.py"], criteria="div(6, 3) == 2")]),
                    say()),
         *(rework or []),
-        polecat_rule("Add mul", [create("calc/mul.py", mul), done("mul"), say()]),
-        polecat_rule("Add div", [create("calc/div.py", DIV), done("div"), say()]),
+        polecat_rule("Add mul", [create("calc/mul.py", mul), done("mul"), say(), *(mul_then or [])]),
+        polecat_rule("Add div", [create("calc/div.py", DIV), done("div"), say(), *(div_then or [])]),
     ]}
 
 
@@ -110,3 +112,83 @@ def _push_foreign_commit(hub: FakeGitHub, branch: str) -> str:
     sha = git(hub.remote, "commit-tree", tree, "-p", head, "-m", "a colleague's commit")
     git(hub.remote, "update-ref", f"refs/heads/{branch}", sha)
     return sha
+
+
+def lint_on_bad_lines(hub: FakeGitHub):
+    """CI: `lint` fails (annotating calc/mul.py) while mul.py has the BAD line; `tests` always passes; a commit
+    status `ci/coverage` passes."""
+    def checks(sha: str):
+        bad = "BAD" in (remote_file(hub, sha, "calc/mul.py") or "")
+        lint = {"id": 10 if bad else 11, "name": "lint", "status": "completed",
+                "conclusion": "failure" if bad else "success",
+                "output": {"title": "1 error", "summary": "ruff found 1 error", "text": "E501 at mul.py"},
+                "annotations": [{"path": "calc/mul.py", "line": 5, "message": "E501 line too long"}] if bad else []}
+        runs = [{"id": 3, "name": "tests", "status": "completed", "conclusion": "success"}, lint]
+        return runs, [{"context": "ci/coverage", "state": "success", "description": "92%"}]
+    return checks
+
+
+async def test_a_failing_check_is_rework_on_the_bead_that_touched_the_file_then_the_pull_request_merges(
+        make_town, remote_repo, hub):
+    hub.checks = lint_on_bad_lines(hub)
+    steps = [write("calc/mul.py", MUL), done("lint fixed"), say()]
+    fix = polecat_rule("Add mul", steps, also="A CI check failed")
+    town = await open_town(make_town, remote_repo, hub, two_beads(MUL_BAD, [fix], mul_then=steps), autoLand=True)
+    epic, tasks, report = await run_goal(town, "Mul and div")
+    assert report.ok
+    mul, div = sorted(tasks, key=lambda b: b.title, reverse=True)  # "Add mul", "Add div"
+    assert mul.title == "Add mul"
+
+    # The failure goes back to the bead that touched calc/mul.py, with the check's name and log; it is fixed,
+    # pushed to the same pull request, the checks pass, and autoLand merges it with an allowed method.
+    merged = await eventually(lambda: _epic_with_state(town, epic.id, "merged"), 120, what="the pull request merged")
+    assert list(hub.pulls) == [1] and hub.pulls[1].merged_sha and hub.pulls[1].merge_method == "merge"
+    assert remote_file(hub, "main", "calc/mul.py") == MUL and remote_file(hub, "main", "calc/div.py") == DIV
+    assert merged.metadata["github"]["checks"] == "success"
+    assert town.store is not None
+    mul_notes = [c.text for c in (await town.store.get(mul.id)).comments or []]
+    failed = [n for n in mul_notes if "CI check 'lint' failed" in n]
+    assert failed and "calc/mul.py:5: E501 line too long" in failed[0]
+    assert not [c for c in (await town.store.get(div.id)).comments or [] if "CI check" in c.text]
+    assert "A CI check failed on the pull request" in json_requests(town)  # the polecat was told
+    assert (await town.store.get(mul.id)).status == Status.CLOSED
+    # Checks were only looked at, never hammered: a few looks per push (poll interval 0.05 s, sleeps between).
+    assert hub.calls("PUT", r"/repos/acme/calc/pulls/1/merge")[0].body["sha"] == hub.ref(hub.pulls[1].head)
+
+
+async def test_a_review_comment_on_a_line_is_rework_on_the_bead_that_wrote_it(make_town, remote_repo, hub):
+    hub.checks = always()
+    steps = [write("calc/div.py", DIV_FIXED), done("div guards b == 0"), say()]
+    fix = polecat_rule("Add div", steps, also="A reviewer commented")
+    town = await open_town(make_town, remote_repo, hub, two_beads(MUL, [fix], div_then=steps))
+    epic, tasks, report = await run_goal(town, "Mul and div")
+    assert report.ok
+    div = next(b for b in tasks if b.title == "Add div")
+    mul = next(b for b in tasks if b.title == "Add mul")
+    await eventually(lambda: _epic_with_checks(town, epic.id, "success"), 20, what="checks passed")
+    first_head = hub.ref(hub.pulls[1].head)
+
+    hub.add_review_comment(1, "calc/div.py", 5, "What if b is 0?")
+
+    # The line was written by the div bead: it goes back to its polecat, the fix is pushed to the same pull request.
+    await eventually(lambda: remote_file(hub, hub.pulls[1].head, "calc/div.py") == DIV_FIXED, 120,
+                     what="the fix pushed to the pull request")
+    assert hub.ref(hub.pulls[1].head) != first_head and list(hub.pulls) == [1]
+    assert town.store is not None
+    notes = [c.text for c in (await town.store.get(div.id)).comments or []]
+    assert any("Review comment by reviewer on calc/div.py:5" in n and "What if b is 0?" in n for n in notes)
+    assert not [c for c in (await town.store.get(mul.id)).comments or [] if "Review comment" in c.text]
+    assert "What if b is 0?" in json_requests(town)
+
+
+def json_requests(town: Town) -> str:
+    import json
+
+    assert town.model_server is not None
+    return json.dumps(town.model_server.requests)
+
+
+async def _epic_with_state(town: Town, epic_id: str, state: str):
+    assert town.store is not None
+    epic = await town.store.get(epic_id)
+    return epic if ((epic.metadata or {}).get("github") or {}).get("state") == state else None

@@ -218,29 +218,27 @@ class Lander:
         return found
 
     async def follow(self, epic_id: str) -> list[PullRequestStatus]:
-        """Follow the epic's open pull requests until each has concluded (merged, closed, rework sent, or
-        pending too long). One look per ``pollSeconds``; rate limits are waited out inside the client."""
+        """Follow the epic's open pull requests: checks and review comments, one look per ``pollSeconds`` (rate
+        limits are waited out inside the client). Ends when they are merged or closed, when rework was sent (the
+        goal runs again and lands again), or when checks stay pending longer than ``checksTimeout``."""
         started = time.monotonic()
         empty_looks = 0
         while True:
             statuses = [s for s in await self.statuses(epic_id) if s.state == "open"]
             if not statuses:
                 return await self.statuses(epic_id)
-            concluded = True
+            stop = False
             for status in statuses:
                 if self.settings.landing == "pr-per-bead" and status.base != (await self.connect()).base:
-                    concluded = False  # stacked on one not merged yet: it waits its turn
-                    continue
+                    continue  # stacked on one not merged yet: it waits its turn
                 result = await self.look(status, elapsed=time.monotonic() - started, empty_looks=empty_looks)
                 if result.checks == "none":
                     empty_looks += 1
-                if result.state == "open" and result.checks in ("pending", "none") and not result.detail.startswith(
-                        "rework"):
-                    concluded = False
+                if result.detail == "rework sent" or result.checks == "timeout":
+                    stop = True
                 elif result.state == "merged" and self.settings.landing == "pr-per-bead":
-                    concluded = False  # the next one in the stack is retargeted; go on
                     await self._retarget_next(epic_id, result)
-            if concluded:
+            if stop:
                 return await self.statuses(epic_id)
             await self.sleep(self.settings.poll_seconds)
 
