@@ -52,3 +52,25 @@ def hub(remote_repo, monkeypatch, caplog):
 def pr_settings(fake: FakeGitHub, **github: object) -> dict[str, object]:
     return {"github": {"landing": "pr", "apiUrl": fake.api_url, "repository": "acme/calc", "pollSeconds": 0.05,
                        "copilotReview": True, **github}}
+
+
+@pytest.fixture
+async def plain_town_with_remote(remote_repo, hub, tmp_path):
+    """A town with no model: one epic whose one bead is merged on the integration branch (a `Bead:` commit)."""
+    from gastown.config import Settings
+    from gastown.town.town import Town
+    from tests.town.conftest import commit_branch
+
+    repo, _ = remote_repo
+    settings = Settings(worktree_root=str(tmp_path / "worktrees"), verify_command="true",
+                        **pr_settings(hub))
+    town = await Town(repo, settings).open()
+    assert town.store is not None
+    epic = await town.store.create("Add mul", issue_type="epic")
+    bead = await town.store.create("mul", parent=epic.id, acceptance_criteria="mul(2, 3) == 6")
+    sha = commit_branch(repo, f"polecat/{bead.id}", {"calc/mul.py": "def mul(a, b):\n    return a * b\n"})
+    git(repo, "update-ref", f"refs/heads/{town.worktrees.integration}", sha)
+    await town.store.close_bead(bead.id, reason=f"merged {sha[:10]} into gastown/integration")
+    await town.store.close_bead(epic.id, reason="all beads merged")
+    yield town, epic.id
+    await town.close()

@@ -30,9 +30,9 @@ class Token:
 
 
 def where_looked(host: str) -> str:
-    return (f"no GitHub token for {host}: sign in with `gh auth login`"
-            + ("" if host == "github.com" else f" --hostname {host}")
-            + ", set GH_TOKEN or GITHUB_TOKEN, or sign in from the editor (Gas Town: Sign In to GitHub)")
+    login = "gh auth login" + ("" if host == "github.com" else f" --hostname {host}")
+    return (f"no GitHub token for {host}: sign in with `{login}`, set GH_TOKEN or GITHUB_TOKEN, or sign in from "
+            "the editor (Gas Town: Sign In to GitHub)")
 
 
 def env_token(host: str, env: Mapping[str, str] | None = None) -> Token | None:

@@ -1,0 +1,113 @@
+"""The client against the loopback GitHub (no town, no model): rate limits honoured (Retry-After waited, a wait
+longer than allowed refused at once, never a busy retry), a bad token a clear error that names no token, the
+token's sources, the remote's URL, and the loopback's schema check itself (it rejects a wrong shape)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gastown.github.auth import GitHubAuthError, Token, resolve_token
+from gastown.github.client import GitHubClient, GitHubRateLimited
+from gastown.github.landing import Hooks, Lander
+from gastown.github.remote import Where, parse_remote_url
+from gastown.github.settings import GitHubSettings
+from tests.github.conftest import TOKEN
+from tests.github.fake_github import FakeGitHub, validate
+
+
+def client(hub: FakeGitHub, token: str = TOKEN, **kw) -> GitHubClient:
+    where = Where(host="github.example", owner="acme", name="calc", api_url=hub.api_url)
+    return GitHubClient(where, Token(token, "test"), **kw)
+
+
+@pytest.mark.parametrize("status,headers", [
+    (429, {"retry-after": "1"}),
+    (403, {"retry-after": "1", "x-ratelimit-remaining": "0"}),
+])
+async def test_a_rate_limit_is_waited_out_as_the_host_asks(hub, status, headers):
+    hub.fail_next = [(status, headers, {"message": "API rate limit exceeded"})]
+    repo = await client(hub).repository()
+    assert repo.default_branch == "main"
+    first, second = hub.requests
+    assert (first.status, second.status) == (status, 200)
+    assert second.at - first.at >= 1.0  # the one retry came after Retry-After, not at once
+
+
+async def test_a_wait_longer_than_allowed_fails_at_once_with_a_clear_error(hub):
+    hub.fail_next = [(429, {"retry-after": "3600"}, {"message": "API rate limit exceeded"})]
+    with pytest.raises(GitHubRateLimited, match="wait 3600s") as caught:
+        await client(hub, max_retry_after=60).repository()
+    assert caught.value.retry_after == 3600 and len(hub.requests) == 1  # no busy retry
+
+
+async def test_a_bad_token_is_a_clear_error_naming_its_source_not_the_token(hub):
+    with pytest.raises(GitHubAuthError, match=r"refused the GitHub token from test \(401 Bad credentials\)") as caught:
+        await client(hub, token="ghp_wrong_token_value").repository()
+    assert "ghp_wrong_token_value" not in str(caught.value) and len(hub.requests) == 1
+
+
+async def test_a_bad_token_loses_nothing_when_landing(plain_town_with_remote, hub):
+    town, epic_id = plain_town_with_remote
+    town.set_github_token("ghp_wrong_token_value")
+    before = hub.ref("main")
+    with pytest.raises(GitHubAuthError, match="sign in again"):
+        await town.land_pull_request(epic_id)
+    assert hub.pulls == {} and hub.ref("main") == before and hub.ref(f"gastown/pr/{epic_id}") is None
+    assert town.store is not None and (await town.store.get(epic_id)).status == "closed"
+    town.set_github_token(TOKEN)  # signing in again is enough
+    assert "#1 opened" in await town.land_pull_request(epic_id)
+
+
+async def test_following_pending_checks_looks_once_per_interval_then_says_pending_too_long(plain_town_with_remote,
+                                                                                        hub):
+    town, epic_id = plain_town_with_remote
+    town.set_github_token(TOKEN)
+    hub.checks = lambda sha: ([{"id": 5, "name": "build", "status": "in_progress"}], [])
+    await town.land_pull_request(epic_id)
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(0.3)  # time passes between looks: the timeout below is reached after a few
+
+    settings = GitHubSettings(landing="pr", api_url=hub.api_url, repository="acme/calc", poll_seconds=7,
+                              checks_timeout_s=0.5)
+    escalated: list[str] = []
+
+    async def needs_you(bead_id: str, why: str) -> None:
+        escalated.append(why)
+
+    async def rework(*args: object) -> None:
+        raise AssertionError("nothing to rework")
+
+    lander = Lander(town.workspace, town.worktrees.integration, settings, lambda: town.store,
+                    Hooks(rework=rework, needs_you=needs_you), editor_token=lambda: TOKEN, sleep=sleep)
+    (status,) = await lander.follow(epic_id)
+    assert status.checks == "timeout" and "pending for more than 0.5s: 1 pending" in status.detail
+    assert escalated and "checks pending" in escalated[0]
+    looks = hub.calls("GET", r"/repos/acme/calc/commits/[0-9a-f]{40}/check-runs")
+    assert sleeps and set(sleeps) == {7} and len(looks) == len(sleeps) + 1  # one look per interval, no more
+
+
+def test_tokens_come_from_the_editor_then_the_environment_else_a_clear_error():
+    assert resolve_token("github.com", "ghp_editor", env={"GITHUB_TOKEN": "ghp_env"}).source == "editor"
+    token = resolve_token("github.com", None, env={"GITHUB_TOKEN": "ghp_env"}, gh="/nonexistent/gh")
+    assert (token.value, token.source) == ("ghp_env", "GITHUB_TOKEN") and "ghp_env" not in repr(token) + str(token)
+    assert resolve_token("ghe.example", None, env={"GH_ENTERPRISE_TOKEN": "e"}, gh="/no/gh").source == \
+        "GH_ENTERPRISE_TOKEN"
+    with pytest.raises(GitHubAuthError, match="gh auth login --hostname ghe.example.*GH_TOKEN or GITHUB_TOKEN"):
+        resolve_token("ghe.example", None, env={}, gh="/nonexistent/gh")
+
+
+def test_remote_urls():
+    assert parse_remote_url("git@github.com:acme/calc.git") == ("github.com", "acme/calc")
+    assert parse_remote_url("https://ghe.example/acme/calc") == ("ghe.example", "acme/calc")
+    assert parse_remote_url("ssh://git@github.com/acme/calc.git") == ("github.com", "acme/calc")
+    assert parse_remote_url("file:///tmp/remote.git") is None
+
+
+def test_the_loopback_rejects_a_body_that_is_not_githubs_shape():
+    assert validate("GET /repos/{owner}/{repo}/pulls/{pull_number}", {"number": "one"})  # errors found
+    assert validate("GET /repos/{owner}/{repo}/commits/{ref}/status", {"state": "success"})
