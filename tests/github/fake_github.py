@@ -26,7 +26,6 @@ from openapi_schema_validator import OAS30Validator
 from tests.github.openapi_subset import SUBSET
 
 
-
 def _null_in_nullable_enums(node: Any) -> None:
     """GitHub marks e.g. a check run's ``conclusion`` ``nullable`` with an ``enum`` that lacks null (and sends null
     for a run in progress); OpenAPI 3.0.3 reads such an enum strictly, so null is added where nullable says so."""
