@@ -242,6 +242,21 @@ class Lander:
                 return await self.statuses(epic_id)
             await self.sleep(self.settings.poll_seconds)
 
+    async def peek(self, status: PullRequestStatus) -> PullRequestStatus:
+        """The pull request's state and checks now, changing nothing (``gastown pr status``)."""
+        conn = await self.connect()
+        pr = await conn.client.get_pull(status.number)
+        status = status.model_copy(update={"updated_at": now_iso(), "sha": pr.head.sha, "base": pr.base.ref})
+        if pr.merged or pr.merged_at:
+            status.state = "merged"
+        elif pr.state == "closed":
+            status.state = "closed"
+        checks = summarise(await conn.client.check_runs(pr.head.sha), await conn.client.combined_status(pr.head.sha))
+        status.checks_line = checks.line()
+        if status.checks != "timeout" or checks.state != "pending":
+            status.checks = checks.state
+        return status
+
     async def look(self, status: PullRequestStatus, *, elapsed: float = 0.0, empty_looks: int = 0
                    ) -> PullRequestStatus:
         """One look at a pull request: its state, its checks on the head, new review comments. Acts on what it
