@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
@@ -229,6 +230,28 @@ class AgentEventNote(BaseModel):
     approved: bool | None = None
 
 
+# --- pull requests (github.landing) ---------------------------------------------------------------------------
+PULL_REQUESTS = "gastown/pullRequests"
+GITHUB_TOKEN = "gastown/githubToken"
+PULL_REQUEST_CHANGED = "gastown/pullRequestChanged"
+METHODS = (*METHODS, PULL_REQUESTS, GITHUB_TOKEN, PULL_REQUEST_CHANGED)
+
+
+class PullRequestsParams(_Params):
+    refresh: bool = Field(default=False, description="Ask the code host now (else: as last recorded)")
+
+
+class PullRequestsResult(BaseModel):
+    pull_requests: list[PullRequestStatus]
+    note: str = Field(default="", description="Why they were not refreshed, when they were not")
+
+
+class GitHubTokenParams(_Params):
+    """The editor's GitHub token (VS Code's authentication or SecretStorage), kept in the server's memory only."""
+
+    token: str | None = Field(default=None, repr=False)
+
+
 # Everything `gastown schemas` writes, by schema file name.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "SubmitGoalParams": SubmitGoalParams,
@@ -258,4 +281,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
+    "PullRequestsParams": PullRequestsParams,
+    "PullRequestsResult": PullRequestsResult,
+    "PullRequestStatus": PullRequestStatus,
+    "GitHubTokenParams": GitHubTokenParams,
 }

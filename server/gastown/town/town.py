@@ -609,7 +609,7 @@ class Town:
                 self.follow_pull_requests(epic.id)
 
     async def pull_requests(self, refresh: bool = True) -> list[PullRequestStatus]:
-        """Every epic's pull requests, looked at now when ``refresh`` (else as last recorded)."""
+        """Every epic's pull requests, looked at now when ``refresh`` (changing nothing), else as last recorded."""
         from gastown.github.landing import epics_with_pull_requests
 
         store = self._open_store()
@@ -618,7 +618,7 @@ class Town:
         for epic, _ in epics_with_pull_requests(await store.list(issue_type="epic")):
             for status in await lander.statuses(epic.id):
                 if refresh and status.state == "open":
-                    status = await lander.look(status)
+                    status = await lander.peek(status)
                 out.append(status)
         return out
 
