@@ -100,6 +100,17 @@ SETTINGS: tuple[EditorSetting, ...] = (
     EditorSetting("autoLand", "autoLand", markdown=True,
                   description="Land the integration branch on your current branch when a goal succeeds (never "
                               "forced, never over your uncommitted changes)."),
+    EditorSetting("github.landing", "github.landing", markdown=True,
+                  description="How goals land: `local` (merged into your branch), `pr` (one pull request per goal) "
+                              "or `pr-per-bead` (one per bead, stacked in merge order). Sign in with **Gas Town: Sign "
+                              "In to GitHub** (or `gh auth login`, or GH_TOKEN)."),
+    EditorSetting("github.autoLand", "github.autoLand", markdown=True,
+                  description="Merge a pull request when its checks pass, with a merge method the repository "
+                              "allows."),
+    EditorSetting("github.remote", "github.remote", description="The git remote pull request branches go to."),
+    EditorSetting("github.apiUrl", "github.apiUrl", markdown=True,
+                  description="The REST API's base URL for GitHub Enterprise, e.g. `https://ghe.example.com/api/v3` "
+                              "(empty: from the remote's host)."),
 )
 
 _KEPT = ("type", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
