@@ -33,8 +33,12 @@ AGENT_STATUS = "gastown/agentStatus"
 ANSWER = "gastown/answer"
 NUDGE = "gastown/nudge"
 RETRY = "gastown/retry"
+PULL_REQUESTS = "gastown/pullRequests"
+GITHUB_TOKEN = "gastown/githubToken"
+PULL_REQUEST_CHANGED = "gastown/pullRequestChanged"
 METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
-           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
+           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT,
+           PULL_REQUESTS, GITHUB_TOKEN, PULL_REQUEST_CHANGED)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
 CREATE_BEAD = "gastown.createBead"
@@ -231,12 +235,6 @@ class AgentEventNote(BaseModel):
 
 
 # --- pull requests (github.landing) ---------------------------------------------------------------------------
-PULL_REQUESTS = "gastown/pullRequests"
-GITHUB_TOKEN = "gastown/githubToken"
-PULL_REQUEST_CHANGED = "gastown/pullRequestChanged"
-METHODS = (*METHODS, PULL_REQUESTS, GITHUB_TOKEN, PULL_REQUEST_CHANGED)
-
-
 class PullRequestsParams(_Params):
     refresh: bool = Field(default=False, description="Ask the code host now (else: as last recorded)")
 
