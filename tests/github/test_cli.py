@@ -46,3 +46,11 @@ async def test_land_pr_then_pr_status(plain_town_with_remote, hub):
     hub.token = "rotated"  # the host no longer takes the token: the recorded state, and why
     stale = gastown(workspace, hub, "pr", "status")
     assert stale.returncode == 0 and "as last recorded; not refreshed:" in stale.stdout and "401" in stale.stdout
+
+
+def test_doctor_checks_the_remote_and_the_token_without_showing_it(remote_repo, hub):
+    workspace, _ = remote_repo
+    out = gastown(workspace, hub, "doctor", "--json", "--no-login-check")
+    (check,) = [c for c in json.loads(out.stdout)["checks"] if c["name"] == "github"]
+    assert check["ok"] and check["detail"].endswith("(landing pr); token from GITHUB_TOKEN")
+    assert f"acme/calc on {hub.api_url}" in check["detail"]
