@@ -192,3 +192,33 @@ async def _epic_with_state(town: Town, epic_id: str, state: str):
     assert town.store is not None
     epic = await town.store.get(epic_id)
     return epic if ((epic.metadata or {}).get("github") or {}).get("state") == state else None
+
+
+async def test_pr_per_bead_stacks_pull_requests_in_dependency_order_and_merges_them_bottom_up(
+        make_town, remote_repo, hub):
+    hub.checks = always()
+    scenario = {"rules": [
+        mayor_rule(propose("Mul then div", [task("mul", "Add mul", ["calc/mul.py"]),
+                                            task("div", "Add div", ["calc/div.py"], deps=["mul"])]), say()),
+        polecat_rule("Add mul", [create("calc/mul.py", MUL), done("mul"), say()]),
+        polecat_rule("Add div", [create("calc/div.py", DIV), done("div"), say()]),
+    ]}
+    town = await open_town(make_town, remote_repo, hub, scenario, landing="pr-per-bead", autoLand=True)
+    epic, tasks, report = await run_goal(town, "Mul then div")
+    assert report.ok
+    mul = next(b for b in tasks if b.title == "Add mul")
+    div = next(b for b in tasks if b.title == "Add div")
+
+    # One pull request per bead: div's is stacked on mul's (it shows only div's commit).
+    first, second = hub.pulls[1], hub.pulls[2]
+    assert (first.head, first.base) == (f"gastown/pr/bead/{mul.id}", "main")
+    assert second.head == f"gastown/pr/bead/{div.id}"
+    assert hub.calls("POST", r"/repos/acme/calc/pulls")[1].body["base"] == first.head
+    assert f"{div.id} — Add div" in second.body and f"{mul.id} — Add mul" not in second.body
+
+    # Checks pass: merged bottom-up, the second retargeted to main once the first merged.
+    await eventually(lambda: hub.pulls[2].merged_sha is not None, 30, what="both pull requests merged")
+    assert hub.pulls[1].merged_sha and second.base == "main"
+    assert remote_file(hub, "main", "calc/mul.py") == MUL and remote_file(hub, "main", "calc/div.py") == DIV
+    merges = [r.path for r in hub.calls("PUT", r"/repos/acme/calc/pulls/\d+/merge")]
+    assert merges == ["/repos/acme/calc/pulls/1/merge", "/repos/acme/calc/pulls/2/merge"]
