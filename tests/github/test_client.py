@@ -111,3 +111,15 @@ def test_remote_urls():
 def test_the_loopback_rejects_a_body_that_is_not_githubs_shape():
     assert validate("GET /repos/{owner}/{repo}/pulls/{pull_number}", {"number": "one"})  # errors found
     assert validate("GET /repos/{owner}/{repo}/commits/{ref}/status", {"state": "success"})
+
+
+def test_a_failed_push_never_repeats_credentials_written_into_the_remote_url(tmp_path):
+    from gastown.demo import make_sample_repo
+    from gastown.github.remote import GitHubError, push
+    from tests.github.conftest import git
+
+    repo = make_sample_repo(tmp_path / "calc")
+    git(repo, "remote", "add", "origin", f"http://x-access-token:{TOKEN}@127.0.0.1:9/acme/calc.git")
+    with pytest.raises(GitHubError) as caught:
+        push(repo, "origin", git(repo, "rev-parse", "HEAD"), "gastown/pr/x")
+    assert TOKEN not in str(caught.value) and "git push origin gastown/pr/x failed" in str(caught.value)

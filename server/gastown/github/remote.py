@@ -13,6 +13,7 @@ from gastown.vcs import git, git_text
 
 DOTCOM = "github.com"
 _SCP = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$")  # git@github.com:owner/name.git
+_USERINFO = re.compile(r"://[^@/\s]+@")  # credentials written into a remote's URL: never repeated in a message
 _URL = re.compile(r"^(?:https?|ssh|git)://(?:[^@/]+@)?(?P<host>[\w.-]+)(?::\d+)?/(?P<path>.+)$")
 
 
@@ -85,7 +86,7 @@ def push(workdir: Path, remote: str, sha: str, branch: str) -> bool:
     raises PushRejected when the remote branch has commits that ``sha`` does not contain."""
     out = git(["push", "--porcelain", remote, f"{sha}:refs/heads/{branch}"], workdir, check=False,
               env={"GIT_TERMINAL_PROMPT": "0"})
-    text = (out.stdout + out.stderr).decode(errors="replace")
+    text = _USERINFO.sub("://***@", (out.stdout + out.stderr).decode(errors="replace"))
     if out.returncode != 0:
         if "non-fast-forward" in text or "[rejected]" in text or "fetch first" in text:
             raise PushRejected(f"{remote}/{branch} has commits that are not on the integration branch (someone "
