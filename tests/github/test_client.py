@@ -123,3 +123,37 @@ def test_a_failed_push_never_repeats_credentials_written_into_the_remote_url(tmp
     with pytest.raises(GitHubError) as caught:
         push(repo, "origin", git(repo, "rev-parse", "HEAD"), "gastown/pr/x")
     assert TOKEN not in str(caught.value) and "git push origin gastown/pr/x failed" in str(caught.value)
+
+
+async def test_a_failure_no_bead_can_own_goes_to_the_overseer_and_a_named_file_to_its_bead(plain_town_with_remote,
+                                                                                         hub):
+    from gastown.town.bus import Escalation
+
+    town, epic_id = plain_town_with_remote
+    town.set_github_token(TOKEN)
+    escalations: list[Escalation] = []
+    town.bus.subscribe(lambda e: escalations.append(e) if isinstance(e, Escalation) else None)
+    hub.checks = lambda sha: ([{"id": 8, "name": "deploy-preview", "status": "completed", "conclusion": "failure",
+                                "output": {"title": "quota exceeded", "summary": "the preview host is full"}}],
+                              [{"context": "ci/tests", "state": "failure",
+                                "description": "FAILED tests/test_calc.py - see calc/mul.py"}])
+    await town.land_pull_request(epic_id)
+    reworked: list[tuple[str, str]] = []
+
+    async def rework(bead_id: str, why: str, feedback: str, bounded: bool) -> None:
+        reworked.append((bead_id, why))
+
+    lander = town.lander()
+    lander.hooks.rework = rework
+    (status,) = await lander.statuses(epic_id)
+    status = await lander.look(status)
+    assert status.checks == "failure" and status.detail == "rework sent"
+    (bead,) = [b for b in await town.store.list(parent=epic_id)]
+    # The commit status names calc/mul.py, which the bead wrote: rework on it; the preview failure names no file.
+    assert [b for b, _ in reworked] == [bead.id] and "CI check 'ci/tests' failed on calc/mul.py" in reworked[0][1]
+    assert [e.bead_id for e in escalations] == [epic_id] and "deploy-preview" in escalations[0].reason
+    epic_notes = [c.text for c in (await town.store.get(epic_id)).comments or []]
+    assert any(n.startswith("Needs the Overseer: Pull request #1: check 'deploy-preview' failed") for n in epic_notes)
+    # The same failing head is not sent back twice.
+    await lander.look(status)
+    assert len(reworked) == 1 and len(escalations) == 1

@@ -39,9 +39,20 @@ def two_beads(mul: str = MUL, rework: list[dict] | None = None, *, mul_then: lis
     ]}
 
 
-async def open_town(make_town, remote_repo, hub: FakeGitHub, scenario: dict, **github: object) -> Town:
+@pytest.fixture(autouse=True)
+def bus_events():
+    """Every event the towns of a test publish; afterwards none of them carries the token."""
+    events: list = []
+    yield events
+    assert events and not [e for e in events if TOKEN in e.model_dump_json()]
+
+
+async def open_town(make_town, remote_repo, hub: FakeGitHub, scenario: dict, bus_events: list | None = None,
+                    **github: object) -> Town:
     repo, _ = remote_repo
     town = await make_town(scenario, repo=repo, **pr_settings(hub, **github))
+    if bus_events is not None:
+        town.bus.subscribe(bus_events.append)
     town.set_github_token(TOKEN)  # as the editor hands over its SecretStorage token
     return town
 
@@ -63,9 +74,9 @@ def always(state: str = "success"):
     return checks
 
 
-async def test_a_goal_opens_one_pull_request_and_running_again_updates_it(make_town, remote_repo, hub):
+async def test_a_goal_opens_one_pull_request_and_running_again_updates_it(make_town, remote_repo, hub, bus_events):
     hub.checks = always()
-    town = await open_town(make_town, remote_repo, hub, two_beads())
+    town = await open_town(make_town, remote_repo, hub, bus_events=bus_events, scenario=two_beads())
     epic, tasks, report = await run_goal(town, "Mul and div")
     assert report.ok
 
@@ -129,11 +140,12 @@ def lint_on_bad_lines(hub: FakeGitHub):
 
 
 async def test_a_failing_check_is_rework_on_the_bead_that_touched_the_file_then_the_pull_request_merges(
-        make_town, remote_repo, hub):
+        make_town, remote_repo, hub, bus_events):
     hub.checks = lint_on_bad_lines(hub)
     steps = [write("calc/mul.py", MUL), done("lint fixed"), say()]
     fix = polecat_rule("Add mul", steps, also="A CI check failed")
-    town = await open_town(make_town, remote_repo, hub, two_beads(MUL_BAD, [fix], mul_then=steps), autoLand=True)
+    town = await open_town(make_town, remote_repo, hub, bus_events=bus_events,
+                           scenario=two_beads(MUL_BAD, [fix], mul_then=steps), autoLand=True)
     epic, tasks, report = await run_goal(town, "Mul and div")
     assert report.ok
     mul, div = sorted(tasks, key=lambda b: b.title, reverse=True)  # "Add mul", "Add div"
@@ -156,11 +168,12 @@ async def test_a_failing_check_is_rework_on_the_bead_that_touched_the_file_then_
     assert hub.calls("PUT", r"/repos/acme/calc/pulls/1/merge")[0].body["sha"] == hub.ref(hub.pulls[1].head)
 
 
-async def test_a_review_comment_on_a_line_is_rework_on_the_bead_that_wrote_it(make_town, remote_repo, hub):
+async def test_a_review_comment_on_a_line_is_rework_on_the_bead_that_wrote_it(make_town, remote_repo, hub, bus_events):
     hub.checks = always()
     steps = [write("calc/div.py", DIV_FIXED), done("div guards b == 0"), say()]
     fix = polecat_rule("Add div", steps, also="A reviewer commented")
-    town = await open_town(make_town, remote_repo, hub, two_beads(MUL, [fix], div_then=steps))
+    town = await open_town(make_town, remote_repo, hub, bus_events=bus_events,
+                           scenario=two_beads(MUL, [fix], div_then=steps))
     epic, tasks, report = await run_goal(town, "Mul and div")
     assert report.ok
     div = next(b for b in tasks if b.title == "Add div")
@@ -195,7 +208,7 @@ async def _epic_with_state(town: Town, epic_id: str, state: str):
 
 
 async def test_pr_per_bead_stacks_pull_requests_in_dependency_order_and_merges_them_bottom_up(
-        make_town, remote_repo, hub):
+        make_town, remote_repo, hub, bus_events):
     hub.checks = always()
     scenario = {"rules": [
         mayor_rule(propose("Mul then div", [task("mul", "Add mul", ["calc/mul.py"]),
@@ -203,7 +216,8 @@ async def test_pr_per_bead_stacks_pull_requests_in_dependency_order_and_merges_t
         polecat_rule("Add mul", [create("calc/mul.py", MUL), done("mul"), say()]),
         polecat_rule("Add div", [create("calc/div.py", DIV), done("div"), say()]),
     ]}
-    town = await open_town(make_town, remote_repo, hub, scenario, landing="pr-per-bead", autoLand=True)
+    town = await open_town(make_town, remote_repo, hub, bus_events=bus_events, scenario=scenario,
+                           landing="pr-per-bead", autoLand=True)
     epic, tasks, report = await run_goal(town, "Mul then div")
     assert report.ok
     mul = next(b for b in tasks if b.title == "Add mul")
