@@ -157,3 +157,41 @@ async def test_a_failure_no_bead_can_own_goes_to_the_overseer_and_a_named_file_t
     # The same failing head is not sent back twice.
     await lander.look(status)
     assert len(reworked) == 1 and len(escalations) == 1
+
+
+async def test_a_reopened_town_goes_on_following_its_open_pull_requests(plain_town_with_remote, hub):
+    from gastown.town.town import Town
+    from tests.support import eventually
+
+    town, epic_id = plain_town_with_remote
+    town.set_github_token(TOKEN)
+    hub.checks = lambda sha: ([{"id": 2, "name": "tests", "status": "queued"}], [])
+    await town.land_pull_request(epic_id)
+    settings = town.settings.model_copy(update={"github": town.settings.github.model_copy(update={"auto_land": True})})
+    workspace = town.workspace
+    await town.close()
+
+    hub.checks = lambda sha: ([{"id": 3, "name": "tests", "status": "completed", "conclusion": "success"}], [])
+    from gastown.town.bus import Bus, Progress
+
+    bus = Bus()
+    lines: list[str] = []
+    bus.subscribe(lambda e: lines.append(e.message) if isinstance(e, Progress) else None)
+    again = await Town(workspace, settings, bus).open()
+    try:
+        # It resumes following at once; with no token yet it stops and says why, then the editor's token comes.
+        await eventually(lambda: any("follow-up stopped: no GitHub token" in line for line in lines), 10,
+                         what="the follow-up waits for a token")
+        again.set_github_token(TOKEN)
+        await eventually(lambda: hub.pulls[1].merged_sha is not None, 20, what="merged after the restart")
+        assert again.store is not None
+        epic = await again.store.get(epic_id)
+        await eventually(lambda: _merged(again, epic_id), 10, what="the epic records the merge")
+        assert epic.external_ref == "https://github.example/acme/calc/pull/1"
+    finally:
+        await again.close()
+
+
+async def _merged(town, epic_id: str) -> bool:
+    epic = await town.store.get(epic_id)
+    return (epic.metadata or {}).get("github", {}).get("state") == "merged"

@@ -573,6 +573,8 @@ class Town:
         self._github_token = token or None
         if self._lander is not None:
             self._lander.forget_connection()
+        if self._github_token and self.store is not None:  # a follow-up that stopped for want of a token resumes
+            self.spawn(self._follow_open_pull_requests())
 
     async def land_goal(self, epic_id: str) -> str:
         """A finished goal's pull request(s): push, open or update, then follow checks and review comments."""
@@ -605,7 +607,8 @@ class Town:
         from gastown.github.landing import epics_with_pull_requests
 
         for epic, status in epics_with_pull_requests(await self.store.list(issue_type="epic")):
-            if status.state == "open":
+            task = self._following.get(epic.id)
+            if status.state == "open" and (task is None or task.done()):
                 self.follow_pull_requests(epic.id)
 
     async def pull_requests(self, refresh: bool = True) -> list[PullRequestStatus]:
