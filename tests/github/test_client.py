@@ -195,3 +195,22 @@ async def test_a_reopened_town_goes_on_following_its_open_pull_requests(plain_to
 async def _merged(town, epic_id: str) -> bool:
     epic = await town.store.get(epic_id)
     return (epic.metadata or {}).get("github", {}).get("state") == "merged"
+
+
+def test_a_stack_follows_the_last_commit_of_each_bead(tmp_path):
+    from gastown.demo import make_sample_repo
+    from gastown.github.checks import file_owners
+    from gastown.github.landing import _bead_tips
+    from tests.github.conftest import git
+
+    repo = make_sample_repo(tmp_path / "calc")
+    shas = {}
+    for n, (bead, path) in enumerate([("gt-1.1", "a.py"), ("gt-1.2", "b.py"), ("gt-1.1", "a.py")]):
+        (repo / path).write_text(f"v{n}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", f"work {n}\n\nBead: {bead}")
+        shas[n] = git(repo, "rev-parse", "HEAD")
+    # gt-1.1 was reworked after gt-1.2 merged: it now sits on top of the stack.
+    assert _bead_tips(repo, "main~3", "main", "origin", {"gt-1.1", "gt-1.2"}) == [("gt-1.2", shas[1]),
+                                                                                 ("gt-1.1", shas[2])]
+    assert file_owners(repo, "main~3", "main") == {"a.py": "gt-1.1", "b.py": "gt-1.2"}

@@ -400,20 +400,18 @@ def _has_ref(workdir: Path, remote: str, branch: str) -> bool:
 
 
 def _bead_tips(workdir: Path, base: str, integration: str, remote: str, beads: set[str]) -> list[tuple[str, str]]:
-    """(bead, the integration commit its last change ends at), in integration order, for ``beads``."""
+    """(bead, the integration commit its last change ends at), in the order of those commits: a bead reworked
+    after others merged moves up the stack (its pull request then shows the commits since the one below)."""
     upstream = f"{remote}/{base}" if _has_ref(workdir, remote, base) else base
     out = git_text(["log", "--reverse", "--first-parent", "--format=%H %(trailers:key=Bead,valueonly,separator=,)",
                     f"{upstream}..{integration}"], workdir)
-    tips: dict[str, str] = {}
-    order: list[str] = []
-    for line in out.splitlines():
+    tips: dict[str, tuple[int, str]] = {}
+    for index, line in enumerate(out.splitlines()):
         sha, _, bead = line.partition(" ")
         bead = bead.strip()
         if bead in beads:
-            if bead not in tips:
-                order.append(bead)
-            tips[bead] = sha
-    return [(b, tips[b]) for b in order]
+            tips[bead] = (index, sha)
+    return [(bead, sha) for bead, (_, sha) in sorted(tips.items(), key=lambda item: item[1][0])]
 
 
 def epics_with_pull_requests(beads: list[Bead]) -> list[tuple[Bead, PullRequestStatus]]:
