@@ -596,6 +596,7 @@ class Town:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the Overseer fixes it (token, network) and runs `land --pr`
+            self.lander().forget_connection()  # a refused token is not used again
             log.warning("following the pull requests of %s stopped: %s", epic_id, exc)
             self._pr_progress(epic_id, f"Pull request follow-up stopped: {exc}")
             return []
