@@ -23,7 +23,6 @@ from gastown.town import orphans
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import (
     Bus,
-    Escalation,
     MergeQueueState,
     OverseerMessage,
     PlanApproved,
@@ -37,6 +36,7 @@ from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, Ove
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
+from gastown.town.pull_requests import PullRequestDesk
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords
 from gastown.town.refinery import Refinery, tail
@@ -103,9 +103,10 @@ class Town:
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime,
                                      land_goal=self.land_goal)
-        self._lander: Lander | None = None  # github.landing pr / pr-per-bead (made on first use)
-        self._github_token: str | None = None  # the editor's (SecretStorage), in memory only
-        self._following: dict[str, asyncio.Task[Any]] = {}  # epic id -> its pull requests being followed
+        self.pr_desk = PullRequestDesk(workspace=self.workspace, integration=self.worktrees.integration,
+                                       settings=settings, verify_command=self.verify_command,
+                                       store=lambda: self.store, bus=self.bus, dispatcher=self.dispatcher,
+                                       spawn=self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
@@ -126,7 +127,7 @@ class Town:
         await self.witness.start()
         await self.apply_pending()
         await self.control.start()
-        await self._follow_open_pull_requests()
+        await self.pr_desk.follow_open()
         return self
 
     async def close(self) -> None:
@@ -556,111 +557,24 @@ class Town:
                            f"changed: {tail(why, 5)}")
         return tail(repo.text("log", "--oneline", "-5"), 5)
 
-    # --- landing through pull requests (github.landing) --------------------------------------------
+    # --- landing through pull requests (github.landing): town/pull_requests.py ------------------------
     def lander(self) -> Lander:
-        """The town's side of GitHub (imported on first use: a local town never loads the client)."""
-        if self._lander is None:
-            from gastown.github.landing import Hooks, Lander
-
-            self._lander = Lander(self.workspace, self.worktrees.integration, self.settings.github,
-                                  lambda: self.store, Hooks(rework=self._pr_rework, needs_you=self._pr_needs_you,
-                                                            publish=self.bus.publish, progress=self._pr_progress),
-                                  editor_token=lambda: self._github_token, verify_command=self.verify_command)
-        return self._lander
+        return self.pr_desk.lander()
 
     def set_github_token(self, token: str | None) -> None:
         """The editor's token (VS Code SecretStorage): kept in memory, never logged or written."""
-        self._github_token = token or None
-        if self._lander is not None:
-            self._lander.forget_connection()
-        if self._github_token and self.store is not None:  # a follow-up that stopped for want of a token resumes
-            self.spawn(self._follow_open_pull_requests())
+        self.pr_desk.set_token(token)
 
     async def land_goal(self, epic_id: str) -> str:
         """A finished goal's pull request(s): push, open or update, then follow checks and review comments."""
-        statuses = await self.lander().land(epic_id)
-        self.follow_pull_requests(epic_id)
-        return "; ".join(f"pull request #{s.number} {s.detail}: {s.url}" for s in statuses) or "no pull request"
-
-    def follow_pull_requests(self, epic_id: str) -> asyncio.Task[Any]:
-        task = self._following.get(epic_id)
-        if task is not None and not task.done():
-            task.cancel()
-        task = self.spawn(self._follow(epic_id))
-        self._following[epic_id] = task
-        return task
-
-    async def _follow(self, epic_id: str) -> list[PullRequestStatus]:
-        try:
-            return await self.lander().follow(epic_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the Overseer fixes it (token, network) and runs `land --pr`
-            self.lander().forget_connection()  # a refused token is not used again
-            log.warning("following the pull requests of %s stopped: %s", epic_id, exc)
-            self._pr_progress(epic_id, f"Pull request follow-up stopped: {exc}")
-            return []
-
-    async def _follow_open_pull_requests(self) -> None:
-        """After a restart: go on following the pull requests still open."""
-        if self.settings.github.landing == "local" or self.store is None:
-            return
-        from gastown.github.landing import epics_with_pull_requests
-
-        for epic, status in epics_with_pull_requests(await self.store.list(issue_type="epic")):
-            task = self._following.get(epic.id)
-            if status.state == "open" and (task is None or task.done()):
-                self.follow_pull_requests(epic.id)
+        return await self.pr_desk.land_goal(epic_id)
 
     async def pull_requests(self, refresh: bool = True) -> list[PullRequestStatus]:
-        """Every epic's pull requests, looked at now when ``refresh`` (changing nothing), else as last recorded."""
-        from gastown.github.landing import epics_with_pull_requests
-
-        store = self._open_store()
-        lander = self.lander()
-        out: list[PullRequestStatus] = []
-        for epic, _ in epics_with_pull_requests(await store.list(issue_type="epic")):
-            for status in await lander.statuses(epic.id):
-                if refresh and status.state == "open":
-                    status = await lander.peek(status)
-                out.append(status)
-        return out
+        return await self.pr_desk.pull_requests(refresh)
 
     async def land_pull_request(self, epic_id: str | None = None) -> str:
-        """`gastown land --pr`: open or update the pull request of ``epic_id`` (default: the newest epic whose
-        beads are all done), whatever ``github.landing`` says."""
-        store = self._open_store()
-        if epic_id is None:
-            epics = sorted(await store.list(issue_type="epic"), key=lambda e: e.created_at, reverse=True)
-            for epic in epics:
-                children = await store.list(parent=epic.id)
-                if children and all(c.status in Status.DONE for c in children):
-                    epic_id = epic.id
-                    break
-            if epic_id is None:
-                raise OverseerError("no goal has all its beads merged yet; name the epic to land")
-        lander = self.lander()
-        if self.settings.github.landing == "local":
-            lander.settings = self.settings.github.model_copy(update={"landing": "pr"})
-        statuses = await lander.land(epic_id)
-        return "\n".join(f"Pull request #{s.number} {s.detail} ({s.head} → {s.base}): {s.url}" for s in statuses)
-
-    async def _pr_rework(self, bead_id: str, why: str, feedback: str, bounded: bool) -> None:
-        """A failing check or a review comment: the bead goes back to its polecat (as the editor's reject
-        does) and its goal runs again; when the goal finishes, the pull request is updated."""
-        store = self._open_store()
-        bead = await store.get(bead_id)
-        await self.dispatcher.set_review(bead_id, "rejected", "github", comment=why)
-        await self.dispatcher.rework(bead_id, why, feedback, bounded=bounded)
-        await self.dispatcher.ensure_goal(bead.parent_id)
-
-    async def _pr_needs_you(self, bead_id: str, why: str) -> None:
-        await self._open_store().add_comment(bead_id, "refinery", f"Needs the Overseer: {why}")
-        self.bus.publish(Escalation(bead_id=bead_id, agent="refinery", reason=why))
-
-    def _pr_progress(self, epic_id: str, message: str) -> None:
-        run = self.dispatcher.goals.get(epic_id)
-        publish_progress(self.bus, run.goal_id if run else epic_id, message)
+        """`gastown land --pr`: open or update the pull request of ``epic_id`` (default: the newest finished)."""
+        return await self.pr_desk.land_pull_request(epic_id)
 
 
 def _exclude_state_dir(repo: Repo) -> None:
