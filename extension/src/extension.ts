@@ -1,11 +1,13 @@
 // Entry point: wires the town connection, the views, the review, the documents and the commands.
 // No logic of its own. Activation never waits for the server; commands and views do.
 import * as vscode from "vscode";
+import { TownClient } from "./client";
 import { registerCommands } from "./commands";
 import { AgentLogDocuments, BEAD_SCHEME, BeadDocuments, LOG_SCHEME } from "./docs/providers";
 import { join } from "node:path";
 import { errorText } from "./errors";
 import { ProblemNotices } from "./problemNotices";
+import { editorToken, PullRequests, type PullRequestServer, registerPullRequestCommands } from "./pullRequests";
 import { ReviewController } from "./review/review";
 import { offerRestartOnSettings, restartServer, setAndRestart, syncBeads } from "./serverActions";
 import { Town } from "./town";
@@ -57,6 +59,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     t.onAgentStatus((s) => views.setAgents(s.agents)),
     t.onAgentEvent((note) => logDocs.add(note)),
     t.onRunning((client) => views.connect(client)), // a first start or a restart
+  );
+
+  // Pull requests (github.landing): the epic rows show them; the editor's GitHub token goes to the server.
+  const pulls = new PullRequests();
+  let running: PullRequestServer | undefined;
+  views.beads.decorate = (bead) => (bead.issue_type === "epic" ? pulls.describe(bead.id) : undefined);
+  context.subscriptions.push(
+    pulls,
+    pulls.onDidChange(() => views.beads.repaint()),
+    t.onRunning((client) => {
+      if (!(client instanceof TownClient)) return;
+      const server: PullRequestServer = client.client;
+      running = server;
+      void editorToken(context.secrets)
+        .then((token) => pulls.attach(server, token))
+        .catch((err) => output.appendLine(`gastown/pullRequests failed: ${errorText(err)}`));
+    }),
+    ...registerPullRequestCommands(pulls, context.secrets, async () => {
+      await t.api();
+      if (!running) throw new Error("the Gas Town server is not running");
+      return running;
+    }, output),
   );
 
   // Commands, and the restart new settings need.

@@ -34,10 +34,14 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  GitHubTokenParams: GitHubTokenParams;
   InitializationOptions: InitializationOptions;
   NudgeParams: NudgeParams;
   PlanDecisionParams: PlanDecisionParams;
   PlanDecisionResult: PlanDecisionResult;
+  PullRequestStatus: PullRequestStatus;
+  PullRequestsParams: PullRequestsParams;
+  PullRequestsResult: PullRequestsResult;
   RetryParams: RetryParams;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
@@ -474,6 +478,15 @@ export interface DocumentResult {
   text: string;
 }
 /**
+ * The editor's GitHub token (VS Code's authentication or SecretStorage), kept in the server's memory only.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "GitHubTokenParams".
+ */
+export interface GitHubTokenParams {
+  token?: string | null;
+}
+/**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "InitializationOptions".
  */
@@ -495,6 +508,7 @@ export interface InitializationOptions {
    * Beads a polecat files with bead_create: hold them (deferred, listed for the Overseer to dispatch) or dispatch them within the same goal
    */
   discoveredWork?: "hold" | "dispatch";
+  github?: GitHubSettings;
   integrationBranch?: string;
   /**
    * Most tasks one plan may have
@@ -542,6 +556,59 @@ export interface InitializationOptions {
    * Where polecat worktrees go (outside the workspace)
    */
   worktreeRoot?: string | null;
+}
+/**
+ * Landing through pull requests
+ */
+export interface GitHubSettings {
+  /**
+   * The REST API's base URL; empty = https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise remote
+   */
+  apiUrl?: string;
+  /**
+   * Merge the pull request when its checks pass (with a merge method the repository allows)
+   */
+  autoLand?: boolean;
+  /**
+   * The branch pull requests target; empty = the repository's default
+   */
+  base?: string;
+  /**
+   * Checks still pending after this long: the pull request is marked 'checks pending too long' and the Overseer is told
+   */
+  checksTimeout?: number;
+  /**
+   * Ask for a Copilot review on new pull requests (where the host allows it)
+   */
+  copilotReview?: boolean;
+  /**
+   * Open pull requests as drafts
+   */
+  draft?: boolean;
+  /**
+   * local (merge into your branch), pr (one pull request per goal) or pr-per-bead (one per bead, stacked on its dependencies' pull requests)
+   */
+  landing?: "local" | "pr" | "pr-per-bead";
+  /**
+   * The longest Retry-After (rate limit) waited for before a request fails with a clear error
+   */
+  maxRetryAfter?: number;
+  /**
+   * Seconds between looks at a pull request's checks and review comments
+   */
+  pollSeconds?: number;
+  /**
+   * The git remote pull request branches are pushed to
+   */
+  remote?: string;
+  /**
+   * owner/name on the host; empty = read from the remote's URL
+   */
+  repository?: string;
+  /**
+   * Reviewers requested on every pull request
+   */
+  reviewers?: string[];
 }
 /**
  * Permission policy, Witness, budgets, worktree pool
@@ -679,6 +746,49 @@ export interface PlanDecisionResult {
   epic_id: string;
 }
 /**
+ * One pull request as the editor and `gastown pr status` show it (also kept in the epic's metadata).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PullRequestStatus".
+ */
+export interface PullRequestStatus {
+  base?: string;
+  bead_id?: string | null;
+  checks?: "pending" | "success" | "failure" | "none" | "timeout";
+  checks_line?: string;
+  detail?: string;
+  epic_id: string;
+  head?: string;
+  number: number;
+  reported_sha?: string;
+  seen_comments?: number[];
+  sha?: string;
+  state?: "open" | "closed" | "merged";
+  updated_at?: string;
+  url: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PullRequestsParams".
+ */
+export interface PullRequestsParams {
+  /**
+   * Ask the code host now (else: as last recorded)
+   */
+  refresh?: boolean;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "PullRequestsResult".
+ */
+export interface PullRequestsResult {
+  /**
+   * Why they were not refreshed, when they were not
+   */
+  note?: string;
+  pull_requests: PullRequestStatus[];
+}
+/**
  * Send an escalated or blocked bead back to a polecat, with the Overseer's note as guidance.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -767,6 +877,64 @@ export interface UpdateBeadParams {
   reason?: string | null;
   status?: ("open" | "closed" | "blocked" | "deferred") | null;
   title?: string | null;
+}
+/**
+ * Landing through pull requests. ``local`` keeps today's way (``gastown land`` merges the integration branch
+ * into your branch); ``pr`` opens one pull request per goal; ``pr-per-bead`` one per bead, stacked on the
+ * pull requests of the beads it depends on.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "GitHubSettings".
+ */
+export interface GitHubSettings1 {
+  /**
+   * The REST API's base URL; empty = https://api.github.com, or https://HOST/api/v3 for a GitHub Enterprise remote
+   */
+  apiUrl?: string;
+  /**
+   * Merge the pull request when its checks pass (with a merge method the repository allows)
+   */
+  autoLand?: boolean;
+  /**
+   * The branch pull requests target; empty = the repository's default
+   */
+  base?: string;
+  /**
+   * Checks still pending after this long: the pull request is marked 'checks pending too long' and the Overseer is told
+   */
+  checksTimeout?: number;
+  /**
+   * Ask for a Copilot review on new pull requests (where the host allows it)
+   */
+  copilotReview?: boolean;
+  /**
+   * Open pull requests as drafts
+   */
+  draft?: boolean;
+  /**
+   * local (merge into your branch), pr (one pull request per goal) or pr-per-bead (one per bead, stacked on its dependencies' pull requests)
+   */
+  landing?: "local" | "pr" | "pr-per-bead";
+  /**
+   * The longest Retry-After (rate limit) waited for before a request fails with a clear error
+   */
+  maxRetryAfter?: number;
+  /**
+   * Seconds between looks at a pull request's checks and review comments
+   */
+  pollSeconds?: number;
+  /**
+   * The git remote pull request branches are pushed to
+   */
+  remote?: string;
+  /**
+   * owner/name on the host; empty = read from the remote's URL
+   */
+  repository?: string;
+  /**
+   * Reviewers requested on every pull request
+   */
+  reviewers?: string[];
 }
 /**
  * The polecats' permission policy, the Witness's supervision, budgets and the worktree pool.

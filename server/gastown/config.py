@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gastown.github.settings import GitHubSettings
+
 DEFAULT_MODEL = "gpt-4.1"
 
 # Keys are camelCase as the editor sends them (initializationOptions); Python names work too. The few
@@ -162,6 +164,7 @@ class Settings(BaseModel):
     polecats: PolecatSettings = Field(default_factory=PolecatSettings,
                                       description="Permission policy, Witness, budgets, worktree pool")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="OpenTelemetry traces")
+    github: GitHubSettings = Field(default_factory=GitHubSettings, description="Landing through pull requests")
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -196,7 +196,26 @@ def run_checks(workspace: Path, settings: object,
                check_worktree_root(workspace, settings.worktree_root)]  # type: ignore[attr-defined]
     if repo.ok:
         checks.append(check_ledger(workspace))
+    github = getattr(settings, "github", None)
+    if repo.ok and github is not None and github.landing != "local":
+        checks.append(check_github(workspace, github))
     return DoctorReport(ok=all(c.ok or c.level == "warning" for c in checks), checks=checks)
+
+
+def check_github(workspace: Path, github: object) -> Check:
+    """github.landing pr / pr-per-bead: the remote is a GitHub repository and a token is there (not used: no
+    request is made; the token is never shown, only where it comes from)."""
+    from gastown.errors import GastownError
+    from gastown.github.auth import resolve_token
+    from gastown.github.remote import locate
+
+    try:
+        where = locate(workspace, github)  # type: ignore[arg-type]
+        token = resolve_token(where.host)
+    except GastownError as exc:
+        return Check(name="github", ok=False, detail=str(exc), fix="see github.* in `gastown config show`")
+    return Check(name="github", ok=True, detail=f"{where.full_name} on {where.api_url} (landing "
+                 f"{github.landing}); token from {token.source}")  # type: ignore[attr-defined]
 
 
 def login_prober(cli_path: str | None) -> Callable[[], tuple[bool, str]]:

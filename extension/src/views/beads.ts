@@ -2,7 +2,7 @@
 // Rows are stable node objects, so a delta repaints only the rows it touched (the whole tree only when
 // the roots change or a filter other than "all" is on).
 import * as vscode from "vscode";
-import type { AgentInfo, BeadsChanged } from "../protocol";
+import type { AgentInfo, BeadSummary, BeadsChanged } from "../protocol";
 import { agentsByBead } from "./agentsModel";
 import {
   type BeadDetails,
@@ -29,6 +29,8 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
   private view: FilteredTree = new FilteredTree(this.sync.model);
   private agents = new Map<string, AgentInfo>();
   private connected = false;
+  /** More for a row's description (an epic's pull request), from outside the view. */
+  decorate: ((bead: BeadSummary) => string | undefined) | undefined;
 
   /** `details` fetches what a hovered row's tooltip shows beyond the row (gastown/bead). */
   constructor(private readonly details?: (id: string) => Promise<BeadDetails>) {}
@@ -47,6 +49,11 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
 
   onDelta(delta: BeadsChanged): Promise<void> {
     return this.connected ? this.sync.onDelta(delta) : Promise.resolve();
+  }
+
+  /** Every row again (what ``decorate`` says changed). */
+  repaint(): void {
+    this.changed.fire();
   }
 
   refresh(): Promise<void> {
@@ -132,6 +139,8 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
     item.id = bead.id;
     const agent = this.agents.get(bead.id);
     item.description = beadDescription(bead, agent);
+    const extra = this.decorate?.(bead);
+    if (extra) item.description += ` · ${extra}`;
     const icon = statusIcon(bead.status);
     item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
     item.contextValue = `bead.${bead.issue_type}.${bead.status}`;

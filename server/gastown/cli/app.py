@@ -128,7 +128,10 @@ def _land(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with Town(workspace_of(args), settings) as town:
-            print(await town.land())
+            if args.pr:  # push the goal's branch and open or update its pull request (github.*)
+                print(await town.land_pull_request(args.epic))
+            else:
+                print(await town.land())
         return 0
 
     return asyncio.run(go())
@@ -185,7 +188,11 @@ def add_parsers(sub: Any, only: str | None = None) -> None:
         p.set_defaults(func=_bench)
 
     if only in (None, "land"):
-        p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced)")
+        p = sub.add_parser("land", help="merge the integration branch into the current branch (never forced); "
+                                        "--pr: open or update the goal's pull request instead")
         add_workspace(p)
+        p.add_argument("--pr", action="store_true", help="push the goal's branch to github.remote and open or update "
+                                                         "its pull request (never forced)")
+        p.add_argument("--epic", default=None, help="with --pr: the goal's epic (default: the newest one finished)")
         add_config_flags(p)
         p.set_defaults(func=_land)

@@ -110,6 +110,17 @@ SETTINGS: tuple[EditorSetting, ...] = (
     EditorSetting("telemetry.filePath", "telemetry.filePath", markdown=True, schema={"default": ""},
                   description="JSON-lines file of `telemetry.exporter` = `file` (empty: "
                               "`.gastown/telemetry/spans.jsonl`)."),
+    EditorSetting("github.landing", "github.landing", markdown=True,
+                  description="How goals land: `local` (merged into your branch), `pr` (one pull request per goal) "
+                              "or `pr-per-bead` (one per bead, stacked in merge order). Sign in with **Gas Town: Sign "
+                              "In to GitHub** (or `gh auth login`, or GH_TOKEN)."),
+    EditorSetting("github.autoLand", "github.autoLand", markdown=True,
+                  description="Merge a pull request when its checks pass, with a merge method the repository "
+                              "allows."),
+    EditorSetting("github.remote", "github.remote", description="The git remote pull request branches go to."),
+    EditorSetting("github.apiUrl", "github.apiUrl", markdown=True,
+                  description="The REST API's base URL for GitHub Enterprise, e.g. `https://ghe.example.com/api/v3` "
+                              "(empty: from the remote's host)."),
 )
 
 _KEPT = ("type", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")

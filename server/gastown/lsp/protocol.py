@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead
 from gastown.town.convoys import ConvoyProgress
 from gastown.town.costs import CostReport
@@ -34,8 +35,12 @@ AGENT_STATUS = "gastown/agentStatus"
 ANSWER = "gastown/answer"
 NUDGE = "gastown/nudge"
 RETRY = "gastown/retry"
+PULL_REQUESTS = "gastown/pullRequests"
+GITHUB_TOKEN = "gastown/githubToken"
+PULL_REQUEST_CHANGED = "gastown/pullRequestChanged"
 METHODS: tuple[str, ...] = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
-           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
+           ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT,
+           PULL_REQUESTS, GITHUB_TOKEN, PULL_REQUEST_CHANGED)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
 CREATE_BEAD = "gastown.createBead"
@@ -231,6 +236,22 @@ class AgentEventNote(BaseModel):
     approved: bool | None = None
 
 
+# --- pull requests (github.landing) ---------------------------------------------------------------------------
+class PullRequestsParams(_Params):
+    refresh: bool = Field(default=False, description="Ask the code host now (else: as last recorded)")
+
+
+class PullRequestsResult(BaseModel):
+    pull_requests: list[PullRequestStatus]
+    note: str = Field(default="", description="Why they were not refreshed, when they were not")
+
+
+class GitHubTokenParams(_Params):
+    """The editor's GitHub token (VS Code's authentication or SecretStorage), kept in the server's memory only."""
+
+    token: str | None = Field(default=None, repr=False)
+
+
 # Everything `gastown schemas` writes, by schema file name.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "SubmitGoalParams": SubmitGoalParams,
@@ -260,6 +281,10 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
+    "PullRequestsParams": PullRequestsParams,
+    "PullRequestsResult": PullRequestsResult,
+    "PullRequestStatus": PullRequestStatus,
+    "GitHubTokenParams": GitHubTokenParams,
 }
 
 

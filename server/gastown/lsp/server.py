@@ -19,6 +19,7 @@ from pygls.uris import to_fs_path
 from gastown import __version__
 from gastown.config_sources import load_settings
 from gastown.errors import GastownError
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
@@ -104,6 +105,8 @@ class GastownServer(LanguageServer):
                       "run “Gas Town: Approve Plan”")
         elif isinstance(event, Escalation):
             self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
+        elif isinstance(event, PullRequestStatus):
+            self.protocol.notify(P.PULL_REQUEST_CHANGED, event.model_dump(mode="json", exclude={"seen_comments"}))
         elif isinstance(event, TownWarning):
             self.show(types.MessageType.Warning, f"Gas Town: {event.message}")
         elif isinstance(event, DiscoveredWork) and event.mode == "hold":
@@ -518,3 +521,6 @@ def serve() -> int:
     finally:
         reap_children()
     return 0
+
+
+from gastown.lsp import github as _github  # noqa: E402,F401 - registers gastown/pullRequests, gastown/githubToken

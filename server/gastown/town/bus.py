@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import LedgerChange
 from gastown.town.state import AgentInfo
 
@@ -204,7 +205,7 @@ class ConvoyReached(BaseModel):
 Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
          | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
          | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork
-         | ConvoyReached)
+         | ConvoyReached | PullRequestStatus)
 
 
 def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:

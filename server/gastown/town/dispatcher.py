@@ -97,7 +97,8 @@ class Dispatcher:
                  new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
                  spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], land: Callable[[], Awaitable[str]],
                  verify: Callable[[], Awaitable[bool]],
-                 preflight: Callable[[str], Awaitable[None]] | None = None, tracer: Tracer = NO_TRACER) -> None:
+                 preflight: Callable[[str], Awaitable[None]] | None = None, tracer: Tracer = NO_TRACER,
+                 land_goal: Callable[[str], Awaitable[str]] | None = None) -> None:
         self._store = store
         self.tracer = tracer
         self.board = board
@@ -112,6 +113,7 @@ class Dispatcher:
         self._spawn = spawn
         self._land = land
         self._verify = verify
+        self._land_goal = land_goal  # github.landing pr / pr-per-bead: a finished goal opens its pull request
         self._preflight = preflight  # before a wave is claimed: polecats can start (raises a GastownError)
         self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
@@ -373,7 +375,12 @@ class Dispatcher:
                    + (f"; {len(discovered)} discovered by polecats" if discovered else "")
                    + (f"; held for you to dispatch: {', '.join(held)}" if held else ""))
         self.progress(run.goal_id, summary, 100)
-        if report.ok and self.settings.auto_land:
+        if report.ok and self._land_goal is not None and self.settings.github.landing != "local":
+            try:
+                self.progress(run.goal_id, await self._land_goal(run.epic_id))
+            except Exception as exc:  # noqa: BLE001 - the goal is done; the pull request is the Overseer's to fix
+                self.progress(run.goal_id, f"Pull request not opened: {exc}")
+        elif report.ok and self.settings.auto_land:
             try:
                 landed = await self._land()
                 self.progress(run.goal_id, f"Landed {self.worktrees.integration}:\n{landed}")

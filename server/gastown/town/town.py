@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
+from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentEvent, AgentRuntime
@@ -38,6 +39,7 @@ from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
+from gastown.town.pull_requests import PullRequestDesk
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords
 from gastown.town.refinery import Refinery, tail
@@ -51,6 +53,7 @@ from gastown.vcs.repo import Repo, changed_files, head_branch, open_repo
 from gastown.vcs.status import changed_paths
 
 if TYPE_CHECKING:
+    from gastown.github.landing import Lander
     from gastown.runtime.scripted_model import ScriptedModelServer
 
 log = logging.getLogger(__name__)
@@ -108,8 +111,12 @@ class Town:
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime,
-                                     tracer=self.tracer)
+                                     tracer=self.tracer, land_goal=self.land_goal)
         self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
+        self.pr_desk = PullRequestDesk(workspace=self.workspace, integration=self.worktrees.integration,
+                                       settings=settings, verify_command=self.verify_command,
+                                       store=lambda: self.store, bus=self.bus, dispatcher=self.dispatcher,
+                                       spawn=self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._mayor_tap = UsageTap()  # the Mayor's tokens, counted per goal into the run records
@@ -133,6 +140,7 @@ class Town:
         await self.apply_pending()
         await self.control.start()
         await self.convoys.check()  # a convoy completed while no town ran is announced now
+        await self.pr_desk.follow_open()
         return self
 
     async def close(self) -> None:
@@ -596,6 +604,26 @@ class Town:
             raise GitError(f"{self.worktrees.integration} does not merge cleanly into {target}; nothing was "
                            f"changed: {tail(why, 5)}")
         return tail(repo.text("log", "--oneline", "-5"), 5)
+
+    # --- landing through pull requests (github.landing): town/pull_requests.py ------------------------
+    def lander(self) -> Lander:
+        return self.pr_desk.lander()
+
+    def set_github_token(self, token: str | None) -> None:
+        """The editor's token (VS Code SecretStorage): kept in memory, never logged or written."""
+        self.pr_desk.set_token(token)
+
+    async def land_goal(self, epic_id: str) -> str:
+        """A finished goal's pull request(s): push, open or update, then follow checks and review comments."""
+        return await self.pr_desk.land_goal(epic_id)
+
+    async def pull_requests(self, refresh: bool = True) -> list[PullRequestStatus]:
+        return await self.pr_desk.pull_requests(refresh)
+
+    async def land_pull_request(self, epic_id: str | None = None) -> str:
+        """`gastown land --pr`: open or update the pull request of ``epic_id`` (default: the newest finished)."""
+        return await self.pr_desk.land_pull_request(epic_id)
+
 
 def _exclude_state_dir(repo: Repo) -> None:
     """Keep .gastown/ out of git without editing the user's .gitignore."""

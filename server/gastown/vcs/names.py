@@ -43,3 +43,15 @@ def bead_of_branch(branch: str | None) -> str | None:
 def archive_ref(name: str, stamp: str, sha: str) -> str:
     """Where unmerged work is kept when a branch or a detached commit is dropped: never deleted."""
     return f"{ARCHIVE_REF_PREFIX}/{name}/{stamp}-{sha[:8]}"
+
+
+# Branches pushed to the code host for pull requests (github.landing): one per goal, or one per bead.
+PR_BRANCH_PREFIX = "gastown/pr/"
+
+
+def goal_pr_branch(epic_id: str) -> str:
+    return f"{PR_BRANCH_PREFIX}{epic_id}"
+
+
+def bead_pr_branch(bead_id: str) -> str:
+    return f"{PR_BRANCH_PREFIX}bead/{bead_id}"
