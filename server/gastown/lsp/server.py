@@ -35,6 +35,7 @@ from gastown.town.bus import (
     DispatchPaused,
     Escalation,
     GoalFinished,
+    HumanStepReady,
     PlanDrafted,
     Progress,
     TownWarning,
@@ -103,6 +104,9 @@ class GastownServer(LanguageServer):
                       "run “Gas Town: Approve Plan”")
         elif isinstance(event, Escalation):
             self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
+        elif isinstance(event, HumanStepReady):
+            self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — “{event.title}” is a "
+                      "human step: do it, then close the bead")
         elif isinstance(event, TownWarning):
             self.show(types.MessageType.Warning, f"Gas Town: {event.message}")
         elif isinstance(event, DiscoveredWork) and event.mode == "hold":

@@ -190,9 +190,19 @@ class DiscoveredWork(BaseModel):
     mode: str  # hold | dispatch
 
 
+class HumanStepReady(BaseModel):
+    """A human step (a formula's ``type = "human"`` or gated step) has nothing left blocking it: the Overseer
+    does it and closes its bead; what needs it waits until then. Never given to a polecat."""
+
+    goal_id: str
+    bead_id: str
+    title: str
+
+
 Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
          | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
-         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork)
+         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork
+         | HumanStepReady)
 
 
 def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:

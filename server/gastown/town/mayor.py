@@ -25,6 +25,7 @@ from gastown.town.plan import Plan, PlanDraft, parse_plan
 log = logging.getLogger(__name__)
 
 DRAFT = "draft"  # plan approval: beads wait in this status until the Overseer approves the plan
+HUMAN_LABEL = "human"  # Beads' label for a bead a person must close
 
 MAYOR_SYSTEM = """You are the Mayor of Gas Town. You do not write code. You plan: break the Overseer's goal
 into small tasks that separate workers (Polecats) can do in parallel on their own branches, each with clear
@@ -190,23 +191,42 @@ class Mayor:
 
     async def _write(self, goal: str, plan: Plan, *, goal_id: str = "", draft: bool = False
                      ) -> tuple[Bead, list[Bead]]:
-        """Epic + tasks + dependencies in one ledger transaction: a plan lands whole or not at all."""
-        async with self.store.batch(actor="mayor") as tx:
-            epic = await tx.create(plan.title, description=goal + ("\n\n" + plan.summary if plan.summary else ""),
-                                   issue_type="epic", priority=min(t.priority for t in plan.tasks),
-                                   metadata={"goal": goal, "goal_id": goal_id})
-            by_key: dict[str, Bead] = {}
-            for task in plan.tasks:
-                by_key[task.key] = await tx.create(
-                    task.title, description=task.description, acceptance_criteria=task.acceptance_criteria,
-                    priority=task.priority, issue_type=task.type, parent=epic.id,
-                    metadata={"plan_key": task.key, "files": task.files},
-                )
-            for task in plan.tasks:
-                for dep in task.depends_on:
-                    await tx.add_dependency(by_key[task.key].id, by_key[dep].id, DepType.BLOCKS)
-            if draft:
-                for bead in [epic, *by_key.values()]:
-                    await tx.update(bead.id, status=DRAFT)
-        tasks = [await self.store.get(by_key[t.key].id) for t in plan.tasks]
-        return await self.store.get(epic.id), tasks
+        return await write_plan(self.store, goal, plan, goal_id=goal_id, draft=draft)
+
+
+async def write_plan(store: Store, goal: str, plan: Plan, *, goal_id: str = "", draft: bool = False,
+                     human: frozenset[str] = frozenset(), labels: dict[str, list[str]] | None = None,
+                     epic_metadata: dict[str, Any] | None = None, actor: str = "mayor") -> tuple[Bead, list[Bead]]:
+    """Epic + tasks + dependencies in one ledger transaction: a plan (the Mayor's, or a poured formula's)
+    lands whole or not at all. Tasks keyed in ``human`` are the Overseer's: labelled ``human``, never
+    dispatched (see ``town.pour``)."""
+    labels = labels or {}
+    async with store.batch(actor=actor) as tx:
+        epic = await tx.create(plan.title, description=goal + ("\n\n" + plan.summary if plan.summary else ""),
+                               issue_type="epic", priority=min(t.priority for t in plan.tasks),
+                               metadata={"goal": goal, "goal_id": goal_id, **(epic_metadata or {})})
+        by_key: dict[str, Bead] = {}
+        for task in plan.tasks:
+            extra_labels = labels.get(task.key, [])
+            metadata: dict[str, Any] = {"plan_key": task.key, "files": task.files}
+            if task.key in human:
+                extra_labels = [HUMAN_LABEL, *extra_labels]
+                metadata["human"] = True
+            by_key[task.key] = await tx.create(
+                task.title, description=task.description, acceptance_criteria=task.acceptance_criteria,
+                priority=task.priority, issue_type=task.type, parent=epic.id,
+                labels=extra_labels or None, metadata=metadata,
+            )
+        for task in plan.tasks:
+            for dep in task.depends_on:
+                await tx.add_dependency(by_key[task.key].id, by_key[dep].id, DepType.BLOCKS)
+        if draft:
+            for bead in [epic, *by_key.values()]:
+                await tx.update(bead.id, status=DRAFT)
+    tasks = [await store.get(by_key[t.key].id) for t in plan.tasks]
+    return await store.get(epic.id), tasks
+
+
+def is_human(bead: Bead) -> bool:
+    """A step only the Overseer closes (a formula's ``type = "human"`` or gated step): never dispatched."""
+    return HUMAN_LABEL in (bead.labels or []) or bool((bead.metadata or {}).get("human"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
+from gastown.formulas import Catalog, discover
 from gastown.ledger.model import Bead, LedgerChange, Status
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentRuntime
@@ -35,6 +36,7 @@ from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, Ove
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
+from gastown.town.pour import pour, prepare
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords
 from gastown.town.refinery import Refinery, tail
@@ -313,6 +315,29 @@ class Town:
         approval on, the run starts when ``approve_plan`` is called)."""
         goal_id = goal_id or uuid.uuid4().hex[:8]
         epic, tasks = await self.plan(goal, goal_id)
+        task = self.spawn(self.dispatcher.run_goal(epic.id, goal_id))
+        return goal_id, epic, tasks, task
+
+    # --- formulas ---------------------------------------------------------------------------------
+    def formulas(self) -> Catalog:
+        """The formulas this town can pour: built-ins < ~/.beads/formulas < the project's .beads/formulas."""
+        return discover(self.workspace)
+
+    async def pour_formula(self, name: str, values: dict[str, str], goal_id: str | None = None
+                           ) -> tuple[str, Bead, list[Bead], asyncio.Task[Any]]:
+        """Pour a formula with ``values`` into an epic and its beads (validated like a plan; a FormulaError
+        leaves the ledger untouched) and run it like a goal. With plan approval on, it waits as a draft."""
+        store = self._open_store()
+        goal_id = goal_id or uuid.uuid4().hex[:8]
+        poured = prepare(self.formulas().get(name), values, max_plan_size=self.settings.max_plan_size)
+        draft = self.settings.plan_approval
+        epic, tasks = await pour(store, poured, goal_id=goal_id, draft=draft)
+        human = [t.id for t in tasks if t.id and (t.metadata or {}).get("human")]
+        publish_progress(self.bus, goal_id, f"Formula {name}: poured {epic.id} “{epic.title}” with {len(tasks)} "
+                                            "beads" + (f" ({len(human)} for you: {', '.join(human)})" if human else "")
+                                            + (" — waiting for your approval" if draft else ""), 5)
+        if draft:
+            self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
         task = self.spawn(self.dispatcher.run_goal(epic.id, goal_id))
         return goal_id, epic, tasks, task
 
