@@ -90,7 +90,6 @@ def _run(args: argparse.Namespace) -> int:
     (a running town, or `gastown resume`, works them)."""
     from gastown.cli.app import _follow, _print_reports
     from gastown.cli.settings import load, workspace_of
-
     from gastown.formulas import discover
     from gastown.town.pour import prepare
 
