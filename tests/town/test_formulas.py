@@ -5,6 +5,7 @@ merged with the scripted model, and bad formulas or variables that write nothing
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -12,10 +13,10 @@ import pytest
 
 from gastown.formulas import FormulaError
 from gastown.ledger.model import DepType, Status
-from gastown.town.bus import HumanStepReady
+from gastown.town.bus import HumanStepReady, PlanProposed
 from gastown.town.snapshot import take_snapshot
 from gastown.town.town import Town
-from tests.scenario_kit import create, done, polecat_rule, say, write
+from tests.scenario_kit import create, done, mayor_rule, polecat_rule, say, write
 from tests.support import eventually
 from tests.town.conftest import git
 
@@ -153,3 +154,31 @@ async def test_a_builtin_formula_runs_to_merged(make_town):
     assert (await town.store.get(epic.id)).status == Status.CLOSED
     log = git(town.workspace, "log", "--format=%B", town.worktrees.integration)
     assert all(b.id in log for b in beads)
+
+
+@pytest.mark.runtime
+async def test_the_mayor_is_offered_the_formulas_and_pours_one_with_the_plans_validation(make_town):
+    bad = {"tool_calls": [{"name": "pour_formula", "arguments": {"name": "bugfix", "vars": {"where": "calc"}}}]}
+    good = {"tool_calls": [{"name": "pour_formula", "arguments": {
+        "name": "bugfix", "vars": {"bug": "add ignores floats", "where": "calc/__init__.py"}}}]}
+    town: Town = await make_town({"rules": [mayor_rule(bad, good, say("Poured the bugfix formula."))]})
+    proposals: list[PlanProposed] = []
+    town.bus.subscribe(lambda e: proposals.append(e) if isinstance(e, PlanProposed) else None)
+
+    epic, beads = await town.plan("Fix: add ignores floats", "g1")
+
+    assert [(p.attempt, p.accepted) for p in proposals] == [(1, False), (2, True)]
+    assert proposals[0].problems == ["formula bugfix: vars.bug: required variable is missing (--var bug=…) — "
+                                     "What goes wrong, in a sentence (e.g. \"divide by zero crashes the "
+                                     "calculator\")"]
+    assert [b.title for b in beads] == ["Regression test: add ignores floats", "Fix: add ignores floats",
+                                        "Changelog entry: add ignores floats"]
+    assert (epic.metadata or {})["goal"] == "Fix: add ignores floats"
+    assert (epic.metadata or {})["formula"] == "bugfix"
+    assert [d.depends_on_id for d in beads[1].dependencies or [] if d.type == DepType.BLOCKS] == [beads[0].id]
+    assert town.model_server is not None
+    asked = town.model_server.requests[0]
+    prompt = json.dumps(asked)
+    assert "bugfix(bug*, where)" in prompt and "pour_formula" in prompt
+    tools = {t["function"]["name"] for t in asked.get("tools", [])}
+    assert {"propose_plan", "pour_formula"} <= tools

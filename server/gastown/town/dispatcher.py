@@ -27,7 +27,8 @@ from gastown.town.bus import (
     ReviewState,
     publish_progress,
 )
-from gastown.town.mayor import DRAFT, is_human
+from gastown.town.mayor import DRAFT
+from gastown.town.plan import is_human
 from gastown.town.polecat import Polecat, PolecatResult, polecat_name
 from gastown.town.queue import MergeRequest
 from gastown.town.radar import ConflictRadar, overlap

@@ -6,27 +6,39 @@ closes them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from gastown.formulas import Catalog, FormulaError, FormulaFile, Problem, Rendered, render
-from gastown.town.mayor import write_plan
-from gastown.town.plan import Plan, parse_plan
+from gastown.ledger.model import Bead, DepType
+from gastown.town.plan import DRAFT, HUMAN_LABEL, Plan, parse_plan
 
 if TYPE_CHECKING:
-    from gastown.ledger.model import Bead
     from gastown.ledger.store import Store
 
 
 @dataclass
 class Poured:
-    """A formula ready to write: the plan, its human task keys, and what the epic remembers."""
+    """A plan ready to write: a formula's (its human task keys, labels, what the epic remembers) or a
+    Mayor's own (none of those)."""
 
     plan: Plan
-    human: frozenset[str]
-    goal: str
-    labels: dict[str, list[str]]
-    epic_metadata: dict[str, Any]
+    human: frozenset[str] = frozenset()
+    goal: str = ""
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    epic_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class FormulaChoice(BaseModel):
+    """Call pour_formula to pour one of the town's formulas (listed in the prompt) for the goal instead of
+    writing a plan: its steps become the beads."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(description="The formula's name, from the list in the prompt")
+    vars: dict[str, Any] = Field(default_factory=dict, description="Its variables by name; every required one "
+                                 "(marked *) must be given")
 
 
 def prepare(found: FormulaFile, values: dict[str, str], *, max_plan_size: int = 30) -> Poured:
@@ -57,6 +69,39 @@ def plan_data(rendered: Rendered) -> dict[str, Any]:
                    "acceptance_criteria": s.acceptance_criteria, "priority": s.priority, "type": s.issue_type,
                    "depends_on": s.needs, "files": s.files} for s in rendered.steps],
     }
+
+
+async def write_plan(store: Store, goal: str, plan: Plan, *, goal_id: str = "", draft: bool = False,
+                     human: frozenset[str] = frozenset(), labels: dict[str, list[str]] | None = None,
+                     epic_metadata: dict[str, Any] | None = None, actor: str = "mayor") -> tuple[Bead, list[Bead]]:
+    """Epic + tasks + dependencies in one ledger transaction: a plan (the Mayor's, or a poured formula's)
+    lands whole or not at all. Tasks keyed in ``human`` are the Overseer's: labelled ``human``, never
+    dispatched (see ``town.pour``)."""
+    labels = labels or {}
+    async with store.batch(actor=actor) as tx:
+        epic = await tx.create(plan.title, description=goal + ("\n\n" + plan.summary if plan.summary else ""),
+                               issue_type="epic", priority=min(t.priority for t in plan.tasks),
+                               metadata={"goal": goal, "goal_id": goal_id, **(epic_metadata or {})})
+        by_key: dict[str, Bead] = {}
+        for task in plan.tasks:
+            extra_labels = labels.get(task.key, [])
+            metadata: dict[str, Any] = {"plan_key": task.key, "files": task.files}
+            if task.key in human:
+                extra_labels = [HUMAN_LABEL, *extra_labels]
+                metadata["human"] = True
+            by_key[task.key] = await tx.create(
+                task.title, description=task.description, acceptance_criteria=task.acceptance_criteria,
+                priority=task.priority, issue_type=task.type, parent=epic.id,
+                labels=extra_labels or None, metadata=metadata,
+            )
+        for task in plan.tasks:
+            for dep in task.depends_on:
+                await tx.add_dependency(by_key[task.key].id, by_key[dep].id, DepType.BLOCKS)
+        if draft:
+            for bead in [epic, *by_key.values()]:
+                await tx.update(bead.id, status=DRAFT)
+    tasks = [await store.get(by_key[t.key].id) for t in plan.tasks]
+    return await store.get(epic.id), tasks
 
 
 async def pour(store: Store, poured: Poured, *, goal_id: str = "", draft: bool = False,

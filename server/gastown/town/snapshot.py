@@ -67,7 +67,7 @@ def waiting_question(bead: Bead) -> str | None:
 async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownSnapshot:
     from gastown.ledger.ids import natural_key
     from gastown.ledger.store import Store
-    from gastown.town.mayor import is_human
+    from gastown.town.plan import is_human
     from gastown.town.records import status_report
 
     snap = TownSnapshot(workspace=str(workspace))

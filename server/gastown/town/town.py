@@ -287,7 +287,8 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self.board.listener("mayor", None), publish=self.bus.publish)
+                                on_event=self.board.listener("mayor", None), publish=self.bus.publish,
+                                formulas=self.formulas)
         return self._mayor
 
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
