@@ -16,10 +16,12 @@ export const Methods = {
   beadsChanged: "gastown/beadsChanged",
   diff: "gastown/diff",
   document: "gastown/document",
+  formulas: "gastown/formulas",
   nudge: "gastown/nudge",
   planDecision: "gastown/planDecision",
   retry: "gastown/retry",
   review: "gastown/review",
+  runFormula: "gastown/runFormula",
   submitGoal: "gastown/submitGoal",
   updateBead: "gastown/updateBead",
 } as const;

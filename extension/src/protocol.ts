@@ -30,6 +30,7 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  FormulasResult: FormulasResult;
   InitializationOptions: InitializationOptions;
   NudgeParams: NudgeParams;
   PlanDecisionParams: PlanDecisionParams;
@@ -37,6 +38,8 @@ export interface GastownProtocol {
   RetryParams: RetryParams;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
+  RunFormulaParams: RunFormulaParams;
+  RunFormulaResult: RunFormulaResult;
   SubmitGoalParams: SubmitGoalParams;
   SubmitGoalResult: SubmitGoalResult;
   UpdateBeadParams: UpdateBeadParams;
@@ -376,6 +379,64 @@ export interface DocumentResult {
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulasResult".
+ */
+export interface FormulasResult {
+  formulas: FormulaInfo[];
+  /**
+   * Formula files that do not load
+   */
+  problems?: FormulaProblem[];
+}
+/**
+ * A formula the town can pour, for the palette's pick and its variable inputs.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaInfo".
+ */
+export interface FormulaInfo {
+  description?: string;
+  /**
+   * Steps only the Overseer closes
+   */
+  human_steps?: string[];
+  name: string;
+  origin: "builtin" | "user" | "project";
+  path: string;
+  steps: number;
+  vars?: FormulaVar[];
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaVar".
+ */
+export interface FormulaVar {
+  default?: string | null;
+  description?: string;
+  /**
+   * The allowed values (empty: any)
+   */
+  enum?: string[];
+  name: string;
+  /**
+   * A regular expression the value must match
+   */
+  pattern?: string | null;
+  required?: boolean;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaProblem".
+ */
+export interface FormulaProblem {
+  /**
+   * What is wrong with the file, with its lines and fields
+   */
+  message: string;
+  name: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "InitializationOptions".
  */
 export interface InitializationOptions {
@@ -605,6 +666,34 @@ export interface ReviewResult {
    * The bead's status after the verdict
    */
   status: string;
+}
+/**
+ * Pour a formula with its variables into an epic and beads, and run it like a goal.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RunFormulaParams".
+ */
+export interface RunFormulaParams {
+  name: string;
+  vars?: {
+    [k: string]: string | undefined;
+  };
+  workDoneToken?: string | number | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RunFormulaResult".
+ */
+export interface RunFormulaResult {
+  /**
+   * The formula's beads, one per step, in step order
+   */
+  bead_ids: string[];
+  epic_id: string;
+  /**
+   * Beads only the Overseer closes
+   */
+  human_bead_ids?: string[];
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gastown.formulas import FormulaFile
 from gastown.ledger.model import Bead
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
@@ -32,7 +33,7 @@ AGENT_STATUS = "gastown/agentStatus"
 ANSWER = "gastown/answer"
 NUDGE = "gastown/nudge"
 RETRY = "gastown/retry"
-METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
+METHODS: tuple[str, ...] = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
            ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
@@ -229,6 +230,65 @@ class AgentEventNote(BaseModel):
     approved: bool | None = None
 
 
+# --- Formulas (workflow templates) ------------------------------------------------------------------------
+FORMULAS = "gastown/formulas"
+RUN_FORMULA = "gastown/runFormula"
+METHODS = (*METHODS, FORMULAS, RUN_FORMULA)
+
+
+class FormulaVar(BaseModel):
+    name: str
+    description: str = ""
+    required: bool = False
+    default: str | None = None
+    enum: list[str] = Field(default_factory=list, description="The allowed values (empty: any)")
+    pattern: str | None = Field(default=None, description="A regular expression the value must match")
+
+
+class FormulaInfo(BaseModel):
+    """A formula the town can pour, for the palette's pick and its variable inputs."""
+
+    name: str
+    description: str = ""
+    origin: Literal["builtin", "user", "project"]
+    path: str
+    vars: list[FormulaVar] = Field(default_factory=list)
+    steps: int
+    human_steps: list[str] = Field(default_factory=list, description="Steps only the Overseer closes")
+
+    @classmethod
+    def of(cls, found: FormulaFile) -> FormulaInfo:
+        f = found.formula
+        return cls(name=f.formula, description=f.description, origin=found.origin,  # type: ignore[arg-type]
+                   path=str(found.path), steps=len(f.steps), human_steps=f.human_steps,
+                   vars=[FormulaVar(name=n, description=v.description, required=v.required, default=v.default,
+                                    enum=v.enum, pattern=v.pattern) for n, v in f.vars.items()])
+
+
+class FormulaProblem(BaseModel):
+    name: str
+    message: str = Field(description="What is wrong with the file, with its lines and fields")
+
+
+class FormulasResult(BaseModel):
+    formulas: list[FormulaInfo]
+    problems: list[FormulaProblem] = Field(default_factory=list, description="Formula files that do not load")
+
+
+class RunFormulaParams(_Params):
+    """Pour a formula with its variables into an epic and beads, and run it like a goal."""
+
+    name: str = Field(min_length=1)
+    vars: dict[str, str] = Field(default_factory=dict)
+    work_done_token: str | int | None = None
+
+
+class RunFormulaResult(BaseModel):
+    epic_id: str
+    bead_ids: list[str] = Field(description="The formula's beads, one per step, in step order")
+    human_bead_ids: list[str] = Field(default_factory=list, description="Beads only the Overseer closes")
+
+
 # Everything `gastown schemas` writes, by schema file name.
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "SubmitGoalParams": SubmitGoalParams,
@@ -258,4 +318,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "AgentEventNote": AgentEventNote,
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
+    "FormulasResult": FormulasResult,
+    "RunFormulaParams": RunFormulaParams,
+    "RunFormulaResult": RunFormulaResult,
 }
