@@ -28,10 +28,13 @@ import type {
   DiffResult,
   DocumentParams,
   DocumentResult,
+  FormulasResult,
   NudgeParams,
   RetryParams,
   ReviewParams,
   ReviewResult,
+  RunFormulaParams,
+  RunFormulaResult,
   SubmitGoalParams,
   PlanDecisionParams,
   PlanDecisionResult,
@@ -65,6 +68,10 @@ export interface TownApi {
   retry(params: RetryParams): Promise<ActionResult>;
   /** Tell the server the git-synced ledger copy changed, so it imports it (as after a git pull). */
   importLedger(): Promise<void>;
+  /** The formulas the town can pour (and the files that do not load). */
+  formulas(): Promise<FormulasResult>;
+  /** Pour a formula with its variables into an epic and beads, run like a goal. */
+  runFormula(params: RunFormulaParams): Promise<RunFormulaResult>;
 }
 
 /** Notification handlers, set once per client. */
@@ -194,6 +201,14 @@ export class TownClient implements TownApi {
 
   retry(params: RetryParams): Promise<ActionResult> {
     return this.request(Methods.retry, params);
+  }
+
+  formulas(): Promise<FormulasResult> {
+    return this.request(Methods.formulas, {});
+  }
+
+  runFormula(params: RunFormulaParams): Promise<RunFormulaResult> {
+    return this.request(Methods.runFormula, params);
   }
 
   async importLedger(): Promise<void> {
