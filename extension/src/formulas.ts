@@ -26,10 +26,12 @@ export function formulaItems(result: FormulasResult): FormulaItem[] {
   return [...result.formulas]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((formula) => {
-      const human = formula.human_steps?.length ? ` · ${formula.human_steps.length} for you` : "";
+      const steps = formula.steps ?? [];
+      const human = steps.filter((s) => s.human).length;
+      const forYou = human ? ` · ${human} for you` : "";
       return {
         label: formula.name,
-        description: `${formula.origin} · ${formula.steps} step${formula.steps === 1 ? "" : "s"}${human}`,
+        description: `${formula.origin} · ${steps.length} step${steps.length === 1 ? "" : "s"}${forYou}`,
         detail: formula.description ?? "",
         formula,
       };

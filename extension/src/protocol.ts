@@ -389,22 +389,41 @@ export interface FormulasResult {
   problems?: FormulaProblem[];
 }
 /**
- * A formula the town can pour, for the palette's pick and its variable inputs.
+ * A formula the town can pour: where it comes from, its variables and its steps.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
  * via the `definition` "FormulaInfo".
  */
 export interface FormulaInfo {
   description?: string;
-  /**
-   * Steps only the Overseer closes
-   */
-  human_steps?: string[];
   name: string;
   origin: "builtin" | "user" | "project";
   path: string;
-  steps: number;
+  /**
+   * Origins of same-named files it replaces
+   */
+  shadows?: string[];
+  steps?: FormulaStep[];
   vars?: FormulaVar[];
+  version?: number;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaStep".
+ */
+export interface FormulaStep {
+  acceptance_criteria?: string;
+  condition?: string;
+  /**
+   * Only the Overseer closes it; never given to a polecat
+   */
+  human?: boolean;
+  id: string;
+  needs?: string[];
+  /**
+   * As written, {{variables}} not substituted
+   */
+  title: string;
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema

@@ -23,15 +23,19 @@ const release: FormulaInfo = {
   description: "Prepare and publish a release",
   origin: "builtin",
   path: "/x/release.formula.toml",
-  steps: 4,
-  human_steps: ["publish"],
+  steps: [
+    { id: "changelog", title: "Changelog for {{version}}" },
+    { id: "bump", title: "Bump", needs: ["changelog"] },
+    { id: "notes", title: "Notes", needs: ["changelog"] },
+    { id: "publish", title: "Publish", needs: ["bump", "notes"], human: true },
+  ],
   vars: [
     { name: "version", description: "The version", required: true, default: null, enum: [], pattern: "^\\d+\\.\\d+\\.\\d+$" },
     { name: "channel", description: "", required: false, default: "stable", enum: ["stable", "beta"], pattern: null },
     { name: "note", description: "", required: false, default: null, enum: [], pattern: null },
   ],
 };
-const docs: FormulaInfo = { name: "docs", origin: "project", path: "/p/docs.formula.toml", steps: 1, vars: [] };
+const docs: FormulaInfo = { name: "docs", origin: "project", path: "/p/docs.formula.toml", steps: [{ id: "write", title: "Write" }], vars: [] };
 const listed: FormulasResult = { formulas: [release, docs], problems: [] };
 
 /** A UI that picks by name and answers the inputs in order (undefined = Escape), recording what it showed. */

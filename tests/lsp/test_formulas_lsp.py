@@ -46,7 +46,8 @@ async def test_list_run_and_a_human_step_needs_you(client: LanguageClient):
     by_name = {f.name: f for f in listed.formulas}
     assert {"feature", "bugfix", "refactor", "docs", "release", "signoff"} <= set(by_name)
     signoff = by_name["signoff"]
-    assert signoff.origin == "project" and signoff.steps == 2 and signoff.human_steps == ["sign"]
+    assert signoff.origin == "project"
+    assert [(s.id, s.human, s.needs) for s in signoff.steps] == [("sign", True, []), ("record", False, ["sign"])]
     assert [(v.name, v.required) for v in signoff.vars] == [("who", True)]
     assert [v.pattern for v in by_name["release"].vars] == [r"^\d+\.\d+\.\d+$"]
     [problem] = [p for p in listed.problems if p.name == "broken"]

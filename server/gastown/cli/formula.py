@@ -15,15 +15,9 @@ if TYPE_CHECKING:
 
 
 def formula_dict(found: FormulaFile) -> dict[str, Any]:
-    f = found.formula
-    return {
-        "name": f.formula, "description": f.description, "origin": found.origin, "path": str(found.path),
-        "shadows": found.shadows, "version": f.version,
-        "vars": [{"name": n, **v.model_dump(exclude_defaults=True)} for n, v in f.vars.items()],
-        "steps": [{"id": s.id, "title": s.title, "needs": s.requires, "human": s.human,
-                   **({"condition": s.condition} if s.condition else {}),
-                   "acceptance_criteria": s.acceptance_criteria} for s in f.steps],
-    }
+    from gastown.formulas.summary import FormulaInfo
+
+    return FormulaInfo.of(found).model_dump(mode="json")
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from gastown.formulas import FormulaFile
+from gastown.formulas.summary import FormulaInfo
 from gastown.ledger.model import Bead
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
@@ -234,35 +234,6 @@ class AgentEventNote(BaseModel):
 FORMULAS = "gastown/formulas"
 RUN_FORMULA = "gastown/runFormula"
 METHODS = (*METHODS, FORMULAS, RUN_FORMULA)
-
-
-class FormulaVar(BaseModel):
-    name: str
-    description: str = ""
-    required: bool = False
-    default: str | None = None
-    enum: list[str] = Field(default_factory=list, description="The allowed values (empty: any)")
-    pattern: str | None = Field(default=None, description="A regular expression the value must match")
-
-
-class FormulaInfo(BaseModel):
-    """A formula the town can pour, for the palette's pick and its variable inputs."""
-
-    name: str
-    description: str = ""
-    origin: Literal["builtin", "user", "project"]
-    path: str
-    vars: list[FormulaVar] = Field(default_factory=list)
-    steps: int
-    human_steps: list[str] = Field(default_factory=list, description="Steps only the Overseer closes")
-
-    @classmethod
-    def of(cls, found: FormulaFile) -> FormulaInfo:
-        f = found.formula
-        return cls(name=f.formula, description=f.description, origin=found.origin,  # type: ignore[arg-type]
-                   path=str(found.path), steps=len(f.steps), human_steps=f.human_steps,
-                   vars=[FormulaVar(name=n, description=v.description, required=v.required, default=v.default,
-                                    enum=v.enum, pattern=v.pattern) for n, v in f.vars.items()])
 
 
 class FormulaProblem(BaseModel):

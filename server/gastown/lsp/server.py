@@ -19,6 +19,7 @@ from pygls.uris import to_fs_path
 from gastown import __version__
 from gastown.config_sources import load_settings
 from gastown.errors import GastownError
+from gastown.formulas.summary import FormulaInfo
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
@@ -260,7 +261,7 @@ async def submit_goal(ls: GastownServer, params: Any) -> dict[str, Any]:
 async def formulas(ls: GastownServer, _params: Any) -> dict[str, Any]:
     catalog = (await ls.require_town()).formulas()
     return P.FormulasResult(
-        formulas=[P.FormulaInfo.of(f) for f in catalog.sorted()],
+        formulas=[FormulaInfo.of(f) for f in catalog.sorted()],
         problems=[P.FormulaProblem(name=n, message=str(e)) for n, e in sorted(catalog.problems.items())],
     ).model_dump(mode="json")
 
