@@ -107,7 +107,8 @@ def test_unknown_step_unknown_field_and_bad_type():
     text = GOOD.replace('type = "human"\ndescription = "Open PR', 'type = "person"\nowner = "me"\ndescription = "Open PR')
     message = problems_of(text)  # every shape problem at once
     assert "line 33: steps[3] (review).owner: unknown field" in message
-    assert "line 32: steps[3] (review).type: 'person' is not supported" in message
+    assert "line 32: steps[3] (review).type: 'person' is not supported (use one of task, bug, feature, chore, " \
+        "human or gate)" in message
     message = problems_of(GOOD.replace('needs = ["implement"]', 'needs = ["implemnt"]'))
     assert "line 25: steps[2] (test).needs: unknown step 'implemnt'" in message
 
@@ -136,12 +137,14 @@ def test_name_must_match_the_file():
 def test_beads_gate_and_shorthand_vars_load_and_a_gated_step_is_human():
     text = ('formula = "ship"\nversion = 1\n[vars]\nenv = "staging"\n[[steps]]\nid = "push"\ntitle = "Push"\n'
             '[[steps]]\nid = "await-ci"\ntitle = "Await CI in {{env}}"\nneeds = ["push"]\n'
-            '[steps.gate]\ntype = "gh:run"\nid = "release.yml"\ntimeout = "30m"\n')
+            '[steps.gate]\ntype = "gh:run"\nid = "release.yml"\ntimeout = "30m"\n'
+            '[[steps]]\nid = "approval"\ntitle = "Approval"\ntype = "gate"\nneeds = ["await-ci"]\n')
     formula = parse_formula(text, "ship.formula.toml", expect_name="ship")
     assert formula.vars["env"].default == "staging"
-    assert formula.human_steps == ["await-ci"]
+    assert formula.human_steps == ["await-ci", "approval"]
     rendered = render(formula, {})
     gated = rendered.steps[1]
+    assert rendered.steps[2].human and rendered.steps[2].issue_type == "task"
     assert gated.human and gated.title == "Await CI in staging"
     assert "Gate: gh:run release.yml (timeout 30m)" in gated.description
 

@@ -20,6 +20,7 @@ FORMULA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 VAR_REF = re.compile(r"\{\{([a-zA-Z_][a-zA-Z0-9_]*)\}\}")  # Beads' {{variable}} placeholder
 ISSUE_TYPES = ("task", "bug", "feature", "chore")
 HUMAN = "human"  # the step type (and the bead label) of a step only the Overseer closes
+GATE = "gate"  # Beads' async coordination step: no gate watchers here, so the Overseer closes it too
 
 # Beads features not poured by Gas Town yet, by where they appear, with what to do instead.
 UNSUPPORTED_TOP = {
@@ -107,7 +108,8 @@ class Step(BaseModel):
     notes: str = ""
     acceptance_criteria: str = Field(default="", description="Gas Town's: how the Refinery and the Overseer "
                                      "can tell the step is done")
-    type: str = Field(default="task", description="task, bug, feature, chore, or human (the Overseer closes it)")
+    type: str = Field(default="task", description="task, bug, feature, chore, or human/gate (the Overseer "
+                      "closes it)")
     priority: int | None = Field(default=None, ge=0, le=4)
     labels: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -122,7 +124,7 @@ class Step(BaseModel):
     @property
     def human(self) -> bool:
         """Closed by the Overseer, never given to a polecat: ``type = "human"``, or a gated step."""
-        return self.type == HUMAN or self.gate is not None
+        return self.type in (HUMAN, GATE) or self.gate is not None
 
     @property
     def requires(self) -> list[str]:
@@ -132,8 +134,8 @@ class Step(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in (*ISSUE_TYPES, HUMAN):
-            raise ValueError(f"{value!r} is not supported (use one of {', '.join(ISSUE_TYPES)} or {HUMAN})")
+        if value not in (*ISSUE_TYPES, HUMAN, GATE):
+            raise ValueError(f"{value!r} is not supported (use one of {', '.join(ISSUE_TYPES)}, {HUMAN} or {GATE})")
         return value
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from gastown.formulas.conditions import holds
 from gastown.formulas.load import FormulaError, Problem
-from gastown.formulas.model import HUMAN, VAR_REF, Formula, Step, value_problem
+from gastown.formulas.model import GATE, HUMAN, VAR_REF, Formula, Step, value_problem
 
 HUMAN_CRITERIA = "The Overseer has done this step by hand and closed its bead."
 
@@ -103,7 +103,7 @@ def render(formula: Formula, given: dict[str, str], source: str = "") -> Rendere
         steps.append(RenderedStep(
             key=step.id, title=substitute(step.title, values), description=description,
             acceptance_criteria=substitute(step.acceptance_criteria, values) or default_criteria(step, values),
-            issue_type="task" if step.type == HUMAN else step.type,
+            issue_type="task" if step.type in (HUMAN, GATE) else step.type,
             priority=step.priority if step.priority is not None else 2, needs=needs_of(step), human=step.human,
             files=list(step.files), labels=[substitute(label, values) for label in step.labels]))
     return Rendered(formula.formula, substitute(formula.description, values), values, steps, sorted(skipped))
