@@ -31,10 +31,13 @@ import type {
   DiffResult,
   DocumentParams,
   DocumentResult,
+  FormulasResult,
   NudgeParams,
   RetryParams,
   ReviewParams,
   ReviewResult,
+  RunFormulaParams,
+  RunFormulaResult,
   SubmitGoalParams,
   PlanDecisionParams,
   PlanDecisionResult,
@@ -72,6 +75,10 @@ export interface TownApi {
   convoys(): Promise<ConvoysResult>;
   /** Tokens and time by goal, bead and role. */
   costs(params?: CostsParams): Promise<CostsResult>;
+  /** The formulas the town can pour (and the files that do not load). */
+  formulas(): Promise<FormulasResult>;
+  /** Pour a formula with its variables into an epic and beads, run like a goal. */
+  runFormula(params: RunFormulaParams): Promise<RunFormulaResult>;
 }
 
 /** Notification handlers, set once per client. */
@@ -209,6 +216,14 @@ export class TownClient implements TownApi {
 
   retry(params: RetryParams): Promise<ActionResult> {
     return this.request(Methods.retry, params);
+  }
+
+  formulas(): Promise<FormulasResult> {
+    return this.request(Methods.formulas, {});
+  }
+
+  runFormula(params: RunFormulaParams): Promise<RunFormulaResult> {
+    return this.request(Methods.runFormula, params);
   }
 
   async importLedger(): Promise<void> {

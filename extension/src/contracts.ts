@@ -18,6 +18,7 @@ export const Methods = {
   costs: "gastown/costs",
   diff: "gastown/diff",
   document: "gastown/document",
+  formulas: "gastown/formulas",
   githubToken: "gastown/githubToken",
   nudge: "gastown/nudge",
   planDecision: "gastown/planDecision",
@@ -25,6 +26,7 @@ export const Methods = {
   pullRequests: "gastown/pullRequests",
   retry: "gastown/retry",
   review: "gastown/review",
+  runFormula: "gastown/runFormula",
   submitGoal: "gastown/submitGoal",
   updateBead: "gastown/updateBead",
 } as const;

@@ -6,6 +6,7 @@ import { registerCommands } from "./commands";
 import { AgentLogDocuments, BEAD_SCHEME, BeadDocuments, LOG_SCHEME } from "./docs/providers";
 import { join } from "node:path";
 import { errorText } from "./errors";
+import { registerRunFormula } from "./formulas";
 import { ProblemNotices } from "./problemNotices";
 import { editorToken, PullRequests, type PullRequestServer, registerPullRequestCommands } from "./pullRequests";
 import { ReviewController } from "./review/review";
@@ -98,6 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       tellProblem: (text) => notices.tell(text),
     }),
     offerRestartOnSettings(restart),
+    registerRunFormula(api, output),
   );
 
   void t.start();

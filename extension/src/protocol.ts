@@ -34,6 +34,7 @@ export interface GastownProtocol {
   DiffResult: DiffResult;
   DocumentParams: DocumentParams;
   DocumentResult: DocumentResult;
+  FormulasResult: FormulasResult;
   GitHubTokenParams: GitHubTokenParams;
   InitializationOptions: InitializationOptions;
   NudgeParams: NudgeParams;
@@ -45,6 +46,8 @@ export interface GastownProtocol {
   RetryParams: RetryParams;
   ReviewParams: ReviewParams;
   ReviewResult: ReviewResult;
+  RunFormulaParams: RunFormulaParams;
+  RunFormulaResult: RunFormulaResult;
   SubmitGoalParams: SubmitGoalParams;
   SubmitGoalResult: SubmitGoalResult;
   UpdateBeadParams: UpdateBeadParams;
@@ -478,6 +481,83 @@ export interface DocumentResult {
   text: string;
 }
 /**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulasResult".
+ */
+export interface FormulasResult {
+  formulas: FormulaInfo[];
+  /**
+   * Formula files that do not load
+   */
+  problems?: FormulaProblem[];
+}
+/**
+ * A formula the town can pour: where it comes from, its variables and its steps.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaInfo".
+ */
+export interface FormulaInfo {
+  description?: string;
+  name: string;
+  origin: "builtin" | "user" | "project";
+  path: string;
+  /**
+   * Origins of same-named files it replaces
+   */
+  shadows?: string[];
+  steps?: FormulaStep[];
+  vars?: FormulaVar[];
+  version?: number;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaStep".
+ */
+export interface FormulaStep {
+  acceptance_criteria?: string;
+  condition?: string;
+  /**
+   * Only the Overseer closes it; never given to a polecat
+   */
+  human?: boolean;
+  id: string;
+  needs?: string[];
+  /**
+   * As written, {{variables}} not substituted
+   */
+  title: string;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaVar".
+ */
+export interface FormulaVar {
+  default?: string | null;
+  description?: string;
+  /**
+   * The allowed values (empty: any)
+   */
+  enum?: string[];
+  name: string;
+  /**
+   * A regular expression the value must match
+   */
+  pattern?: string | null;
+  required?: boolean;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "FormulaProblem".
+ */
+export interface FormulaProblem {
+  /**
+   * What is wrong with the file, with its lines and fields
+   */
+  message: string;
+  name: string;
+}
+/**
  * The editor's GitHub token (VS Code's authentication or SecretStorage), kept in the server's memory only.
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -844,6 +924,34 @@ export interface ReviewResult {
    * The bead's status after the verdict
    */
   status: string;
+}
+/**
+ * Pour a formula with its variables into an epic and beads, and run it like a goal.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RunFormulaParams".
+ */
+export interface RunFormulaParams {
+  name: string;
+  vars?: {
+    [k: string]: string | undefined;
+  };
+  workDoneToken?: string | number | null;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "RunFormulaResult".
+ */
+export interface RunFormulaResult {
+  /**
+   * The formula's beads, one per step, in step order
+   */
+  bead_ids: string[];
+  epic_id: string;
+  /**
+   * Beads only the Overseer closes
+   */
+  human_bead_ids?: string[];
 }
 /**
  * This interface was referenced by `GastownProtocol`'s JSON-Schema

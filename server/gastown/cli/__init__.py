@@ -7,6 +7,7 @@
 - ``settings``: the configuration flags every town command shares, ``config show``;
 - ``convoy``: ``convoy create|add|list|show``; ``costs``: tokens and time by goal, bead and role;
 - ``github``: ``pr status`` (and ``land --pr`` in ``app``);
+- ``formula``: ``formula list | show | run`` (workflow templates);
 - ``output``: how things are shown (the domain modules print nothing).
 
 Exit codes, the same for every command: 0 done; 1 not done — a goal that did not finish, a failed
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
 _OVERSEER = frozenset({"answer", "nudge"})
-_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs", "pr"}
+_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs", "pr", "formula"}
 EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) or an error you can fix (the "
           "message says how); 2 usage error; 130 interrupted. Settings: gastown.toml in the repository, "
           "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
@@ -82,6 +83,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         from gastown.cli import github
 
         github.add_parsers(sub, only)
+    if only in (None, "formula"):
+        from gastown.cli import formula
+
+        formula.add_parser(sub, only)
     return parser
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gastown.formulas.summary import FormulaInfo
 from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead
 from gastown.town.convoys import ConvoyProgress
@@ -250,6 +251,34 @@ class GitHubTokenParams(_Params):
     """The editor's GitHub token (VS Code's authentication or SecretStorage), kept in the server's memory only."""
 
     token: str | None = Field(default=None, repr=False)
+# --- Formulas (workflow templates) ------------------------------------------------------------------------
+FORMULAS = "gastown/formulas"
+RUN_FORMULA = "gastown/runFormula"
+METHODS = (*METHODS, FORMULAS, RUN_FORMULA)
+
+
+class FormulaProblem(BaseModel):
+    name: str
+    message: str = Field(description="What is wrong with the file, with its lines and fields")
+
+
+class FormulasResult(BaseModel):
+    formulas: list[FormulaInfo]
+    problems: list[FormulaProblem] = Field(default_factory=list, description="Formula files that do not load")
+
+
+class RunFormulaParams(_Params):
+    """Pour a formula with its variables into an epic and beads, and run it like a goal."""
+
+    name: str = Field(min_length=1)
+    vars: dict[str, str] = Field(default_factory=dict)
+    work_done_token: str | int | None = None
+
+
+class RunFormulaResult(BaseModel):
+    epic_id: str
+    bead_ids: list[str] = Field(description="The formula's beads, one per step, in step order")
+    human_bead_ids: list[str] = Field(default_factory=list, description="Beads only the Overseer closes")
 
 
 # Everything `gastown schemas` writes, by schema file name.
@@ -285,6 +314,9 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "PullRequestsResult": PullRequestsResult,
     "PullRequestStatus": PullRequestStatus,
     "GitHubTokenParams": GitHubTokenParams,
+    "FormulasResult": FormulasResult,
+    "RunFormulaParams": RunFormulaParams,
+    "RunFormulaResult": RunFormulaResult,
 }
 
 

@@ -19,6 +19,7 @@ from pygls.uris import to_fs_path
 from gastown import __version__
 from gastown.config_sources import load_settings
 from gastown.errors import GastownError
+from gastown.formulas.summary import FormulaInfo
 from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.ledger.store import Store
@@ -37,11 +38,13 @@ from gastown.town.bus import (
     DispatchPaused,
     Escalation,
     GoalFinished,
+    HumanStepReady,
     PlanDrafted,
     Progress,
     TownWarning,
 )
 from gastown.town.diff import BeadDiff, bead_diff, file_at
+from gastown.town.plan import is_human
 from gastown.town.state import AgentInfo
 from gastown.town.town import Town
 
@@ -107,6 +110,9 @@ class GastownServer(LanguageServer):
             self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — {event.reason}")
         elif isinstance(event, PullRequestStatus):
             self.protocol.notify(P.PULL_REQUEST_CHANGED, event.model_dump(mode="json", exclude={"seen_comments"}))
+        elif isinstance(event, HumanStepReady):
+            self.show(types.MessageType.Warning, f"Gas Town: {event.bead_id} needs you — “{event.title}” is a "
+                      "human step: do it, then close the bead")
         elif isinstance(event, TownWarning):
             self.show(types.MessageType.Warning, f"Gas Town: {event.message}")
         elif isinstance(event, DiscoveredWork) and event.mode == "hold":
@@ -254,6 +260,38 @@ async def submit_goal(ls: GastownServer, params: Any) -> dict[str, Any]:
             ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
         raise RequestFailed(f"the goal could not be planned: {exc}") from None
     return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
+
+
+@server.feature(P.FORMULAS)
+async def formulas(ls: GastownServer, _params: Any) -> dict[str, Any]:
+    catalog = (await ls.require_town()).formulas()
+    return P.FormulasResult(
+        formulas=[FormulaInfo.of(f) for f in catalog.sorted()],
+        problems=[P.FormulaProblem(name=n, message=str(e)) for n, e in sorted(catalog.problems.items())],
+    ).model_dump(mode="json")
+
+
+@server.feature(P.RUN_FORMULA)
+async def run_formula(ls: GastownServer, params: Any) -> dict[str, Any]:
+    p = parse(P.RunFormulaParams, params)
+    town = await ls.require_town()
+    goal_id = uuid.uuid4().hex[:8]
+    token = p.work_done_token if p.work_done_token is not None else f"gastown-goal-{goal_id}"
+    if p.work_done_token is None and _supports_progress(ls):
+        await ls.work_done_progress.create_async(token)
+    if p.work_done_token is not None or _supports_progress(ls):
+        ls.goal_tokens[goal_id] = token
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title="Gas Town", message=f"Formula {p.name}: pouring", percentage=0, cancellable=False))
+    try:
+        _, epic, beads, _task = await town.pour_formula(p.name, p.vars, goal_id=goal_id)
+    except Exception as exc:
+        begun = ls.goal_tokens.pop(goal_id, None)
+        if begun is not None:
+            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        raise RequestFailed(f"the formula could not be poured: {exc}") from None
+    return P.RunFormulaResult(epic_id=epic.id, bead_ids=[b.id for b in beads],
+                              human_bead_ids=[b.id for b in beads if is_human(b)]).model_dump(mode="json")
 
 
 def _supports_progress(ls: GastownServer) -> bool:

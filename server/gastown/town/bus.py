@@ -200,12 +200,19 @@ class ConvoyReached(BaseModel):
     milestone: str  # merged | landed
     beads: int
     branch: str
+class HumanStepReady(BaseModel):
+    """A human step (a formula's ``type = "human"`` or gated step) has nothing left blocking it: the Overseer
+    does it and closes its bead; what needs it waits until then. Never given to a polecat."""
+
+    goal_id: str
+    bead_id: str
+    title: str
 
 
 Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
          | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
          | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork
-         | ConvoyReached | PullRequestStatus)
+         | ConvoyReached | PullRequestStatus | HumanStepReady)
 
 
 def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:

@@ -19,8 +19,17 @@ from gastown.errors import GastownError
 from gastown.ledger.model import Bead, BeadNotFound, DepType, LedgerChange, Status, now_iso
 from gastown.telemetry import NO_TRACER, Tracer, bead_key, goal_key
 from gastown.town.agents import AgentBoard
-from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, RadarOverlap, ReviewState, publish_progress
+from gastown.town.bus import (
+    AgentEventRecord,
+    Bus,
+    GoalFinished,
+    HumanStepReady,
+    RadarOverlap,
+    ReviewState,
+    publish_progress,
+)
 from gastown.town.mayor import DRAFT
+from gastown.town.plan import is_human
 from gastown.town.polecat import Polecat, PolecatResult, polecat_name
 from gastown.town.queue import MergeRequest
 from gastown.town.radar import ConflictRadar, overlap
@@ -125,6 +134,7 @@ class Dispatcher:
         self.feedback: dict[str, str] = {}  # bead id -> what its next polecat run must fix
         self.held: dict[str, dict[str, list[str]]] = {}  # bead id -> overlapping bead -> files
         self._closed_ids: set[str] = set()  # beads seen closed (the Refinery's dependency check)
+        self.told_human: set[str] = set()  # human steps the Overseer was told are theirs to do now
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[Any] | None = None
         self._reviewer: Reviewer | None = None
@@ -250,13 +260,28 @@ class Dispatcher:
             self.goals.clear()
 
     async def _ready(self) -> list[Bead]:
+        """Ready beads of the goals being run, for polecats. A ready human step is the Overseer's: told once,
+        never dispatched; it stays open (so the goal waits and what needs it stays blocked) until closed."""
         found: dict[str, Bead] = {}
         for epic_id in list(self.goals):
             for bead in await self.store.ready(parent=epic_id):
-                if bead.issue_type != "epic":
-                    found[bead.id] = bead
-                    self.owner[bead.id] = epic_id
+                if bead.issue_type == "epic":
+                    continue
+                self.owner[bead.id] = epic_id
+                if is_human(bead):
+                    self._tell_human(bead)
+                    continue
+                found[bead.id] = bead
         return sorted(found.values(), key=lambda b: (b.priority, b.created_at))
+
+    def _tell_human(self, bead: Bead) -> None:
+        if bead.id in self.told_human:
+            return
+        self.told_human.add(bead.id)
+        goal_id = self._goal_of(bead.id)
+        self.progress(goal_id, f"Waiting for you: {bead.id} “{bead.title}” is a human step — do it, then close "
+                               "the bead")
+        self.bus.publish(HumanStepReady(goal_id=goal_id, bead_id=bead.id, title=bead.title))
 
     async def _dispatch(self) -> None:
         ready = [b for b in await self._ready() if b.id not in self.running]

@@ -15,35 +15,43 @@ from pathlib import Path
 from typing import Any
 
 from gastown.errors import GastownError
-from gastown.ledger.model import INTERNAL_TYPES, Bead, DepType, Status, now_iso
+from gastown.formulas import Catalog, FormulaError
+from gastown.ledger.model import INTERNAL_TYPES, Bead, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, SessionSpec, ToolSpec
 from gastown.runtime.policy import ReadOnlyPolicy
 from gastown.town.bus import Event, PlanProposed
-from gastown.town.plan import Plan, PlanDraft, parse_plan
+from gastown.town.plan import DRAFT, PlanDraft, is_human, parse_plan
+from gastown.town.pour import FormulaChoice, Poured, catalog_summary, prepare, write_plan
+
+__all__ = ["DRAFT", "Mayor", "MayorMemory", "PlanError", "is_human", "write_plan"]
 
 log = logging.getLogger(__name__)
 
-DRAFT = "draft"  # plan approval: beads wait in this status until the Overseer approves the plan
 
 MAYOR_SYSTEM = """You are the Mayor of Gas Town. You do not write code. You plan: break the Overseer's goal
 into small tasks that separate workers (Polecats) can do in parallel on their own branches, each with clear
 acceptance criteria, with dependencies only where one task needs another's result. Prefer tasks that touch
 different files, and list the files each task will likely touch. Call the propose_plan tool exactly once
-with the whole plan; if it is rejected, fix every problem named and call it again."""
+with the whole plan; if it is rejected, fix every problem named and call it again. When one of the town's
+formulas (workflow templates, listed in the prompt) fits the goal, you may call pour_formula with its name
+and variables instead of propose_plan."""
 
 
 class PlanError(GastownError):
     """The Mayor could not produce a valid plan; the message says why."""
 
 
-def planning_prompt(goal: str, ledger_state: str, past_goals: str, open_work: str = "") -> str:
+def planning_prompt(goal: str, ledger_state: str, past_goals: str, open_work: str = "", formulas: str = "") -> str:
+    offer = (f"Formulas you may pour instead (pour_formula with the name and variables; * = required):\n"
+             f"{formulas}\n\n") if formulas else ""
     return (
         f"Plan this goal for the town.\n\nGoal: {goal}\n\n"
         f"Ledger: {ledger_state}\n\n"
         f"Open work already in the ledger:\n{open_work or '(none)'}\n\n"
         f"Past goals:\n{past_goals or '(none)'}\n\n"
-        "Call propose_plan with the plan."
+        + offer
+        + "Call propose_plan with the plan" + (", or pour_formula with a formula that fits." if formulas else ".")
     )
 
 
@@ -104,7 +112,8 @@ class Mayor:
     def __init__(self, runtime: AgentRuntime, store: Store, workspace: Path, *, memory: MayorMemory | None = None,
                  max_plan_size: int = 30, max_attempts: int = 3, turn_timeout: float = 300,
                  on_event: Callable[[AgentEvent], None] | None = None,
-                 publish: Callable[[Event], None] | None = None) -> None:
+                 publish: Callable[[Event], None] | None = None,
+                 formulas: Callable[[], Catalog] | None = None) -> None:
         self.runtime = runtime
         self.store = store
         self.workspace = workspace
@@ -114,6 +123,7 @@ class Mayor:
         self.turn_timeout = turn_timeout
         self.on_event = on_event
         self.publish = publish or (lambda _event: None)
+        self.formulas = formulas  # the town's formulas, offered to the model (read per goal: files may change)
         self.resumed = False  # whether the last plan ran in a resumed session
 
     async def _session(self, spec: SessionSpec) -> AgentSession:
@@ -133,21 +143,18 @@ class Mayor:
         return session
 
     async def plan(self, goal: str, *, goal_id: str = "", draft: bool = False) -> tuple[Bead, list[Bead]]:
-        accepted: list[Plan] = []
+        accepted: list[Poured] = []
         rejections: list[list[str]] = []
+        catalog = self.formulas() if self.formulas is not None else None
 
-        def propose_plan(raw: PlanDraft) -> str:
-            if accepted:
-                return "A plan was already accepted for this goal. Do not call propose_plan again; end your turn."
+        def verdict(poured: Poured | None, problems: list[str], tool: str) -> str:
+            """The same attempt budget and answers for a proposed plan and a poured formula."""
             attempt = len(rejections) + 1
-            if attempt > self.max_attempts:
-                return "No attempts left: the goal has failed. End your turn."
-            plan, problems = parse_plan(raw.model_dump(), self.max_plan_size)
-            self.publish(PlanProposed(goal_id=goal_id, attempt=attempt, accepted=plan is not None,
+            self.publish(PlanProposed(goal_id=goal_id, attempt=attempt, accepted=poured is not None,
                                       problems=problems))
-            if plan is not None:
-                accepted.append(plan)
-                return (f"Plan accepted: {len(plan.tasks)} tasks. "
+            if poured is not None:
+                accepted.append(poured)
+                return (f"Plan accepted: {len(poured.plan.tasks)} tasks. "
                         + ("It waits for the Overseer's approval." if draft else "The Polecats will start now."))
             rejections.append(problems)
             reasons = "\n".join(f"- {p}" for p in problems)
@@ -155,19 +162,54 @@ class Mayor:
                 return (f"Plan rejected (attempt {attempt} of {self.max_attempts}, the last):\n{reasons}\n"
                         "The goal has failed. End your turn.")
             return (f"Plan rejected (attempt {attempt} of {self.max_attempts}). Fix every problem and call "
-                    f"propose_plan again with the whole plan:\n{reasons}")
+                    f"{tool} again:\n{reasons}")
 
+        def closed() -> str | None:
+            if accepted:
+                return "A plan was already accepted for this goal. Do not call propose_plan again; end your turn."
+            if len(rejections) + 1 > self.max_attempts:
+                return "No attempts left: the goal has failed. End your turn."
+            return None
+
+        def propose_plan(raw: PlanDraft) -> str:
+            refused = closed()
+            if refused:
+                return refused
+            plan, problems = parse_plan(raw.model_dump(), self.max_plan_size)
+            return verdict(Poured(plan) if plan is not None else None, problems, "propose_plan with the whole plan")
+
+        def pour_formula(choice: FormulaChoice) -> str:
+            refused = closed()
+            if refused:
+                return refused
+            try:
+                if catalog is None:
+                    raise FormulaError(choice.name, [])
+                values = {k: v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)
+                          for k, v in choice.vars.items()}
+                poured = prepare(catalog.get(choice.name), values, max_plan_size=self.max_plan_size)
+            except FormulaError as exc:
+                problems = [str(p) for p in exc.problems] or ["this town has no formulas"]
+                return verdict(None, [f"formula {choice.name}: {p}" for p in problems],
+                               "pour_formula (or propose_plan)")
+            return verdict(poured, [], "pour_formula")
+
+        tools: list[ToolSpec[Any]] = [ToolSpec("propose_plan", "Propose the plan for the goal: an epic and its tasks.", PlanDraft,
+                          propose_plan)]
+        if catalog is not None and catalog.formulas:
+            tools.append(ToolSpec("pour_formula", "Pour one of the town's formulas (workflow templates) for the "
+                                  "goal instead of writing a plan.", FormulaChoice, pour_formula))
         spec = SessionSpec(
             name="mayor",
             working_directory=self.workspace,
             policy=ReadOnlyPolicy(readable=[self.workspace]),
             system_message=MAYOR_SYSTEM,
-            tools=[ToolSpec("propose_plan", "Propose the plan for the goal: an epic and its tasks.", PlanDraft,
-                            propose_plan)],
+            tools=tools,
             on_event=self.on_event,
         )
         state, open_work, past = await ledger_context(self.store)
-        prompt = planning_prompt(goal, state, past, open_work)
+        offer = catalog_summary(catalog) if catalog is not None else ""
+        prompt = planning_prompt(goal, state, past, open_work, offer)
         session = await self._session(spec)
         try:
             for _turn in range(self.max_attempts):
@@ -188,25 +230,8 @@ class Mayor:
                             f"{'try' if tries == 1 else 'tries'}: {why}")
         return await self._write(goal, accepted[0], goal_id=goal_id, draft=draft)
 
-    async def _write(self, goal: str, plan: Plan, *, goal_id: str = "", draft: bool = False
+    async def _write(self, goal: str, poured: Poured, *, goal_id: str = "", draft: bool = False
                      ) -> tuple[Bead, list[Bead]]:
-        """Epic + tasks + dependencies in one ledger transaction: a plan lands whole or not at all."""
-        async with self.store.batch(actor="mayor") as tx:
-            epic = await tx.create(plan.title, description=goal + ("\n\n" + plan.summary if plan.summary else ""),
-                                   issue_type="epic", priority=min(t.priority for t in plan.tasks),
-                                   metadata={"goal": goal, "goal_id": goal_id})
-            by_key: dict[str, Bead] = {}
-            for task in plan.tasks:
-                by_key[task.key] = await tx.create(
-                    task.title, description=task.description, acceptance_criteria=task.acceptance_criteria,
-                    priority=task.priority, issue_type=task.type, parent=epic.id,
-                    metadata={"plan_key": task.key, "files": task.files},
-                )
-            for task in plan.tasks:
-                for dep in task.depends_on:
-                    await tx.add_dependency(by_key[task.key].id, by_key[dep].id, DepType.BLOCKS)
-            if draft:
-                for bead in [epic, *by_key.values()]:
-                    await tx.update(bead.id, status=DRAFT)
-        tasks = [await self.store.get(by_key[t.key].id) for t in plan.tasks]
-        return await self.store.get(epic.id), tasks
+        return await write_plan(self.store, goal, poured.plan, goal_id=goal_id, draft=draft, human=poured.human,
+                                labels=poured.labels, epic_metadata=poured.epic_metadata)
+

@@ -7,6 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gastown.ledger.graph import find_cycle
+from gastown.ledger.model import Bead
+
+DRAFT = "draft"  # plan approval: beads wait in this status until the Overseer approves the plan
+HUMAN_LABEL = "human"  # Beads' label for a bead a person must close
 
 
 class PlanTask(BaseModel):
@@ -80,3 +84,8 @@ def parse_plan(data: dict[str, Any], max_size: int = 30) -> tuple[Plan | None, l
         return None, problems
     problems = plan_problems(plan, max_size)
     return (plan if not problems else None), problems
+
+
+def is_human(bead: Bead) -> bool:
+    """A step only the Overseer closes (a formula's ``type = "human"`` or gated step): never dispatched."""
+    return HUMAN_LABEL in (bead.labels or []) or bool((bead.metadata or {}).get("human"))

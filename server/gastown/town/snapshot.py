@@ -67,6 +67,7 @@ def waiting_question(bead: Bead) -> str | None:
 async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownSnapshot:
     from gastown.ledger.ids import natural_key
     from gastown.ledger.store import Store
+    from gastown.town.plan import is_human
     from gastown.town.records import status_report
 
     snap = TownSnapshot(workspace=str(workspace))
@@ -74,9 +75,11 @@ async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownS
     snap.pauses = report.get("pauses", {})
     db = state_dir(workspace) / "beads.db"
     beads: list[Bead] = []
+    ready: set[str] = set()
     if db.exists():
         async with await Store.open(db) as store:
             beads = await store.list()
+            ready = {b.id for b in await store.ready()}
     by_id = {b.id: b for b in beads}
     waiting: set[str] = set()
     for run in report["runs"]:
@@ -103,6 +106,9 @@ async def take_snapshot(workspace: Path, *, stall_seconds: float = 120) -> TownS
         if b.status == Status.BLOCKED and b.id not in waiting:
             last = b.comments[-1].text if b.comments else ""
             snap.needs_you.append(NeedsYou(bead_id=b.id, title=b.title, why="blocked", text=last[:300]))
+        elif b.id in ready and is_human(b):  # a formula's human step, nothing left blocking it
+            snap.needs_you.append(NeedsYou(bead_id=b.id, title=b.title, why="human",
+                                           text="a human step: do it, then close the bead"))
     snap.agents.sort(key=lambda a: natural_key(a.bead_id))
     snap.needs_you.sort(key=lambda n: natural_key(n.bead_id))
     return snap

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
+from gastown.formulas import Catalog, discover
 from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
@@ -39,6 +40,7 @@ from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
+from gastown.town.pour import pour, prepare
 from gastown.town.pull_requests import PullRequestDesk
 from gastown.town.queue import MERGING, REJECTED, VERIFYING
 from gastown.town.records import RunRecords
@@ -308,7 +310,8 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self._mayor_tap.wrap(self._on_mayor_event), publish=self.bus.publish)
+                                on_event=self._mayor_tap.wrap(self._on_mayor_event), publish=self.bus.publish,
+                                formulas=self.formulas)
         return self._mayor
 
     def _on_mayor_event(self, event: AgentEvent) -> None:
@@ -364,6 +367,29 @@ class Town:
         approval on, the run starts when ``approve_plan`` is called)."""
         goal_id = goal_id or uuid.uuid4().hex[:8]
         epic, tasks = await self.plan(goal, goal_id)
+        task = self.spawn(self.dispatcher.run_goal(epic.id, goal_id))
+        return goal_id, epic, tasks, task
+
+    # --- formulas ---------------------------------------------------------------------------------
+    def formulas(self) -> Catalog:
+        """The formulas this town can pour: built-ins < ~/.beads/formulas < the project's .beads/formulas."""
+        return discover(self.workspace)
+
+    async def pour_formula(self, name: str, values: dict[str, str], goal_id: str | None = None
+                           ) -> tuple[str, Bead, list[Bead], asyncio.Task[Any]]:
+        """Pour a formula with ``values`` into an epic and its beads (validated like a plan; a FormulaError
+        leaves the ledger untouched) and run it like a goal. With plan approval on, it waits as a draft."""
+        store = self._open_store()
+        goal_id = goal_id or uuid.uuid4().hex[:8]
+        poured = prepare(self.formulas().get(name), values, max_plan_size=self.settings.max_plan_size)
+        draft = self.settings.plan_approval
+        epic, tasks = await pour(store, poured, goal_id=goal_id, draft=draft)
+        human = [t.id for t in tasks if t.id and (t.metadata or {}).get("human")]
+        publish_progress(self.bus, goal_id, f"Formula {name}: poured {epic.id} “{epic.title}” with {len(tasks)} "
+                                            "beads" + (f" ({len(human)} for you: {', '.join(human)})" if human else "")
+                                            + (" — waiting for your approval" if draft else ""), 5)
+        if draft:
+            self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
         task = self.spawn(self.dispatcher.run_goal(epic.id, goal_id))
         return goal_id, epic, tasks, task
 
