@@ -146,12 +146,19 @@ class CopilotSession:
 
 
 class CopilotRuntime:
-    """AgentRuntime over one CLI process."""
+    """AgentRuntime over one CLI process: started here (stdio), or already running elsewhere (``uri`` =
+    ``host:port`` of a CLI in server mode, e.g. on a runtime host, with its ``connection_token``; that CLI's
+    home and confinement are its host's business)."""
 
     def __init__(self, provider: ProviderSettings, cli_path: str | None = None,
-                 base_directory: Path | None = None, sandbox: Sandbox | None = None) -> None:
+                 base_directory: Path | None = None, sandbox: Sandbox | None = None, *,
+                 uri: str | None = None, connection_token: str | None = None) -> None:
         self.provider = provider
-        self.cli_path = resolve_cli_path(cli_path)
+        self.uri = uri
+        self._connection_token = connection_token
+        if uri is not None:
+            cli_path, base_directory, sandbox = cli_path or "", None, None
+        self.cli_path = resolve_cli_path(cli_path) if uri is None else uri
         self.base_directory = base_directory
         # The CLI's home is whatever this runtime gives it: that is what the sandbox keeps writable.
         self.sandbox = (dataclasses.replace(sandbox, cli_home=base_directory or default_cli_home())
@@ -164,14 +171,19 @@ class CopilotRuntime:
             if self._client is not None:
                 return
             byok = self.provider.type != "copilot"
-            # Confined: the SDK starts a generated launcher that execs bwrap … the real CLI.
-            path = self.sandbox.launcher(self.cli_path) if self.sandbox else self.cli_path
-            client = CopilotClient(
-                connection=RuntimeConnection.for_stdio(path=str(path)),
-                use_logged_in_user=not byok,
-                base_directory=str(self.base_directory) if self.base_directory else None,
-                log_level="error",
-            )
+            if self.uri is not None:
+                client = CopilotClient(
+                    connection=RuntimeConnection.for_uri(self.uri, connection_token=self._connection_token),
+                    log_level="error")
+            else:
+                # Confined: the SDK starts a generated launcher that execs bwrap … the real CLI.
+                path = self.sandbox.launcher(self.cli_path) if self.sandbox else self.cli_path
+                client = CopilotClient(
+                    connection=RuntimeConnection.for_stdio(path=str(path)),
+                    use_logged_in_user=not byok,
+                    base_directory=str(self.base_directory) if self.base_directory else None,
+                    log_level="error",
+                )
             try:
                 await client.start()
             except Exception as exc:
@@ -188,6 +200,12 @@ class CopilotRuntime:
         except Exception:
             log.warning("Copilot CLI did not stop cleanly; killing it")
         await _force_stop(client)
+
+    async def abandon(self) -> None:
+        """Drop the connection without asking the other side (its CLI is gone: a lost host)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await _force_stop(client)
 
     def _session_kwargs(self, spec: SessionSpec, holder: dict[str, str]) -> dict[str, Any]:
         def on_permission(request: Any, _invocation: Any) -> Any:

@@ -1,0 +1,182 @@
+"""The host's clone of the project and its polecat checkouts.
+
+``<root>/clone`` is a ``--no-checkout`` clone of the remote; ``<root>/checkouts`` is the town's own checkout
+pool (:class:`Worktrees`) over it, so a host's polecat gets exactly what a local one gets (a shared clone per
+slot, reused, flock-ed, WIP committed before a slot is given back, unmerged work archived, never deleted).
+The remote is the only way work travels: before a run the host fetches the integration head the town pushed
+(and the polecat's branch, when the bead was worked before); after every commit and when the slot is given
+back, the branch is pushed. Slots are never parked on a host: the branch lives on the remote, and the next
+run of the bead may be placed anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from gastown.host.wire import Acquired, CheckoutInfo, HostError, Pushed
+from gastown.town.checkouts import Lease, Worktrees, changed_so_far
+from gastown.vcs import GitError, git
+from gastown.vcs.names import bead_of_branch
+from gastown.vcs.repo import open_repo, rev_parse
+
+log = logging.getLogger(__name__)
+
+REMOTE = "origin"
+
+
+@dataclass
+class _Held:
+    lease: Lease
+    remote_tip: str | None  # the remote's branch as fetched: a push must find it unchanged
+
+
+class HostClone:
+    def __init__(self, remote: str, root: Path, integration: str) -> None:
+        self.remote = remote
+        self.root = root
+        self.integration = integration
+        self.path = root / "clone"
+        self.checkout_root = root / "checkouts"
+        self.worktrees: Worktrees | None = None
+        self._held: dict[str, _Held] = {}
+        self._lock = threading.Lock()  # fetches and ref updates of the clone, one at a time
+        self._seq = 0
+
+    # --- the clone ---------------------------------------------------------------------------------
+    def ensure(self) -> None:
+        """Clone the remote (or fetch it into an existing clone). HostError naming the remote when it
+        cannot be reached: a host without its remote cannot take polecats."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not (self.path / ".git").is_dir():
+            tmp = self.root / ".clone-new"
+            shutil.rmtree(tmp, ignore_errors=True)
+            result = git(["clone", "-q", "--no-checkout", "--no-tags", self.remote, str(tmp)], self.root, check=False,
+                         timeout=600)
+            if result.returncode != 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise HostError(f"cannot reach the remote {self.remote}: "
+                                f"{result.stderr.decode(errors='replace').strip() or 'git clone failed'}")
+            tmp.rename(self.path)
+        else:
+            git(["remote", "set-url", REMOTE, self.remote], self.path)
+        self.fetch()
+        self.worktrees = Worktrees(open_repo(self.path), self.checkout_root, self.integration)
+
+    def fetch(self) -> None:
+        with self._lock:
+            result = git(["fetch", "-q", "--no-tags", "--prune", REMOTE, "+refs/heads/*:refs/remotes/origin/*"],
+                         self.path, check=False, timeout=600)
+        if result.returncode != 0:
+            raise HostError(f"cannot fetch from the remote {self.remote}: "
+                            f"{result.stderr.decode(errors='replace').strip()}")
+
+    @property
+    def pool(self) -> Worktrees:
+        if self.worktrees is None:
+            raise HostError("the host's clone is not ready")
+        return self.worktrees
+
+    def close(self) -> None:
+        if self.worktrees is not None:
+            self.worktrees.close()
+
+    # --- one polecat run ---------------------------------------------------------------------------
+    def acquire(self, branch: str, base: str, onto_base: bool) -> Acquired:
+        """A checkout with ``branch`` at the remote's copy (continued) or new at ``base`` (the integration head
+        the town pushed)."""
+        pool = self.pool
+        self.fetch()
+        with self._lock:
+            if git(["cat-file", "-e", f"{base}^{{commit}}"], self.path, check=False).returncode != 0:
+                raise HostError(f"the integration head {base[:10]} is not on the remote {self.remote}: the town "
+                                "must push it first")
+            git(["update-ref", f"refs/heads/{self.integration}", base], self.path)
+            remote_tip = rev_parse(self.path, f"refs/remotes/{REMOTE}/{branch}")
+            if remote_tip is not None:
+                git(["update-ref", f"refs/heads/{branch}", remote_tip], self.path)
+            elif rev_parse(self.path, f"refs/heads/{branch}") is not None:
+                git(["update-ref", "-d", f"refs/heads/{branch}"], self.path)  # stale: not on the remote
+        lease = pool.acquire(branch, base, onto_base=onto_base)
+        with self._lock:
+            self._seq += 1
+            lease_id = f"{lease.name}-{self._seq}"
+            self._held[lease_id] = _Held(lease, remote_tip)
+        return Acquired(lease=lease_id, path=str(lease.path), branch=branch, base=lease.base,
+                        continued=lease.continued, carried=lease.carried, conflicts=lease.conflicts,
+                        acquire_ms=lease.acquire_ms)
+
+    def _get(self, lease_id: str) -> _Held:
+        held = self._held.get(lease_id)
+        if held is None:
+            raise HostError(f"no checkout is leased as {lease_id} on this host")
+        return held
+
+    def commit(self, lease_id: str, message: str, author: str) -> Pushed:
+        held = self._get(lease_id)
+        sha = self.pool.commit(held.lease, message, author)
+        return self._push(held, sha)
+
+    def release(self, lease_id: str) -> Pushed:
+        """Give the slot back (uncommitted work committed first) and push the branch."""
+        held = self._get(lease_id)
+        try:
+            wip = self.pool.release(held.lease, park=False)
+            return self._push(held, wip)
+        finally:
+            with self._lock:
+                self._held.pop(lease_id, None)
+
+    def _push(self, held: _Held, sha: str | None) -> Pushed:
+        branch = held.lease.branch
+        tip = rev_parse(self.path, f"refs/heads/{branch}")
+        if tip is None or tip == held.remote_tip:
+            return Pushed(sha=sha, tip=tip, pushed=False)
+        lease_arg = f"--force-with-lease=refs/heads/{branch}:{held.remote_tip or ''}"
+        result = git(["push", "-q", "--no-verify", lease_arg, REMOTE, f"+refs/heads/{branch}:refs/heads/{branch}"],
+                     self.path, check=False, timeout=600)
+        if result.returncode != 0:
+            raise HostError(f"cannot push {branch} to {self.remote}: {result.stderr.decode(errors='replace').strip()}")
+        held.remote_tip = tip
+        return Pushed(sha=sha, tip=tip, pushed=True)
+
+    def changed(self, lease_id: str) -> list[str]:
+        held = self._get(lease_id)
+        return changed_so_far(held.lease.path, held.lease.base)
+
+    def release_all(self) -> None:
+        """The town went away: every lease it held is given back (work committed and pushed)."""
+        for lease_id in list(self._held):
+            try:
+                self.release(lease_id)
+            except (GitError, HostError) as exc:
+                log.warning("releasing %s failed: %s", lease_id, exc)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._held)
+
+    # --- reconciling -------------------------------------------------------------------------------
+    def checkouts(self) -> list[CheckoutInfo]:
+        return [CheckoutInfo(name=e.name, branch=e.branch, head=e.head, state=e.state, dirty=e.dirty)
+                for e in self.pool.entries() if e.name.startswith("wt-")]
+
+    def clean(self, names: list[str]) -> list[str]:
+        """Remove the named checkouts (not in use) whose work the town has merged or archived; their WIP is
+        committed first. Returns the ones removed."""
+        removed = []
+        for entry in self.pool.entries():
+            if entry.name not in names or entry.state == "in-use":
+                continue
+            if self.pool.retire(entry.name, Path(entry.path), entry.branch):
+                removed.append(entry.name)
+        self.pool.refresh()
+        return removed
+
+
+def stale_branches(infos: list[CheckoutInfo]) -> dict[str, str]:
+    """Checkout name → bead id of the checkouts still holding a polecat branch (left by a crash)."""
+    return {i.name: bead for i in infos if (bead := bead_of_branch(i.branch)) is not None}
