@@ -323,7 +323,7 @@ def announce(server: HostServer) -> str:
     """The line ``gastown host`` prints when it is ready (scripts and tests read the ports from it)."""
     return json.dumps({"host": server.config.name, "bind": server.config.bind, "port": server.port,
                        "cli_port": server.cli_port, "health_port": server.health_port,
-                       "sandboxed": server.sandboxed, "root": str(server.clone.root)})
+                       "slots": server.config.slots, "sandboxed": server.sandboxed, "root": str(server.clone.root)})
 
 
 async def run(config: HostConfig, ready: Callable[[HostServer], None] | None = None) -> None:
