@@ -53,12 +53,12 @@ class HostProc:
 
 
 def start_host(name: str, root: Path, remote: str, *, slots: int = 2, token: str = TOKEN,
-               timeout: float = 90) -> HostProc:
+               timeout: float = 90, port: int = 0) -> HostProc:
     """`gastown host` as its own process; returns once it announced its ports (or failed: AssertionError with
     its output)."""
     env = {**os.environ, TOKEN_ENV: token}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gastown", "host", "--remote", remote, "--root", str(root), "--port", "0",
+        [sys.executable, "-m", "gastown", "host", "--remote", remote, "--root", str(root), "--port", str(port),
          "--cli-port", "0", "--health-port", "0", "--slots", str(slots), "--name", name, "--token-env", TOKEN_ENV,
          "--cli-path", copilot_cli()],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

@@ -17,7 +17,6 @@ from gastown.host.link import HostLink
 from gastown.host.wire import Unauthorized
 from gastown.ledger.model import Status
 from gastown.town.polecat import polecat_name
-from gastown.town.town import Town
 from tests.hosts.conftest import TOKEN, TOKEN_ENV, start_host, stop_host
 from tests.scenario_kit import create, done, mayor_rule, polecat_rule, propose, say, task
 from tests.support import eventually
@@ -31,15 +30,16 @@ TEST = ("import unittest\n\nfrom calc.op{n} import op{n}\n\n\nclass T(unittest.T
         "    def test_op{n}(self):\n        self.assertEqual(op{n}(1), {m})\n")
 
 
-def goal_scenario(slow: str = "") -> dict:
-    """A plan of N independent beads, each writing a module and its test. ``slow``: a shell step first,
-    for the polecats whose worktree path matches (a host to be killed while they work)."""
+def goal_scenario(slow: str = "", slow_from: int = 0) -> dict:
+    """A plan of N independent beads, each writing a module and its test. ``slow``: a long shell step after
+    the module is written, for beads from ``slow_from`` on whose worktree path matches (a host to be killed
+    while they work)."""
     plan = [task(f"op{n}", f"Add op{n}", [f"calc/op{n}.py", f"tests/test_op{n}.py"]) for n in range(N)]
     rules = [mayor_rule(propose("Ten operations", plan), say("Planned."))]
     for n in range(N):
         steps = [create(f"calc/op{n}.py", MODULE.format(n=n)), create(f"tests/test_op{n}.py", TEST.format(n=n, m=n + 1)),
                  done(f"op{n} added"), say()]
-        if slow:
+        if slow and n >= slow_from:
             steps.insert(1, {"tool_calls": [{"name": "bash", "arguments": {
                 "command": f"case \"$PWD\" in *{slow}*) sleep 300;; esac; true", "description": "think"}}]})
         rules.append(polecat_rule(f"Add op{n}", steps))
@@ -156,3 +156,77 @@ def test_a_host_that_cannot_reach_the_remote_says_so(tmp_path: Path):
     assert "Traceback" not in text
     assert not (tmp_path / "host-lost" / "clone").exists()  # nothing half-made
     _ = TOKEN_ENV
+
+
+def host_processes(root: Path) -> list[str]:
+    """Processes started for a host: its CLI (named by its launcher under the root) and whatever that CLI ran
+    in its checkouts (their working directory is under the root)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = str((proc / "cwd").resolve())
+        except OSError:
+            continue
+        if str(root) in cmd or cwd.startswith(str(root)):
+            found.append(f"{proc.name} {cmd[:120]} (in {cwd})")
+    return found
+
+
+async def test_a_host_killed_mid_goal_loses_nothing_pushed(remote, hosts, host_town):
+    repo, url = remote
+    h1, h2 = hosts("h1", url), hosts("h2", url)
+    town = await host_town(repo, url, goal_scenario(slow="host-h1", slow_from=5), [h1, h2], local_slots=1)
+    finished_on_h1: set[str] = set()
+    town.bus.subscribe(lambda e: finished_on_h1.add(e.bead_id)
+                       if getattr(e, "host", None) == "h1" and getattr(e, "state", None) == "merging" else None)
+    _, epic, tasks, job = await town.submit_goal("ten operations")
+
+    def sleeping_on_h1() -> list[str]:
+        return [a.bead_id for a in town.agents.values()
+                if a.host == "h1" and a.current_tool == "bash" and a.state == "working" and a.bead_id]
+
+    await eventually(lambda: finished_on_h1 and sleeping_on_h1(), timeout=180,
+                     what="h1 finished a bead and is working on another")
+    caught = sleeping_on_h1()
+    pushed = remote_branches(url)
+    assert any(f"refs/heads/polecat/{b}" in pushed for b in finished_on_h1)
+    h1.proc.kill()  # kill -9: no goodbye, no release
+    h1.proc.wait()
+
+    report = await asyncio.wait_for(job, 300)
+    assert report.ok and report.closed == N and report.merged == N, report
+    assert town.hosts is not None and ("h1", "lost") in town.hosts.history
+    assert town.store is not None
+    for bead_id in caught:
+        notes = [c.text for c in (await town.store.get(bead_id)).comments or []]
+        lost = [t for t in notes if "stopped answering" in t]
+        assert lost and "requeued" in lost[0] and "Only on h1" in lost[0], notes
+        n = int((await town.store.get(bead_id)).title.removeprefix("Add op"))
+        assert f"calc/op{n}.py" in lost[0]  # what it had written there, named
+        assert town.agents[polecat_name(bead_id)].host != "h1"  # finished elsewhere
+    # Everything any host had pushed is still here (merged, on a branch or archived).
+    for ref, sha in pushed.items():
+        assert reachable(repo, sha), (ref, sha)
+    # No process of the killed host is left (its CLI, and the shell command it was running).
+    await eventually(lambda: not host_processes(h1.root.resolve()), timeout=20, what="no process of h1 is left")
+
+    # h1 comes back on its root: its leftover checkouts are reconciled, the work that was only there is kept.
+    again = start_host("h1", h1.root, url, port=h1.info["port"])
+    try:
+        await eventually(lambda: [w for h, w in town.hosts.history if h == "h1"][-1:] == ["up"], timeout=30,
+                         what="the town reconnected to h1")
+
+        async def archived_comment() -> bool:
+            notes = [c.text for b in caught for c in (await town.store.get(b)).comments or []]
+            return any("came back" in t for t in notes)
+
+        await eventually(archived_comment, timeout=30, what="the came-back host's leftover work reported")
+        kept = git(repo, "for-each-ref", "--format=%(refname)", "refs/gastown/archive/host/h1").split()
+        assert kept and all(reachable(repo, git(repo, "rev-parse", r).strip()) for r in kept)
+        leftover = [p for p in (h1.root / "checkouts").glob("wt-*")
+                    if git(p, "rev-parse", "--abbrev-ref", "HEAD").strip() != "HEAD"]
+        assert not leftover, leftover  # no slot still holds a bead's branch
+    finally:
+        await town.close()
+        stop_host(again)

@@ -17,11 +17,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown.host.wire import Acquired, CheckoutInfo, HostError, Pushed
+from gastown.host.wire import Acquired, CheckoutInfo, Cleaned, HostError, Pushed
 from gastown.town.checkouts import Lease, Worktrees, changed_so_far
 from gastown.vcs import GitError, git
-from gastown.vcs.names import bead_of_branch
-from gastown.vcs.repo import open_repo, rev_parse
+from gastown.vcs.names import archive_ref
+from gastown.vcs.repo import commit_time, is_ancestor, open_repo, rev_parse
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ class _Held:
 
 
 class HostClone:
-    def __init__(self, remote: str, root: Path, integration: str) -> None:
+    def __init__(self, remote: str, root: Path, integration: str, name: str = "host") -> None:
+        self.name = name
         self.remote = remote
         self.root = root
         self.integration = integration
@@ -96,6 +97,7 @@ class HostClone:
                                 "must push it first")
             git(["update-ref", f"refs/heads/{self.integration}", base], self.path)
             remote_tip = rev_parse(self.path, f"refs/remotes/{REMOTE}/{branch}")
+            self._keep_unpushed(branch, remote_tip)
             if remote_tip is not None:
                 git(["update-ref", f"refs/heads/{branch}", remote_tip], self.path)
             elif rev_parse(self.path, f"refs/heads/{branch}") is not None:
@@ -108,6 +110,22 @@ class HostClone:
         return Acquired(lease=lease_id, path=str(lease.path), branch=branch, base=lease.base,
                         continued=lease.continued, carried=lease.carried, conflicts=lease.conflicts,
                         acquire_ms=lease.acquire_ms)
+
+    def _keep_unpushed(self, branch: str, remote_tip: str | None) -> str | None:
+        """The clone's copy of ``branch`` holds commits the remote's does not (work saved from a checkout left
+        by a crash): push them under an archive ref, so that nothing stays only on this host. Returns it."""
+        mine = rev_parse(self.path, f"refs/heads/{branch}")
+        if mine is None or mine == remote_tip or (remote_tip and is_ancestor(self.path, mine, remote_tip)):
+            return None
+        if remote_tip is None and self.worktrees is not None and is_ancestor(self.path, mine, self.integration):
+            return None  # nothing beyond the integration branch
+        ref = archive_ref(f"host/{self.name}/{branch}", commit_time(self.path, mine), mine)
+        result = git(["push", "-q", "--no-verify", REMOTE, f"{mine}:{ref}"], self.path, check=False, timeout=600)
+        if result.returncode != 0:
+            raise HostError(f"cannot keep the unpushed work of {branch} on {self.remote}: "
+                            f"{result.stderr.decode(errors='replace').strip()}")
+        log.info("kept the unpushed work of %s on the remote as %s", branch, ref)
+        return ref
 
     def _get(self, lease_id: str) -> _Held:
         held = self._held.get(lease_id)
@@ -164,19 +182,23 @@ class HostClone:
         return [CheckoutInfo(name=e.name, branch=e.branch, head=e.head, state=e.state, dirty=e.dirty)
                 for e in self.pool.entries() if e.name.startswith("wt-")]
 
-    def clean(self, names: list[str]) -> list[str]:
-        """Remove the named checkouts (not in use) whose work the town has merged or archived; their WIP is
-        committed first. Returns the ones removed."""
-        removed = []
+    def clean(self, names: list[str]) -> Cleaned:
+        """Remove the named checkouts (not in use) whose base the town has merged or archived. Their
+        uncommitted work is committed first and, when the remote does not have it, pushed under an archive
+        ref (``archived``): a checkout is never removed with work that exists only here."""
+        done = Cleaned()
+        self.fetch()
         for entry in self.pool.entries():
             if entry.name not in names or entry.state == "in-use":
                 continue
-            if self.pool.retire(entry.name, Path(entry.path), entry.branch):
-                removed.append(entry.name)
+            if not self.pool.retire(entry.name, Path(entry.path), entry.branch):
+                continue
+            done.removed.append(entry.name)
+            if entry.branch:
+                with self._lock:
+                    ref = self._keep_unpushed(entry.branch,
+                                              rev_parse(self.path, f"refs/remotes/{REMOTE}/{entry.branch}"))
+                if ref:
+                    done.archived[entry.branch] = ref
         self.pool.refresh()
-        return removed
-
-
-def stale_branches(infos: list[CheckoutInfo]) -> dict[str, str]:
-    """Checkout name → bead id of the checkouts still holding a polecat branch (left by a crash)."""
-    return {i.name: bead for i in infos if (bead := bead_of_branch(i.branch)) is not None}
+        return done

@@ -38,7 +38,7 @@ from gastown.host.wire import (
     frame,
     read_message,
 )
-from gastown.runtime.cli_path import resolve_cli_path
+from gastown.runtime.cli_path import TOKEN_VARS, resolve_cli_path
 from gastown.runtime.sandbox import SandboxMode, choose_sandbox
 from gastown.vcs import GitError
 from gastown.vcs.names import DEFAULT_INTEGRATION_BRANCH
@@ -77,9 +77,12 @@ def native_cli(cli_path: str) -> str:
     real = Path(os.path.realpath(cli_path))
     if real.name == "npm-loader.js":
         arch = {"x86_64": "x64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-        native = real.parent.parent / f"copilot-linux-{arch}" / "copilot"
-        if os.access(native, os.X_OK):
-            return str(native)
+        package = f"copilot-linux-{arch}"
+        # beside the launcher's package (a local install), or inside it (a global one)
+        for native in (real.parent.parent / package / "copilot",
+                       real.parent / "node_modules" / "@github" / package / "copilot"):
+            if os.access(native, os.X_OK):
+                return str(native)
     return cli_path
 
 
@@ -88,7 +91,7 @@ class HostServer:
         if not config.token:
             raise HostError("a host needs a token (from --token-env or --token-file)")
         self.config = config
-        self.clone = HostClone(config.remote, config.root.resolve(), config.integration)
+        self.clone = HostClone(config.remote, config.root.resolve(), config.integration, config.name)
         self._cli_token = secrets.token_urlsafe(32)
         self._cli: asyncio.subprocess.Process | None = None
         self.cli_port = 0
@@ -124,8 +127,11 @@ class HostServer:
             program = str(await asyncio.to_thread(choice.sandbox.launcher, cli))
             self.sandboxed = True
         env = {**os.environ, "COPILOT_CONNECTION_TOKEN": self._cli_token, "COPILOT_HOME": str(home)}
+        # BYOK needs no login (the town passes the provider on every session); GitHub Copilot uses the token
+        # in the environment (a Kubernetes Secret), never a login stored on the host.
+        login = next((["--auth-token-env", var] for var in TOKEN_VARS if os.environ.get(var)), ["--no-auto-login"])
         self._cli = await asyncio.create_subprocess_exec(
-            program, "--headless", "--no-auto-update", "--log-level", "error", "--no-auto-login",
+            program, "--headless", "--no-auto-update", "--log-level", "error", *login,
             "--port", str(cfg.cli_port), "--host", cfg.bind, env=env, cwd=str(self.clone.root),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_die_with_parent, start_new_session=True)
@@ -313,7 +319,7 @@ class HostServer:
             return [c.model_dump() for c in await asyncio.to_thread(clone.checkouts)]
 
         async def clean(p: dict[str, Any]) -> Any:
-            return await asyncio.to_thread(clone.clean, list(p["names"]))
+            return (await asyncio.to_thread(clone.clean, list(p["names"]))).model_dump()
 
         return {"host/health": health, "host/acquire": acquire, "host/commit": commit, "host/release": release,
                 "host/changed": changed, "host/checkouts": checkouts, "host/clean": clean}

@@ -113,3 +113,11 @@ class CheckoutInfo(BaseModel):
     head: str | None
     state: str
     dirty: bool = False
+
+
+class Cleaned(BaseModel):
+    """``host/clean``: the checkouts removed, and branch → archive ref on the remote for work that had been
+    only on the host."""
+
+    removed: list[str] = Field(default_factory=list)
+    archived: dict[str, str] = Field(default_factory=dict)

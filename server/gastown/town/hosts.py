@@ -26,7 +26,16 @@ from typing import Any, TypeVar
 
 from gastown.config import HostEntry, HostsSettings
 from gastown.host.link import HostLink, split_address
-from gastown.host.wire import Acquired, CheckoutInfo, Health, HostError, HostUnreachable, Pushed, Unauthorized
+from gastown.host.wire import (
+    Acquired,
+    CheckoutInfo,
+    Cleaned,
+    Health,
+    HostError,
+    HostUnreachable,
+    Pushed,
+    Unauthorized,
+)
 from gastown.runtime.base import AgentRuntime
 from gastown.town.checkouts import Checkouts, Lease, Worktrees
 from gastown.town.seats import Seats
@@ -136,7 +145,8 @@ class HostPool:
     def __init__(self, settings: HostsSettings, worktrees: Worktrees, *, local: Callable[[], Placement],
                  local_slots: int, make_runtime: Callable[[str, str], AgentRuntime],
                  on_lost: Callable[[str, str, set[str]], Awaitable[None]] | None = None,
-                 on_back: Callable[[str], None] | None = None) -> None:
+                 on_back: Callable[[str], None] | None = None,
+                 on_archived: Callable[[str, str, str], Awaitable[None]] | None = None) -> None:
         self.settings = settings
         self.worktrees = worktrees
         self.remote = settings.remote
@@ -145,6 +155,7 @@ class HostPool:
         self._make_runtime = make_runtime
         self.on_lost = on_lost
         self.on_back = on_back
+        self.on_archived = on_archived  # (host, branch, archive ref): a came-back host's unpushed work
         self.hosts = [HostConn(entry, name=entry.name or entry.address) for entry in settings.pool]
         self.placed: dict[str, Placement] = {}  # bead id -> where its polecat runs
         self.on_hosts: set[str] = set()  # beads whose last run was on a host: their branch is on the remote
@@ -283,13 +294,22 @@ class HostPool:
         if not done:
             return []
         try:
-            cleaned: list[str] = await host.link.call("host/clean", {"names": done}, timeout=600)
+            cleaned = Cleaned.model_validate(await host.link.call("host/clean", {"names": done}, timeout=600))
         except HostError as exc:
             log.warning("cannot clean %s's checkouts: %s", host.name, exc)
             return []
-        if cleaned:
-            log.info("cleaned %s on %s: their work is merged or archived", ", ".join(cleaned), host.name)
-        return cleaned
+        if cleaned.removed:
+            log.info("cleaned %s on %s: their base is merged or archived", ", ".join(cleaned.removed), host.name)
+        for branch, ref in cleaned.archived.items():
+            # Work that had been only on the host: now on the remote, and here.
+            await asyncio.to_thread(self._fetch_ref, ref)
+            if self.on_archived is not None:
+                await self.on_archived(host.name, branch, ref)
+        return cleaned.removed
+
+    def _fetch_ref(self, ref: str) -> None:
+        git(["fetch", "-q", "--no-tags", "--no-write-fetch-head", self.remote, f"+{ref}:{ref}"],
+            self.worktrees.workdir, check=False, timeout=600)
 
     def _settled(self, infos: list[CheckoutInfo]) -> list[str]:
         """Checkouts whose head is merged into the integration branch or kept under an archive ref here."""

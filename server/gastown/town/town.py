@@ -4,6 +4,7 @@ Mayor plans → dispatcher claims ready beads → Polecats work → Refinery mer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
 import sys
@@ -44,7 +45,7 @@ from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
 from gastown.town.witness import Witness, recover
 from gastown.vcs import GitError, git
-from gastown.vcs.names import TOWN_IDENTITY
+from gastown.vcs.names import TOWN_IDENTITY, bead_of_branch
 from gastown.vcs.repo import Repo, changed_files, head_branch, open_repo
 from gastown.vcs.status import changed_paths
 
@@ -110,6 +111,7 @@ class Town:
                                      hosts=self.hosts)
         if self.hosts is not None:
             self.hosts.on_lost = self.dispatcher.host_lost
+            self.hosts.on_archived = self._host_work_archived
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
         self._plan_lock = asyncio.Lock()
@@ -198,6 +200,15 @@ class Town:
 
         provider = getattr(self.runtime(), "provider", self.settings.provider)  # a scenario's model server is up
         return CopilotRuntime(provider, uri=uri, connection_token=token)
+
+    async def _host_work_archived(self, host: str, branch: str, ref: str) -> None:
+        """A host that came back had work of ``branch`` nobody had pushed: it is on the remote (and here) now."""
+        bead_id = bead_of_branch(branch)
+        if self.store is None or bead_id is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.store.add_comment(bead_id, "witness", f"Host {host} came back with work of {branch} that had "
+                                         f"been only there; it is kept as {ref} (nothing was merged from it).")
 
     def _local_placement(self) -> Placement:
         return Placement(LOCAL, self.runtime(), self.worktrees, seats=self.seats)
