@@ -205,9 +205,15 @@ async def test_a_host_killed_mid_goal_loses_nothing_pushed(remote, hosts, host_t
         n = int((await town.store.get(bead_id)).title.removeprefix("Add op"))
         assert f"calc/op{n}.py" in lost[0]  # what it had written there, named
         assert town.agents[polecat_name(bead_id)].host != "h1"  # finished elsewhere
-    # Everything any host had pushed is still here (merged, on a branch or archived).
+    # Everything any host had pushed is still here: on a ref, or merged (the Refinery rebases, so the merged
+    # commit is a copy: the files the pushed commit wrote are on the integration branch as it wrote them).
+    integration = town.worktrees.integration
     for ref, sha in pushed.items():
-        assert reachable(repo, sha), (ref, sha)
+        if reachable(repo, sha):
+            continue
+        files = git(repo, "diff", "--name-only", f"{sha}~1", sha).split()
+        assert files and all(git(repo, "rev-parse", f"{sha}:{f}") == git(repo, "rev-parse", f"{integration}:{f}")
+                             for f in files), (ref, sha, files)
     # No process of the killed host is left (its CLI, and the shell command it was running).
     await eventually(lambda: not host_processes(h1.root.resolve()), timeout=20, what="no process of h1 is left")
 
