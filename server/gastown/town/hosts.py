@@ -163,7 +163,7 @@ class HostPool:
         self._task: asyncio.Task[None] | None = None
         self._push_lock = threading.Lock()
         self._published: str | None = None  # the integration head last pushed to the remote
-        self._wake = asyncio.Event()
+        self._handling: set[asyncio.Future[Any]] = set()  # lost hosts' polecats being stopped
         self.history: list[tuple[str, str]] = []  # (host, "up"/"lost"/"refused"): what happened, in order
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -177,6 +177,8 @@ class HostPool:
             self._task.cancel()
             with contextlib.suppress(BaseException):
                 await self._task
+        if self._handling:
+            await asyncio.gather(*self._handling, return_exceptions=True)
         for host in self.hosts:
             await self._drop(host, stop=True)
 
@@ -263,7 +265,10 @@ class HostPool:
         beads = set(host.beads)
         await self._drop(host, stop=False)
         if self.on_lost is not None:
-            await self.on_lost(host.name, why, beads)
+            # Its polecats are stopped in the background: the other hosts' health is still asked meanwhile.
+            task = asyncio.ensure_future(self.on_lost(host.name, why, beads))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
 
     async def _drop(self, host: HostConn, *, stop: bool) -> None:
         runtime, host.runtime = host.runtime, None
