@@ -4,13 +4,14 @@ roots, a bare remote on file://, a real Town (its own CLI, the scripted model, r
 One JSON line each:
 - ``overhead``: polecats run one at a time, alternating this machine and a host, in the same run (after one
   warm-up of each): ``spawn_ms`` (claim to session ready: checkout + session; on a host also the push of
-  the integration head and the host's fetch), ``turns_ms`` (the session's model turns and tool calls:
+  the integration head and the host's fetch; ``checkout_ms`` and ``session_ms`` its parts, which overlap
+  when the checkout's folder exists), ``turns_ms`` (the session's model turns and tool calls:
   first to last agent event), ``finish_ms`` (commit and give the checkout back; on a host also its push and
   the town's fetch); medians, and ``*_ratio`` = host / local (the target is ≤ 1.2 on loopback);
 - ``goal``: a ten-bead goal's wall time (submit → report) with 0, 1 and 2 hosts of ``--host-slots`` each
   beside ``--local-slots`` here (a fresh workspace, remote and hosts for each; their start is not counted).
   On a 2-core machine every host shares the same cores: expect little gain. The point is that the design
-  scales where cores are added.
+  scales where cores are added. ``--rounds`` repeats the three (the first round pays cold starts).
 
     .venv/bin/python bench/hosts.py [--reps 8] [--local-slots 2] [--host-slots 2] [--skip-goal]
 """
@@ -73,13 +74,15 @@ class Host:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gastown", "host", "--remote", remote, "--root", str(root), "--port", "0",
              "--cli-port", "0", "--slots", str(slots), "--name", name, "--token-env", TOKEN_ENV, "--cli-path", CLI],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.output: list[str] = []
         self.info: dict = {}
         ready = threading.Event()
 
         def pump() -> None:
             assert self.proc.stdout is not None
             for line in self.proc.stdout:
+                self.output.append(line)
                 if line.startswith("{") and not self.info:
                     self.info = json.loads(line)
                     ready.set()
@@ -89,7 +92,7 @@ class Host:
         ready.wait(120)
         if not self.info:
             self.stop()
-            raise SystemExit(f"host {name} did not start")
+            raise SystemExit(f"host {name} did not start:\n{''.join(self.output)}")
 
     @property
     def entry(self) -> dict:
@@ -133,6 +136,8 @@ async def one_run(town: Town, epic: str, n: int, on_host: bool) -> dict:
     bead = await town.store.create(f"One {n}", parent=epic)
     bead = await town.store.claim(bead.id, polecat_name(bead.id))
     placement = town.hosts.place(bead.id) if on_host else town._local_placement()
+    if on_host and placement.host is None:
+        raise SystemExit(f"no host to place on: {town.hosts.status()}")
     started = time.monotonic()
     try:
         result = await town.dispatcher.run_polecat(bead, placement=placement)
@@ -145,7 +150,9 @@ async def one_run(town: Town, epic: str, n: int, on_host: bool) -> dict:
     times = [_t(e["at"]) for e in events]
     spawn = run.spawn_ms or 0.0
     turns = (max(times) - min(times)) * 1000 if times else 0.0
-    return {"spawn_ms": spawn, "turns_ms": turns, "finish_ms": max(0.0, total - spawn - turns), "total_ms": total}
+    parts = next((e.get("detail") or {} for e in events if e["kind"] == "started"), {})
+    return {"spawn_ms": spawn, "turns_ms": turns, "finish_ms": max(0.0, total - spawn - turns), "total_ms": total,
+            "checkout_ms": parts.get("worktree_ms") or 0.0, "session_ms": parts.get("session_ms") or 0.0}
 
 
 def med(rows: list[dict], key: str) -> float:
@@ -155,7 +162,7 @@ def med(rows: list[dict], key: str) -> float:
 async def overhead(base: Path, reps: int) -> dict:
     repo, url = workspace(base)
     host = Host("h1", base / "host-h1", url, slots=2)
-    town = await open_town(base, repo, url, [POLECAT], [host], local_slots=1)
+    town = await open_town(base, repo, url, [POLECAT], [host], local_slots=0)  # place() = the host
     try:
         assert town.store is not None
         epic = await town.store.create("bench", issue_type="epic")
@@ -169,17 +176,19 @@ async def overhead(base: Path, reps: int) -> dict:
         await town.close()
         host.stop()
     out: dict = {"bench": "hosts", "kind": "overhead", "reps": reps}
-    for key in ("spawn_ms", "turns_ms", "finish_ms", "total_ms"):
+    for key in ("spawn_ms", "checkout_ms", "session_ms", "turns_ms", "finish_ms", "total_ms"):
         out[f"local_{key}"], out[f"host_{key}"] = med(local, key), med(remote, key)
         out[key.replace("_ms", "_ratio")] = round(out[f"host_{key}"] / out[f"local_{key}"], 2) \
             if out[f"local_{key}"] else None
     return out
 
 
-async def goal(base: Path, n_hosts: int, local_slots: int, host_slots: int) -> dict:
+async def goal(base: Path, n_hosts: int, local_slots: int, host_slots: int, round_: int) -> dict:
     repo, url = workspace(base)
     hosts = [Host(f"h{i + 1}", base / f"host-h{i + 1}", url, slots=host_slots) for i in range(n_hosts)]
     town = await open_town(base, repo, url, goal_rules(), hosts, local_slots=local_slots)
+    if town.hosts is not None and not all(h.up for h in town.hosts.hosts):
+        raise SystemExit(f"a host is not up: {town.hosts.status()}")
     try:
         started = time.monotonic()
         _, epic, _, job = await town.submit_goal("ten operations")
@@ -193,7 +202,7 @@ async def goal(base: Path, n_hosts: int, local_slots: int, host_slots: int) -> d
         await town.close()
         for h in hosts:
             h.stop()
-    return {"bench": "hosts", "kind": "goal", "hosts": n_hosts, "local_slots": local_slots,
+    return {"bench": "hosts", "kind": "goal", "round": round_, "hosts": n_hosts, "local_slots": local_slots,
             "host_slots": host_slots, "beads": N_GOAL, "ok": report.ok, "merged": report.merged,
             "wall_s": round(wall, 2), "polecats_by_place": where, "cpus": os.cpu_count()}
 
@@ -205,14 +214,18 @@ async def main() -> None:
     parser.add_argument("--host-slots", type=int, default=2)
     parser.add_argument("--skip-goal", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2, help="goal rounds (0, 1, 2 hosts each; the first round "
+                                                              "pays the cold start of the CLI cache and pools)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="gastown-bench-hosts-"))
     try:
         if not args.skip_overhead:
             print(json.dumps(await overhead(base / "overhead", args.reps)), flush=True)
         if not args.skip_goal:
-            for n in (0, 1, 2):
-                print(json.dumps(await goal(base / f"goal-{n}", n, args.local_slots, args.host_slots)), flush=True)
+            for r in range(args.rounds):
+                for n in (0, 1, 2):
+                    print(json.dumps(await goal(base / f"goal-{r}-{n}", n, args.local_slots, args.host_slots, r)),
+                          flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -220,4 +233,5 @@ async def main() -> None:
 if __name__ == "__main__":
     for key, value in IDENTITY.items():
         os.environ.setdefault(key, value)
+    os.environ[TOKEN_ENV] = TOKEN  # the town reads the hosts' token from here (hosts.pool[].tokenEnv)
     asyncio.run(main())

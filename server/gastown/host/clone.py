@@ -86,30 +86,55 @@ class HostClone:
             self.worktrees.close()
 
     # --- one polecat run ---------------------------------------------------------------------------
-    def acquire(self, branch: str, base: str, onto_base: bool) -> Acquired:
-        """A checkout with ``branch`` at the remote's copy (continued) or new at ``base`` (the integration head
-        the town pushed)."""
+    def _has(self, sha: str) -> bool:
+        return git(["cat-file", "-e", f"{sha}^{{commit}}"], self.path, check=False).returncode == 0
+
+    def reserve(self, branch: str, base: str, tip: str | None, onto_base: bool) -> Acquired:
+        """Choose and lock a checkout for ``branch`` (cheap; :meth:`prepare` checks it out). ``base`` is the
+        integration head and ``tip`` the branch's tip (None: no such branch) as the town pushed them to the
+        remote; the remote is fetched only when this clone lacks one of them."""
         pool = self.pool
-        self.fetch()
+        if not self._has(base) or (tip is not None and not self._has(tip)):
+            self.fetch()
         with self._lock:
-            if git(["cat-file", "-e", f"{base}^{{commit}}"], self.path, check=False).returncode != 0:
+            if not self._has(base):
                 raise HostError(f"the integration head {base[:10]} is not on the remote {self.remote}: the town "
                                 "must push it first")
+            if tip is not None and not self._has(tip):
+                raise HostError(f"{branch} at {tip[:10]} is not on the remote {self.remote}")
             git(["update-ref", f"refs/heads/{self.integration}", base], self.path)
-            remote_tip = rev_parse(self.path, f"refs/remotes/{REMOTE}/{branch}")
-            self._keep_unpushed(branch, remote_tip)
-            if remote_tip is not None:
-                git(["update-ref", f"refs/heads/{branch}", remote_tip], self.path)
+            self._keep_unpushed(branch, tip)
+            if tip is not None:
+                git(["update-ref", f"refs/heads/{branch}", tip], self.path)
             elif rev_parse(self.path, f"refs/heads/{branch}") is not None:
                 git(["update-ref", "-d", f"refs/heads/{branch}"], self.path)  # stale: not on the remote
-        lease = pool.acquire(branch, base, onto_base=onto_base)
+        lease = pool.reserve(branch, base, onto_base=onto_base)
         with self._lock:
             self._seq += 1
             lease_id = f"{lease.name}-{self._seq}"
-            self._held[lease_id] = _Held(lease, remote_tip)
-        return Acquired(lease=lease_id, path=str(lease.path), branch=branch, base=lease.base,
-                        continued=lease.continued, carried=lease.carried, conflicts=lease.conflicts,
-                        acquire_ms=lease.acquire_ms)
+            self._held[lease_id] = _Held(lease, tip)
+        return self._acquired(lease_id, lease)
+
+    def prepare(self, lease_id: str) -> Acquired:
+        """Check the reserved checkout out (on failure the reservation is dropped)."""
+        held = self._get(lease_id)
+        try:
+            self.pool.prepare(held.lease)
+        except BaseException:
+            with self._lock:
+                self._held.pop(lease_id, None)
+            raise
+        return self._acquired(lease_id, held.lease)
+
+    def acquire(self, branch: str, base: str, tip: str | None, onto_base: bool) -> Acquired:
+        acquired = self.reserve(branch, base, tip, onto_base)
+        return self.prepare(acquired.lease)
+
+    @staticmethod
+    def _acquired(lease_id: str, lease: Lease) -> Acquired:
+        return Acquired(lease=lease_id, path=str(lease.path), branch=lease.branch, base=lease.base,
+                        reused=lease.reused, continued=lease.continued, carried=lease.carried,
+                        conflicts=lease.conflicts, acquire_ms=lease.acquire_ms)
 
     def _keep_unpushed(self, branch: str, remote_tip: str | None) -> str | None:
         """The clone's copy of ``branch`` holds commits the remote's does not (work saved from a checkout left

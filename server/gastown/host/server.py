@@ -302,9 +302,16 @@ class HostServer:
         async def health(_p: dict[str, Any]) -> Any:
             return self.health().model_dump()
 
+        async def reserve(p: dict[str, Any]) -> Any:
+            return (await asyncio.to_thread(clone.reserve, p["branch"], p["base"], p.get("tip"),
+                                            bool(p.get("onto_base")))).model_dump()
+
+        async def prepare(p: dict[str, Any]) -> Any:
+            return (await asyncio.to_thread(clone.prepare, p["lease"])).model_dump()
+
         async def acquire(p: dict[str, Any]) -> Any:
-            return (await asyncio.to_thread(clone.acquire, p["branch"], p["base"], bool(p.get("onto_base")))
-                    ).model_dump()
+            return (await asyncio.to_thread(clone.acquire, p["branch"], p["base"], p.get("tip"),
+                                            bool(p.get("onto_base")))).model_dump()
 
         async def commit(p: dict[str, Any]) -> Any:
             return (await asyncio.to_thread(clone.commit, p["lease"], p["message"], p["author"])).model_dump()
@@ -321,7 +328,7 @@ class HostServer:
         async def clean(p: dict[str, Any]) -> Any:
             return (await asyncio.to_thread(clone.clean, list(p["names"]))).model_dump()
 
-        return {"host/health": health, "host/acquire": acquire, "host/commit": commit, "host/release": release,
+        return {"host/health": health, "host/reserve": reserve, "host/prepare": prepare, "host/acquire": acquire, "host/commit": commit, "host/release": release,
                 "host/changed": changed, "host/checkouts": checkouts, "host/clean": clean}
 
 

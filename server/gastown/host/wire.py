@@ -93,6 +93,7 @@ class Acquired(BaseModel):
     path: str
     branch: str
     base: str
+    reused: bool = False  # the checkout's folder exists already (a session may start there meanwhile)
     continued: bool = False
     carried: list[str] = Field(default_factory=list)
     conflicts: list[str] = Field(default_factory=list)

@@ -7,9 +7,11 @@ working directory, tools and permission handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +191,8 @@ class CopilotRuntime:
             except Exception as exc:
                 await _force_stop(client)
                 raise AgentRuntimeError(f"Copilot CLI failed to start ({self.cli_path}): {exc}") from exc
+            if self.uri is not None:
+                _no_delay(client)
             self._client = client
 
     async def stop(self) -> None:
@@ -308,6 +312,18 @@ def _sdk_tool(spec: Any) -> Any:
 
     return define_tool(spec.name, description=spec.description, handler=handler, params_type=spec.params_type,
                        skip_permission=True)
+
+
+def _no_delay(client: Any) -> None:
+    """The SDK writes each JSON-RPC message as two writes (header, body) on its TCP socket: with Nagle's
+    algorithm the body waits for the peer's delayed ACK (~40 ms on Linux) whenever anything is in flight. The
+    socket is the SDK's own (1.0.27: ``client._process._socket``); nothing happens if that changes."""
+    sock = getattr(getattr(client, "_process", None), "_socket", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    else:
+        log.debug("no TCP socket found on the Copilot client: TCP_NODELAY not set")
 
 
 async def _force_stop(client: Any) -> None:

@@ -232,14 +232,17 @@ class Worktrees:
             return
         self._take(str(path), branch, mine)
 
-    def fetch_home(self, remote: str, branch: str) -> str | None:
+    def fetch_home(self, remote: str, branch: str, tip: str | None = None) -> str | None:
         """Bring ``branch`` home from a git remote (a runtime host pushed it there), as :meth:`bring_home`
-        does from a clone; its tip on the remote (None when the remote has no such branch)."""
+        does from a clone; its tip on the remote (None when the remote has no such branch). ``tip``: the tip
+        the host says it pushed (saves asking the remote)."""
         ref = f"refs/heads/{branch}"
-        listed = git_text(["ls-remote", "--refs", remote, ref], self.workdir).split()
+        home = branch_tip(self.workdir, branch)
+        if tip is not None and tip == home:
+            return tip
+        listed = [tip] if tip else git_text(["ls-remote", "--refs", remote, ref], self.workdir).split()
         if not listed:
             return None
-        home = branch_tip(self.workdir, branch)
         if home is not None and home != listed[0] and is_ancestor(self.workdir, listed[0], home):
             return listed[0]  # the town's copy already holds it (and more)
         self._take(remote, branch, listed[0])

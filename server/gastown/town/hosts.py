@@ -92,37 +92,35 @@ class HostCheckouts:
         self.home = pool.worktrees
         self.workdir = self.home.workdir
         self.integration = self.home.integration
-        self._leases: dict[Path, str] = {}
 
     def _call(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
         return self._pool.run(self._link.call(method, params, timeout=timeout))
 
     def reserve(self, branch: str, base: str | None = None, *, onto_base: bool = False) -> Lease:
-        head = self._pool.publish(branch)
-        got = Acquired.model_validate(self._call("host/acquire", {"branch": branch, "base": base or head,
-                                                                  "onto_base": onto_base}, timeout=600))
-        lease = Lease(got.lease, Path(got.path), branch, got.base, reused=False, continued=got.continued,
-                      carried=got.carried, conflicts=got.conflicts, acquire_ms=got.acquire_ms)
-        self._leases[lease.path] = got.lease
-        return lease
+        """Push what the host needs (the integration head, the bead's branch) and have it choose and lock a
+        checkout; ``reused`` = its folder exists, so the polecat's session starts there while
+        :meth:`prepare` checks it out (as for a local slot)."""
+        head, tip = self._pool.publish(branch)
+        got = Acquired.model_validate(self._call("host/reserve", {"branch": branch, "base": base or head,
+                                                                  "tip": tip, "onto_base": onto_base}, timeout=600))
+        return Lease(got.lease, Path(got.path), branch, got.base, reused=got.reused, continued=got.continued)
 
     def prepare(self, lease: Lease) -> None:
-        """Done by the host in ``reserve``."""
+        got = Acquired.model_validate(self._call("host/prepare", {"lease": lease.name}, timeout=600))
+        lease.continued, lease.carried, lease.conflicts = got.continued, got.carried, got.conflicts
+        lease.acquire_ms = got.acquire_ms
 
     def commit(self, lease: Lease, message: str, author: str) -> str | None:
         pushed = Pushed.model_validate(self._call("host/commit", {"lease": lease.name, "message": message,
                                                                   "author": author}, timeout=600))
-        self._pool.fetch_home(lease.branch)
+        self._pool.fetch_home(lease.branch, pushed.tip)
         return pushed.sha
 
     def release(self, lease: Lease, *, park: bool) -> str | None:
         """The host commits what is left, pushes and frees the slot (never parked: the next run of the bead
         may be placed anywhere)."""
-        try:
-            pushed = Pushed.model_validate(self._call("host/release", {"lease": lease.name}, timeout=600))
-        finally:
-            self._leases.pop(lease.path, None)
-        self._pool.fetch_home(lease.branch)
+        pushed = Pushed.model_validate(self._call("host/release", {"lease": lease.name}, timeout=600))
+        self._pool.fetch_home(lease.branch, pushed.tip)
         return pushed.sha
 
     def changed_so_far(self, lease: Lease) -> list[str]:
@@ -163,6 +161,7 @@ class HostPool:
         self._task: asyncio.Task[None] | None = None
         self._push_lock = threading.Lock()
         self._published: str | None = None  # the integration head last pushed to the remote
+        self._remote_tips: dict[str, str] = {}  # polecat branch -> its tip on the remote, as last pushed or fetched
         self._handling: set[asyncio.Future[Any]] = set()  # lost hosts' polecats being stopped
         self.history: list[tuple[str, str]] = []  # (host, "up"/"lost"/"refused"): what happened, in order
 
@@ -362,9 +361,9 @@ class HostPool:
             placement.host.beads.discard(bead_id)
 
     # --- git: the remote between the town and its hosts -----------------------------------------------
-    def publish(self, branch: str) -> str:
-        """Push the integration head (and ``branch`` when the town has it) to the remote; the head's sha.
-        Blocking."""
+    def publish(self, branch: str) -> tuple[str, str | None]:
+        """Push the integration head (and ``branch`` when the town has it) to the remote; their shas (None: the
+        town has no such branch). Blocking."""
         wts = self.worktrees
         with self._push_lock:
             found = wts.refs(f"refs/heads/{wts.integration}", f"refs/heads/{branch}")
@@ -373,7 +372,7 @@ class HostPool:
             if head != self._published:
                 specs.append(f"+{head}:refs/heads/{wts.integration}")
             tip = found.get(f"refs/heads/{branch}")
-            if tip is not None:
+            if tip is not None and self._remote_tips.get(branch) != tip:
                 specs.append(f"+{tip}:refs/heads/{branch}")
             if specs:
                 result = git(["push", "-q", "--no-verify", self.remote, *specs], wts.workdir, check=False,
@@ -382,11 +381,17 @@ class HostPool:
                     raise GitError(f"cannot push to the hosts' remote {self.remote}: "
                                    f"{result.stderr.decode(errors='replace').strip()}")
                 self._published = head
-            return head
+                if tip is not None:
+                    self._remote_tips[branch] = tip
+            return head, tip
 
-    def fetch_home(self, branch: str) -> str | None:
-        """Bring a host's branch home from the remote (blocking)."""
-        return self.worktrees.fetch_home(self.remote, branch)
+    def fetch_home(self, branch: str, pushed: str | None = None) -> str | None:
+        """Bring a host's branch home from the remote (blocking); ``pushed``: its tip as the host pushed it."""
+        tip = self.worktrees.fetch_home(self.remote, branch, pushed)
+        if tip is not None:
+            with self._push_lock:
+                self._remote_tips[branch] = tip
+        return tip
 
     async def fetch_branches(self, bead_ids: list[str]) -> None:
         """Before the Refinery rebases: the branches of beads that ran on a host, fresh from the remote."""
