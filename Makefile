@@ -47,8 +47,10 @@ schemas-check: $(PY_STAMP)
 	  if ! diff -r $$tmp schemas; then echo "schemas/ is stale: run 'make contracts' and commit" >&2; rm -rf $$tmp; exit 1; fi; \
 	  rm -rf $$tmp
 
+# Most tests wait on real processes (the CLI, git, code-server), so one worker per core overlaps the waits;
+# `--dist load` spreads single tests (the three real VS Code runs land on both workers).
 test-py: $(PY_STAMP) $(EXT_STAMP) $(EXT_BUNDLE) $(EXT_VSIX) code-server bubblewrap
-	$(VPY) -m pytest -q -p no:cacheprovider
+	$(VPY) -m pytest -q -p no:cacheprovider -n auto --dist load --durations=15
 
 test-unit: $(PY_STAMP) bubblewrap
 	$(VPY) -m pytest -q tests/unit tests/ledger

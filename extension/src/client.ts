@@ -24,6 +24,9 @@ import type {
   BeadsChanged,
   BeadsParams,
   BeadsResult,
+  ConvoysResult,
+  CostsParams,
+  CostsResult,
   DiffParams,
   DiffResult,
   DocumentParams,
@@ -65,6 +68,10 @@ export interface TownApi {
   retry(params: RetryParams): Promise<ActionResult>;
   /** Tell the server the git-synced ledger copy changed, so it imports it (as after a git pull). */
   importLedger(): Promise<void>;
+  /** Every convoy with its progress. */
+  convoys(): Promise<ConvoysResult>;
+  /** Tokens and time by goal, bead and role. */
+  costs(params?: CostsParams): Promise<CostsResult>;
 }
 
 /** Notification handlers, set once per client. */
@@ -158,6 +165,14 @@ export class TownClient implements TownApi {
 
   agents(): Promise<AgentsResult> {
     return this.request(Methods.agents, {});
+  }
+
+  convoys(): Promise<ConvoysResult> {
+    return this.request(Methods.convoys, {});
+  }
+
+  costs(params: CostsParams = {}): Promise<CostsResult> {
+    return this.request(Methods.costs, params);
   }
 
   updateBead(params: UpdateBeadParams): Promise<BeadResult> {

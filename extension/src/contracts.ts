@@ -14,6 +14,8 @@ export const Methods = {
   bead: "gastown/bead",
   beads: "gastown/beads",
   beadsChanged: "gastown/beadsChanged",
+  convoys: "gastown/convoys",
+  costs: "gastown/costs",
   diff: "gastown/diff",
   document: "gastown/document",
   nudge: "gastown/nudge",
@@ -76,4 +78,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { setting: "mergeBatchSize", option: "mergeBatchSize", send: "set", kind: "int", min: 1, max: 64 },
   { setting: "reviewAgent", option: "reviewAgent", send: "set", kind: "boolean" },
   { setting: "autoLand", option: "autoLand", send: "set", kind: "boolean" },
+  { setting: "telemetry.exporter", option: "telemetry.exporter", send: "set", kind: "string", values: ["none", "otlp", "file"] },
+  { setting: "telemetry.endpoint", option: "telemetry.endpoint", send: "set", kind: "string" },
+  { setting: "telemetry.filePath", option: "telemetry.filePath", send: "set", kind: "string" },
 ];

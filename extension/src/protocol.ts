@@ -24,6 +24,10 @@ export interface GastownProtocol {
   BeadsParams: BeadsParams;
   BeadsResult: BeadsResult;
   Comment: Comment;
+  ConvoyProgress: ConvoyProgress;
+  ConvoysResult: ConvoysResult;
+  CostsParams: CostsParams;
+  CostsResult: CostsResult;
   CreateBeadArgs: CreateBeadArgs;
   Dependency: Dependency;
   DiffParams: DiffParams;
@@ -288,6 +292,101 @@ export interface BeadsResult {
   version: number;
 }
 /**
+ * A convoy and how far its beads got: merged into the integration branch, landed on the Overseer's.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ConvoyProgress".
+ */
+export interface ConvoyProgress {
+  id: string;
+  landed: number;
+  landed_at?: string | null;
+  landed_on?: string | null;
+  members: ConvoyMember[];
+  merged: number;
+  merged_at?: string | null;
+  name: string;
+  status: string;
+  total: number;
+  /**
+   * The bead ids the convoy tracks (epics stand for their beads)
+   */
+  tracked: string[];
+}
+/**
+ * One bead a convoy counts (a tracked bead, or a leaf of a tracked epic).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ConvoyMember".
+ */
+export interface ConvoyMember {
+  id: string;
+  landed: boolean;
+  merged: boolean;
+  status: string;
+  title: string;
+}
+/**
+ * Every convoy with its progress (the Beads view's Convoys node).
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "ConvoysResult".
+ */
+export interface ConvoysResult {
+  convoys: ConvoyProgress[];
+}
+/**
+ * Nothing: the whole town; ``goal`` (an epic id) or ``bead``: that one's runs.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "CostsParams".
+ */
+export interface CostsParams {
+  bead?: string | null;
+  goal?: string | null;
+}
+/**
+ * Tokens and seconds: in total, by role, by goal (its epic) and by bead; ``scope`` says what was asked.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "CostsResult".
+ */
+export interface CostsResult {
+  beads?: CostGroup[];
+  by_role?: {
+    [k: string]: CostLine | undefined;
+  };
+  goals?: CostGroup[];
+  /**
+   * all | goal:<epic id> | bead:<bead id>
+   */
+  scope: string;
+  total?: CostLine;
+}
+/**
+ * One goal's or one bead's costs, in total and by role.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "CostGroup".
+ */
+export interface CostGroup {
+  by_role?: {
+    [k: string]: CostLine | undefined;
+  };
+  id: string;
+  title?: string | null;
+  total?: CostLine;
+}
+/**
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "CostLine".
+ */
+export interface CostLine {
+  runs?: number;
+  seconds?: number;
+  tokens?: number;
+}
+/**
  * Arguments of the `gastown.createBead` command (a TODO code lens, or the palette).
  *
  * This interface was referenced by `GastownProtocol`'s JSON-Schema
@@ -437,6 +536,7 @@ export interface InitializationOptions {
    * Play this scenario file on a local scripted model server (offline)
    */
   scenario?: string | null;
+  telemetry?: TelemetrySettings;
   turnTimeout?: number;
   /**
    * Run by the Refinery before a merge; empty = pytest/unittest/make test
@@ -574,6 +674,35 @@ export interface ProviderSettings {
   baseUrl?: string | null;
   model?: string;
   type?: "copilot" | "openai" | "azure" | "anthropic";
+}
+/**
+ * OpenTelemetry traces
+ */
+export interface TelemetrySettings {
+  /**
+   * Also export the Copilot CLI's own spans, joined to the goal's trace
+   */
+  copilotCli?: boolean;
+  /**
+   * OTLP/HTTP base URL (e.g. Jaeger or a collector); /v1/traces is added
+   */
+  endpoint?: string;
+  /**
+   * none (off), otlp (OTLP/HTTP to the endpoint) or file (JSON lines)
+   */
+  exporter?: "none" | "otlp" | "file";
+  /**
+   * The JSON-lines file of exporter=file (default .gastown/telemetry/spans.jsonl); the Copilot CLI writes <name>.copilot.jsonl beside it
+   */
+  filePath?: string | null;
+  /**
+   * OTLP headers as key=value pairs separated by commas (e.g. Authorization=Bearer …); a secret: never in gastown.toml
+   */
+  headers?: string | null;
+  /**
+   * service.name of the spans
+   */
+  serviceName?: string;
 }
 /**
  * A message to the polecat working a bead, read at its next turn.
@@ -774,4 +903,37 @@ export interface PolecatSettings1 {
    * The same while a tool (e.g. a test run) is executing
    */
   toolStallSeconds?: number;
+}
+/**
+ * OpenTelemetry traces (one trace per goal: planning, beads, polecat runs, tools, verification, merge),
+ * and the Copilot CLI's own spans sent to the same place. Off by default.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "TelemetrySettings".
+ */
+export interface TelemetrySettings1 {
+  /**
+   * Also export the Copilot CLI's own spans, joined to the goal's trace
+   */
+  copilotCli?: boolean;
+  /**
+   * OTLP/HTTP base URL (e.g. Jaeger or a collector); /v1/traces is added
+   */
+  endpoint?: string;
+  /**
+   * none (off), otlp (OTLP/HTTP to the endpoint) or file (JSON lines)
+   */
+  exporter?: "none" | "otlp" | "file";
+  /**
+   * The JSON-lines file of exporter=file (default .gastown/telemetry/spans.jsonl); the Copilot CLI writes <name>.copilot.jsonl beside it
+   */
+  filePath?: string | null;
+  /**
+   * OTLP headers as key=value pairs separated by commas (e.g. Authorization=Bearer …); a secret: never in gastown.toml
+   */
+  headers?: string | null;
+  /**
+   * service.name of the spans
+   */
+  serviceName?: string;
 }

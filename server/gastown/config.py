@@ -92,6 +92,27 @@ class PolecatSettings(BaseModel):
                                     "it) or off")
 
 
+class TelemetrySettings(BaseModel):
+    """OpenTelemetry traces (one trace per goal: planning, beads, polecat runs, tools, verification, merge),
+    and the Copilot CLI's own spans sent to the same place. Off by default."""
+
+    model_config = CAMEL
+    exporter: Literal["none", "otlp", "file"] = Field(
+        default="none", description="none (off), otlp (OTLP/HTTP to the endpoint) or file (JSON lines)")
+    endpoint: str = Field(default="http://localhost:4318",
+                          description="OTLP/HTTP base URL (e.g. Jaeger or a collector); /v1/traces is added")
+    headers: str | None = Field(default=None, repr=False,
+                                description="OTLP headers as key=value pairs separated by commas (e.g. "
+                                            "Authorization=Bearer …); a secret: never in gastown.toml")
+    file_path: str | None = Field(default=None,
+                                  description="The JSON-lines file of exporter=file (default "
+                                              ".gastown/telemetry/spans.jsonl); the Copilot CLI writes "
+                                              "<name>.copilot.jsonl beside it")
+    service_name: str = Field(default="gastown", min_length=1, description="service.name of the spans")
+    copilot_cli: bool = Field(default=True, description="Also export the Copilot CLI's own spans, joined to "
+                                                         "the goal's trace")
+
+
 # --- Runtime hosts ---------------------------------------------------------------------------------
 class HostEntry(BaseModel):
     """One `gastown host` the town may place polecats on."""
@@ -185,6 +206,7 @@ class Settings(BaseModel):
     # --- Polecats and the Witness ---------------------------------------------------------------
     polecats: PolecatSettings = Field(default_factory=PolecatSettings,
                                       description="Permission policy, Witness, budgets, worktree pool")
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="OpenTelemetry traces")
     hosts: HostsSettings = Field(default_factory=HostsSettings, description="Runtime hosts for polecats")
 
     @classmethod

@@ -23,7 +23,7 @@ from gastown.errors import GastownError
 
 REPO_FILE = "gastown.toml"
 ENV_PREFIX = "GASTOWN_"
-SECRET_KEYS = {("provider", "api_key")}
+SECRET_KEYS = {("provider", "api_key"), ("telemetry", "headers")}
 
 
 class ConfigError(GastownError):
@@ -179,8 +179,10 @@ def load_settings(workspace: Path | None, overrides: dict[str, Any] | None = Non
             for part in secret:
                 node = node.get(part) if isinstance(node, dict) else None
             if node:
+                where = ("the environment (provider.apiKeyEnv names the variable)" if secret == ("provider", "api_key")
+                         else f"the environment ({ENV_PREFIX}{'__'.join(secret).upper()}) or the user file")
                 raise ConfigError(f"{repo}: {'.'.join(secret)} is a secret and this file is committed; put the "
-                                  "key in the environment (provider.apiKeyEnv names the variable) instead")
+                                  f"key in {where} instead")
         layers.append((f"repository file {repo}", data))
     try:
         env_data = _GastownEnv(os.environ if env is None else env)()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from gastown.config import Settings
+from gastown.config import Settings, TelemetrySettings
 from gastown.town.bus import Bus, Event, Progress
 from gastown.town.town import Town
 from gastown.vcs import git
@@ -46,8 +46,9 @@ def make_sample_repo(path: Path) -> Path:
     return path
 
 
-def demo_settings(workdir: Path) -> Settings:
+def demo_settings(workdir: Path, telemetry: TelemetrySettings | None = None) -> Settings:
     return Settings(
+        telemetry=telemetry or TelemetrySettings(),
         scenario=str(DEMO_SCENARIO),
         worktree_root=str(workdir / "worktrees"),
         verify_command=f"{sys.executable} -m unittest discover -q",
@@ -56,7 +57,8 @@ def demo_settings(workdir: Path) -> Settings:
     )
 
 
-async def run_demo(workdir: Path, emit_json: bool, out: TextIO = sys.stdout, kept: bool = True) -> dict[str, Any]:
+async def run_demo(workdir: Path, emit_json: bool, out: TextIO = sys.stdout, kept: bool = True,
+                   telemetry: TelemetrySettings | None = None) -> dict[str, Any]:
     repo = make_sample_repo(workdir / "calc")
     bus = Bus()
     started = time.monotonic()
@@ -66,7 +68,7 @@ async def run_demo(workdir: Path, emit_json: bool, out: TextIO = sys.stdout, kep
             print(f"[{time.monotonic() - started:5.1f}s] {event.message}", file=out, flush=True)
 
     bus.subscribe(show)
-    async with Town(repo, demo_settings(workdir), bus) as town:
+    async with Town(repo, demo_settings(workdir, telemetry), bus) as town:
         _, epic, tasks, task = await town.submit_goal(DEMO_GOAL)
         report = await task
         log = town.worktrees.repo.text("log", "--oneline", town.worktrees.integration)
@@ -84,10 +86,18 @@ async def run_demo(workdir: Path, emit_json: bool, out: TextIO = sys.stdout, kep
     return result
 
 
+def _telemetry() -> TelemetrySettings:
+    """The demo's only configurable part: telemetry, from the user file and the environment (e.g.
+    GASTOWN_TELEMETRY__EXPORTER=file), so its trace can be looked at."""
+    from gastown.config_sources import load_settings
+
+    return load_settings(None).settings.telemetry
+
+
 def main(keep: bool, emit_json: bool, workdir: str | None = None) -> int:
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="gastown-demo-"))
     try:
-        result = asyncio.run(run_demo(root, emit_json, kept=keep or bool(workdir)))
+        result = asyncio.run(run_demo(root, emit_json, kept=keep or bool(workdir), telemetry=_telemetry()))
     finally:
         if not keep and not workdir:
             shutil.rmtree(root, ignore_errors=True)

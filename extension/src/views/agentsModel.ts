@@ -138,6 +138,8 @@ export interface TownSummary {
   tokens: number;
   /** Agents waiting for the Overseer's answer. */
   needYou: number;
+  /** The town's costs so far (gastown/costs), a line for the tooltip. */
+  costs?: string;
 }
 
 export function summaryText(s: TownSummary): string {
@@ -157,6 +159,7 @@ export function summaryTooltip(s: TownSummary): string {
     `${s.review} waiting for review`,
     `${s.needYou} agent${s.needYou === 1 ? "" : "s"} waiting for your answer`,
     `${s.tokens} tokens used by the agents listed`,
+    ...(s.costs ? [s.costs] : []),
   ].join("\n");
 }
 

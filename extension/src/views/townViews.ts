@@ -9,19 +9,25 @@ import { ANSWER_AGENT, AgentsTreeProvider, OPEN_AGENT_LOG } from "./agents";
 import { type AgentRow, agentFigures, newQuestions, questionOf, shortQuestion } from "./agentsModel";
 import { BeadsTreeProvider } from "./beads";
 import { type BeadFilter, countReview, decodeBeads, viewCaption } from "./beadsModel";
+import { BeadsWithConvoys } from "./workflow";
+import { costsCaption, costsTooltip } from "./workflowModel";
 
 const ANSWER = "Answer…";
 const OPEN_LOG = "Open Log";
 
 /** How long a burst of ledger deltas settles before the ready set is fetched again. */
 const READY_DEBOUNCE_MS = 250;
+/** Convoys follow ledger deltas; costs follow agent status (tokens stream in), less often. */
+const CONVOYS_DEBOUNCE_MS = 500;
+const COSTS_DEBOUNCE_MS = 2000;
 
 export class TownViews implements vscode.Disposable {
   readonly beads = new BeadsTreeProvider(async (id) => (await (await this.api()).bead({ id })).bead);
   readonly agents = new AgentsTreeProvider();
   readonly status = new TownStatusBar();
+  readonly convoys = new BeadsWithConvoys(this.beads, async () => (await (await this.api()).convoys()).convoys);
   private readonly beadsView = vscode.window.createTreeView("gastown.beads", {
-    treeDataProvider: this.beads,
+    treeDataProvider: this.convoys,
     showCollapseAll: true,
   });
   private readonly agentsView = vscode.window.createTreeView("gastown.agents", { treeDataProvider: this.agents });
@@ -30,6 +36,8 @@ export class TownViews implements vscode.Disposable {
   private readonly told = new Map<string, string>();
   /** Re-fetch the server's ready set (debounced; `.now()` at once). */
   readonly refreshReady = debounced(READY_DEBOUNCE_MS, () => this.fetchReady());
+  readonly refreshConvoys = debounced(CONVOYS_DEBOUNCE_MS, () => this.fetchConvoys());
+  readonly refreshCosts = debounced(COSTS_DEBOUNCE_MS, () => this.fetchCosts());
 
   constructor(
     private readonly api: () => Promise<TownApi>,
@@ -39,6 +47,7 @@ export class TownViews implements vscode.Disposable {
     this.disposables.push(
       this.beads.onDidChangeBeads(() => {
         this.refreshReady();
+        this.refreshConvoys();
         this.describe();
       }),
       this.agentsView.onDidChangeVisibility((e) => this.agents.setVisible(e.visible)),
@@ -56,6 +65,8 @@ export class TownViews implements vscode.Disposable {
       (err) => this.output.appendLine(`gastown/agents failed: ${errorText(err)}`),
     );
     this.refreshReady.now();
+    this.refreshConvoys.now();
+    this.refreshCosts.now();
   }
 
   setFilter(filter: BeadFilter): void {
@@ -69,6 +80,7 @@ export class TownViews implements vscode.Disposable {
     this.agents.set(list);
     this.beads.setAgents(list);
     this.status.update(agentFigures(list));
+    this.refreshCosts();
     for (const agent of newQuestions(list, this.told)) void this.tellQuestion(agent);
   }
 
@@ -96,6 +108,25 @@ export class TownViews implements vscode.Disposable {
     this.describe();
   }
 
+  private async fetchConvoys(): Promise<void> {
+    try {
+      await this.convoys.refresh();
+    } catch (err) {
+      this.output.appendLine(`gastown/convoys failed: ${errorText(err)}`);
+    }
+  }
+
+  /** The town's costs: the Agents view's header and a line of the status bar's tooltip. */
+  private async fetchCosts(): Promise<void> {
+    try {
+      const report = await (await this.api()).costs({});
+      this.agentsView.description = costsCaption(report);
+      this.status.update({ costs: costsTooltip(report) });
+    } catch (err) {
+      this.output.appendLine(`gastown/costs failed: ${errorText(err)}`);
+    }
+  }
+
   /** The view's caption and the status bar's review count, after any change. */
   private describe(): void {
     const caption = viewCaption(this.beads.filter, this.beads.getChildren().length === 0);
@@ -106,7 +137,10 @@ export class TownViews implements vscode.Disposable {
 
   dispose(): void {
     this.refreshReady.cancel();
-    for (const d of [...this.disposables, this.beadsView, this.agentsView, this.beads, this.agents, this.status]) {
+    this.refreshConvoys.cancel();
+    this.refreshCosts.cancel();
+    for (const d of [...this.disposables, this.beadsView, this.agentsView, this.convoys, this.beads, this.agents,
+      this.status]) {
       d.dispose();
     }
   }

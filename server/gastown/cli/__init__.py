@@ -5,6 +5,7 @@
 - ``town``: ``status``, ``worktrees``, ``gc``, ``feed`` (``feed``: the rich dashboard), ``doctor``;
 - ``overseer``: ``answer``, ``nudge`` (and ``bead retry``'s sending);
 - ``settings``: the configuration flags every town command shares, ``config show``;
+- ``convoy``: ``convoy create|add|list|show``; ``costs``: tokens and time by goal, bead and role;
 - ``host``: ``host`` (a runtime host for polecats of other machines' towns);
 - ``output``: how things are shown (the domain modules print nothing).
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
 _OVERSEER = frozenset({"answer", "nudge"})
-_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "host"}
+_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs", "host"}
 EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) or an error you can fix (the "
           "message says how); 2 usage error; 130 interrupted. Settings: gastown.toml in the repository, "
           "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
@@ -69,6 +70,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         from gastown.cli import bead
 
         bead.add_init_parser(sub, only)
+    if only in (None, "convoy"):
+        from gastown.cli import convoy
+
+        convoy.add_parsers(sub, only)
+    if only in (None, "costs"):
+        from gastown.cli import costs
+
+        costs.add_parsers(sub, only)
     if only in (None, "host"):
         from gastown.cli import host
 

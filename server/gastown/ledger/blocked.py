@@ -63,6 +63,15 @@ SELECT issue_id FROM dependencies
         SELECT depends_on_id FROM dependencies
             WHERE type = 'parent-child' AND issue_id IN (SELECT value FROM json_each(?1)))
 """
+# The common case — one bead changed, no parent's children changed — as plain index lookups (?1 the bead;
+# UNION ALL: the caller takes a set, and SQLite needs no scratch b-tree)
+_SEEDS_OF_ONE = f"""
+SELECT issue_id FROM dependencies WHERE depends_on_id = ?1 AND type IN {_BLOCKING}
+UNION ALL
+SELECT w.issue_id FROM dependencies p
+    CROSS JOIN dependencies w ON w.depends_on_id = p.depends_on_id AND w.type = 'waits-for'
+    WHERE p.issue_id = ?1 AND p.type = 'parent-child'
+"""
 _SMALL = 200  # beads; above this the scratch table carries the sets
 
 # The small path's two steps, the seeds given as a JSON array (?1). Each writes only the rows whose flag
@@ -77,6 +86,15 @@ _DIRECT = f"""(
 _DIRECT_OF = f"""
 UPDATE issues SET blocked_direct = {_DIRECT}
 WHERE id IN (SELECT value FROM json_each(?1)) AND blocked_direct IS NOT {_DIRECT}
+RETURNING id, EXISTS (SELECT 1 FROM dependencies k WHERE k.depends_on_id = issues.id AND k.type = 'parent-child')
+"""  # (the beads whose flag moved, and whether each has children)
+# ``blocked`` of beads without children whose parents are outside the region (?1): their own flag or a
+# blocked parent — no walk needed
+_PARENT_BLOCKED = """EXISTS (SELECT 1 FROM dependencies d CROSS JOIN issues p ON p.id = d.depends_on_id
+    WHERE d.issue_id = issues.id AND d.type = 'parent-child' AND p.blocked = 1)"""
+_BLOCKED_OF_LEAVES = f"""
+UPDATE issues SET blocked = (blocked_direct OR {_PARENT_BLOCKED})
+WHERE id IN (SELECT value FROM json_each(?1)) AND blocked IS NOT (blocked_direct OR {_PARENT_BLOCKED})
 """
 # blocked = reachable, through parent -> child edges inside ``region``, from a region bead that is blocked
 # directly or has a blocked parent outside the region. (CROSS JOIN fixes the join order: the scratch table
@@ -146,17 +164,22 @@ def refresh_blocked(
         changed, parents, own_deps = list(changed), list(parents), list(own_deps)
         if len(changed) + len(parents) <= _SMALL:
             seeds = set(own_deps)
-            if changed or parents:
+            if len(changed) == 1 and not parents:
+                seeds.update(row[0] for row in conn.execute(_SEEDS_OF_ONE, (changed[0],)))
+            elif changed or parents:
                 seeds.update(
                     row[0] for row in conn.execute(_SEEDS_OF, (json.dumps(changed), json.dumps(parents)))
                 )
             if not seeds:
                 return
-            ids = json.dumps(sorted(seeds))
-            moved = conn.execute(_DIRECT_OF, (ids,)).rowcount
-            # ``blocked`` can change only through a seed's own flag or a changed parent edge (own_deps)
-            if moved or own_deps:
-                conn.execute(_BLOCKED_OF, (ids,))
+            moved = conn.execute(_DIRECT_OF, (json.dumps(sorted(seeds)),)).fetchall()
+            # ``blocked`` can change only through a bead's own flag or a changed parent edge (own_deps),
+            # and then for that bead and its descendants
+            if own_deps or any(kids for _, kids in moved):
+                roots = sorted({*own_deps, *(bead_id for bead_id, _ in moved)})
+                conn.execute(_BLOCKED_OF, (json.dumps(roots),))
+            elif moved:
+                conn.execute(_BLOCKED_OF_LEAVES, (json.dumps(sorted(bead_id for bead_id, _ in moved)),))
             return
     try:
         if everything:

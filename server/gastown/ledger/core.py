@@ -69,6 +69,7 @@ from gastown.ledger.writes import (
     remove_dependency,
     remove_labels,
     reopen,
+    try_begin,
     update,
 )
 
@@ -79,6 +80,6 @@ __all__ = [
     "check_title", "claim", "claim_many", "close_bead", "content_hash", "create", "cycles", "dependency_tree",
     "events", "exists", "export_text", "finish", "flush_fts", "fts_pending", "fts_query", "get",
     "import_beads", "is_busy", "list_beads", "load", "meta_int", "now_key", "ready", "refresh_blocked",
-    "remove_dependency", "remove_labels", "reopen", "row_values", "search", "set_meta", "sort_ts", "update",
+    "remove_dependency", "remove_labels", "reopen", "row_values", "search", "set_meta", "sort_ts", "try_begin", "update",
     "validate", "write_row",
 ]

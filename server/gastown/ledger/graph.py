@@ -24,7 +24,12 @@ CYCLE_TYPES = frozenset({DepType.BLOCKS, DepType.CONDITIONAL_BLOCKS, DepType.WAI
 
 
 def _extra(bead: Bead, name: str) -> Any:
-    return (bead.model_extra or {}).get(name, getattr(bead, name, None))
+    """A Beads field we keep as an extra (or a declared field of that name), None when unset. (Not
+    ``getattr``: a missing attribute costs pydantic an exception, and every write asks three times.)"""
+    extra = bead.model_extra
+    if extra and name in extra:
+        return extra[name]
+    return bead.__dict__.get(name)
 
 
 def _is_done(bead: Bead | None) -> bool:

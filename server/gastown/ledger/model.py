@@ -42,12 +42,14 @@ class DepType:
     WAITS_FOR = "waits-for"
     RELATED = "related"
     DISCOVERED_FROM = "discovered-from"
+    TRACKS = "tracks"  # a convoy tracks a bead (Gas Town's convoys); never blocks
 
     BLOCKING = frozenset({BLOCKS, CONDITIONAL_BLOCKS})
 
 
 # Types that are the machinery of Beads/Gas Town itself, never work to hand to a polecat.
-INTERNAL_TYPES = frozenset({"merge-request", "gate", "molecule", "message", "agent", "role", "rig", "event"})
+INTERNAL_TYPES = frozenset({"merge-request", "gate", "molecule", "message", "agent", "role", "rig", "event",
+                            "convoy"})
 
 
 class _Model(BaseModel):

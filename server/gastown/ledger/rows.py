@@ -8,6 +8,7 @@ search sees every committed write without each small write paying for an FTS5 se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -28,6 +29,7 @@ _CYCLE_TYPES = "(" + ",".join(f"'{t}'" for t in sorted(graph.CYCLE_TYPES)) + ")"
 
 
 # -- small helpers ------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # a write normalises the same created_at for the old and the new bead
 def sort_ts(value: str) -> str:
     """A timestamp normalised to sortable UTC text; unreadable ones sort after every real one."""
     try:

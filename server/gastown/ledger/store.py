@@ -5,12 +5,14 @@ among them the incrementally maintained ``workable``/``blocked`` flags that make
 a partial index (see ``core``). Dependencies also live in their own table for graph queries; the audit
 trail is in ``events``; titles, descriptions, notes and comments in an FTS5 index.
 
-Every ledger operation is one call into a connection's worker thread (``core`` does the SQL there), so an
-operation costs one round trip from the event loop. Writes run in ``BEGIN IMMEDIATE`` transactions,
-serialised in-process by an asyncio lock and across processes by SQLite (busy timeout plus retries, so a
-concurrent writer waits rather than failing); reads go through a second connection and so only ever see
-committed state. After each committed transaction that changed something the version goes up by one
-and listeners are told.
+Every ledger operation is one call of a ``core`` function that does all its SQL: a read is one round trip
+to the reader connection's thread; a short write runs right on the event loop's thread when the write
+lock is free (no round trip: a fraction of a millisecond, no thread wake-ups), and otherwise — a long
+write, or another process holding the lock — one round trip to the writer's thread, which waits there.
+Writes run in ``BEGIN IMMEDIATE`` transactions, serialised in-process by an asyncio lock and across
+processes by SQLite (busy timeout plus retries, so a concurrent writer waits rather than failing); reads
+go through a second connection and so only ever see committed state. After each committed transaction
+that changed something the version goes up by one and listeners are told.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -78,6 +81,9 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
     conn.execute(f"PRAGMA busy_timeout={writes.BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # scratch b-trees (UNION, recursive CTEs, the refresh's work table) in memory: with the default, each
+    # such query opens and unlinks a temp file — most of the cost of a small ready/blocked refresh
+    conn.execute("PRAGMA temp_store=MEMORY")
     if writer:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
@@ -96,6 +102,8 @@ def _setup(conn: sqlite3.Connection, writer: bool) -> None:
                 conn.execute("ROLLBACK")
                 raise
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a garbage file fails here
+    if writer:  # never wait inside SQLite: a write finds the lock free or goes to the thread and waits there
+        conn.execute("PRAGMA busy_timeout=0")
 
 
 def _one_shot(
@@ -105,9 +113,15 @@ def _one_shot(
     fn: Callable[..., T],
     args: tuple[Any, ...],
     kw: dict[str, Any],
-) -> tuple[T, LedgerChange | None]:
-    """BEGIN, one write, refresh ready/blocked, COMMIT: one round trip for a whole store operation."""
-    st = core.begin(conn, prefix, actor)
+    wait: bool = True,
+) -> tuple[T, LedgerChange | None] | None:
+    """BEGIN, one write, refresh ready/blocked, COMMIT: one round trip for a whole store operation.
+    ``wait=False``: None at once if another connection holds the write lock."""
+    if wait:
+        core.begin_immediate(conn)
+    elif not core.try_begin(conn):
+        return None
+    st = core.WriteState(conn, prefix, actor)
     try:
         result = fn(st, *args, **kw)
         change = core.finish(st)
@@ -260,6 +274,9 @@ class Store:
         self._commits = 0  # since the last checkpoint
         self._ckpt: SqliteThread | None = None
         self._ckpt_task: asyncio.Task[None] | None = None
+        self._ckpt_timer: asyncio.TimerHandle | None = None
+        self._last_commit = 0.0  # time.monotonic()
+        self._checkpoints = 0  # completed, by this store
 
     # -- lifecycle ------------------------------------------------------------------------------------
     @classmethod
@@ -269,7 +286,7 @@ class Store:
         conns: list[SqliteThread] = []
         try:
             for writer in (True, False):
-                conn = await SqliteThread.open(db_path)
+                conn = await SqliteThread.open(db_path, shared=writer)
                 conns.append(conn)
                 await conn.run(_setup, writer)
             store = cls(db_path, prefix, conns[0], conns[1])
@@ -288,6 +305,8 @@ class Store:
             if self._closed:
                 return
             self._closed = True
+            if self._ckpt_timer is not None:
+                self._ckpt_timer.cancel()
             if self._ckpt_task is not None:
                 await asyncio.gather(self._ckpt_task, return_exceptions=True)
             if self._ckpt is not None:
@@ -343,13 +362,33 @@ class Store:
                 raise
             raise err from e
 
+    def _run_here(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(writer connection, *args)`` on this thread (the caller holds ``_lock``)."""
+        if self._closed:
+            raise LedgerError(f"the ledger store {self.db_path} is closed")
+        try:
+            return self._wconn.here(fn, *args)
+        except sqlite3.Error as e:
+            err = _translate(e, self.db_path)
+            if err is None:
+                raise
+            raise err from e
+
     async def _read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         return await self._run(self._rconn.run, fn, *args, **kw)
 
     async def _write_op(self, actor: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """One write transaction. A short one (everything but ``_ON_THREAD``) runs right here on the
+        event loop's thread when the write lock is free — no hop, no thread wake-ups, a fraction of a
+        millisecond; otherwise (a long operation, or another process holds the lock) on the writer's
+        thread, which waits for the lock."""
         async with self._lock:
-            done: tuple[T, LedgerChange | None]
-            done = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
+            done: tuple[T, LedgerChange | None] | None = None
+            if fn not in _ON_THREAD:
+                done = self._run_here(_one_shot, self.prefix, actor, fn, args, kw, False)
+            if done is None:
+                done = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
+            assert done is not None
             result, change = done
         if change is not None:
             self._version = change.version
@@ -359,15 +398,42 @@ class Store:
 
     # Checkpoints, off the write path. The writer does not checkpoint on commit (wal_autocheckpoint=0):
     # after every CHECKPOINT_EVERY commits a PASSIVE checkpoint (it never blocks a reader or a writer)
-    # runs on a third connection's thread while writes go on, so no single write pays for copying the
-    # WAL back into the database (an autocheckpoint's cost, every ~100 small writes, with its syncs).
+    # runs on a third connection's thread, so no single write pays for copying the WAL back into the
+    # database (an autocheckpoint's cost, every ~100 small writes, with its syncs). A due checkpoint waits
+    # for a pause in writing (CHECKPOINT_IDLE_S): its syncs, running beside a burst of writes, stall the
+    # writer's appends to the WAL on a busy disk (measured: a tenth of the wall time of 100 closes). A
+    # burst that never pauses still gets one every CHECKPOINT_AT_MOST commits, which bounds the WAL.
     CHECKPOINT_EVERY = 64
+    CHECKPOINT_IDLE_S = 0.05
+    CHECKPOINT_AT_MOST = 256  # (about 15 MB of WAL at most, at ~15 pages a write)
 
     def _after_commit(self) -> None:
         self._commits += 1
-        if self._commits >= self.CHECKPOINT_EVERY and self._ckpt_task is None and not self._closed:
-            self._commits = 0
-            self._ckpt_task = asyncio.get_running_loop().create_task(self._checkpoint())
+        self._last_commit = time.monotonic()
+        if self._commits < self.CHECKPOINT_EVERY or self._ckpt_task is not None or self._closed:
+            return
+        if self._commits >= self.CHECKPOINT_AT_MOST:
+            self._start_checkpoint()
+        elif self._ckpt_timer is None:
+            self._ckpt_timer = asyncio.get_running_loop().call_later(self.CHECKPOINT_IDLE_S, self._when_idle)
+
+    def _when_idle(self) -> None:
+        self._ckpt_timer = None
+        if self._closed or self._ckpt_task is not None:
+            return
+        quiet = time.monotonic() - self._last_commit
+        if quiet >= self.CHECKPOINT_IDLE_S:
+            self._start_checkpoint()
+        else:
+            loop = asyncio.get_running_loop()
+            self._ckpt_timer = loop.call_later(self.CHECKPOINT_IDLE_S - quiet, self._when_idle)
+
+    def _start_checkpoint(self) -> None:
+        if self._ckpt_timer is not None:
+            self._ckpt_timer.cancel()
+            self._ckpt_timer = None
+        self._commits = 0
+        self._ckpt_task = asyncio.get_running_loop().create_task(self._checkpoint())
 
     async def _checkpoint(self) -> None:
         try:
@@ -375,6 +441,7 @@ class Store:
                 self._ckpt = await SqliteThread.open(self.db_path)
                 await self._ckpt.run(_setup, False)
             await self._ckpt.run(_checkpoint)
+            self._checkpoints += 1
         except Exception:  # the next one (or closing the store) tries again
             log.exception("ledger checkpoint of %s failed", self.db_path)
         finally:
@@ -609,6 +676,11 @@ class Store:
         if await self._read(_get_meta, _sync_key(path)) == _digest(data):
             return None
         return await self.import_jsonl(path, actor)
+
+
+# Writes that can take long (a whole import; a dependency's cycle check walks the graph): always on the
+# writer's thread, so the event loop never waits for them.
+_ON_THREAD = frozenset({_import_op, core.add_dependency})
 
 
 def _read_and_parse(path: Path) -> tuple[bytes, builtins.list[Bead], builtins.list[str]]:

@@ -110,8 +110,12 @@ _GO_ESCAPES = (
 )
 
 
+# one encoder for every line (``json.dumps`` with options builds a new one per call)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def bead_line(bead: Bead | dict[str, Any]) -> str:
-    text = json.dumps(ordered_bead_dict(bead), ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODE(ordered_bead_dict(bead))
     for raw, escaped in _GO_ESCAPES:
         if raw in text:
             text = text.replace(raw, escaped)

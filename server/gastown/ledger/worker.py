@@ -10,6 +10,11 @@ pyproject.toml and the ledger tests exercise this adapter on every operation.
 Why not our own ``ThreadPoolExecutor(max_workers=1)``? Measured on this box (``SELECT 1`` round trip,
 median of 2,000): aiosqlite 0.058–0.068 ms, ``loop.run_in_executor`` 0.084–0.136 ms — aiosqlite's
 queue-fed thread is the faster hop, and every store call pays it.
+
+A short write can skip the hop altogether (``here``): on a loaded machine the two thread wake-ups of a
+round trip cost more wall time than the write itself. The connection is then opened with
+``check_same_thread=False`` and its owner guarantees that the worker thread is idle meanwhile (the Store
+holds its write lock across both kinds of call).
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ class SqliteThread:
         self._conn = conn
 
     @classmethod
-    async def open(cls, path: Path | str) -> SqliteThread:
-        return cls(await aiosqlite.connect(path, isolation_level=None))
+    async def open(cls, path: Path | str, *, shared: bool = False) -> SqliteThread:
+        """``shared``: ``here`` may be used too (the connection is not bound to its thread)."""
+        return cls(await aiosqlite.connect(path, isolation_level=None, check_same_thread=not shared))
 
     def _submit(self) -> Callable[..., Awaitable[Any]]:
         """aiosqlite's private, unannotated ``_execute``, given the type it has."""
@@ -49,6 +55,11 @@ class SqliteThread:
         """``fn(connection, *args, **kw)`` on the connection's thread."""
         result: T = await self._submit()(fn, self._conn._conn, *args, **kw)
         return result
+
+    def here(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """``fn(connection, *args, **kw)`` on the calling thread, no hop: only for a connection opened
+        ``shared``, only while nothing is queued on its thread, and only for work that cannot wait long."""
+        return fn(self._conn._conn, *args, **kw)
 
     async def close(self) -> None:
         await self._conn.close()

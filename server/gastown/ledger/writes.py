@@ -102,16 +102,35 @@ def is_busy(err: sqlite3.Error) -> bool:
     return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 
 
+def try_begin(conn: sqlite3.Connection) -> bool:
+    """Take the write lock if it is free now; False if another connection holds it. Waits no longer
+    than the connection's busy timeout (the Store's writer has 0: its inline path never waits)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as e:
+        if not is_busy(e):
+            raise
+        return False
+
+
 def begin_immediate(conn: sqlite3.Connection, patience_s: float | None = None) -> None:
     """Take the write lock, waiting for other processes (SQLite's busy timeout, then retries)."""
+    if try_begin(conn):
+        return
     deadline = time.monotonic() + (PATIENCE_S if patience_s is None else patience_s)
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as e:
-            if not is_busy(e) or time.monotonic() >= deadline:
-                raise
+    (before,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")  # SQLite waits, and we retry
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(before)}")
 
 
 def begin(conn: sqlite3.Connection, prefix: str, actor: str) -> WriteState:

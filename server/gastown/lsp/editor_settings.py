@@ -100,6 +100,16 @@ SETTINGS: tuple[EditorSetting, ...] = (
     EditorSetting("autoLand", "autoLand", markdown=True,
                   description="Land the integration branch on your current branch when a goal succeeds (never "
                               "forced, never over your uncommitted changes)."),
+    EditorSetting("telemetry.exporter", "telemetry.exporter", markdown=True,
+                  description="OpenTelemetry traces of each goal (planning, beads, polecat runs, tools, merges, and "
+                              "the Copilot CLI's own spans): `otlp` to `telemetry.endpoint` (e.g. Jaeger), `file` "
+                              "for JSON lines, `none` for off. OTLP headers (a secret) go in the environment: "
+                              "`GASTOWN_TELEMETRY__HEADERS`."),
+    EditorSetting("telemetry.endpoint", "telemetry.endpoint", markdown=True,
+                  description="OTLP/HTTP base URL of `telemetry.exporter` = `otlp` (`/v1/traces` is added)."),
+    EditorSetting("telemetry.filePath", "telemetry.filePath", markdown=True, schema={"default": ""},
+                  description="JSON-lines file of `telemetry.exporter` = `file` (empty: "
+                              "`.gastown/telemetry/spans.jsonl`)."),
 )
 
 _KEPT = ("type", "enum", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")

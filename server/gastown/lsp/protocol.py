@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from gastown.ledger.model import Bead
+from gastown.town.convoys import ConvoyProgress
+from gastown.town.costs import CostReport
 from gastown.town.diff import BeadDiff
 from gastown.town.state import AgentInfo
 
@@ -32,7 +34,7 @@ AGENT_STATUS = "gastown/agentStatus"
 ANSWER = "gastown/answer"
 NUDGE = "gastown/nudge"
 RETRY = "gastown/retry"
-METHODS = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
+METHODS: tuple[str, ...] = (SUBMIT_GOAL, BEADS, BEAD, AGENTS, UPDATE_BEAD, DIFF, DOCUMENT, REVIEW, PLAN_DECISION, ABORT_AGENT,
            ANSWER, NUDGE, RETRY, BEADS_CHANGED, AGENT_STATUS, AGENT_EVENT)
 """Every gastown/* method; the extension's `Methods` (extension/src/contracts.ts) are generated from it."""
 
@@ -259,3 +261,26 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "CreateBeadArgs": CreateBeadArgs,
     "AgentInfo": AgentInfo,
 }
+
+
+# --- convoys and costs ---------------------------------------------------------------------------------------
+CONVOYS = "gastown/convoys"
+COSTS = "gastown/costs"
+METHODS += (CONVOYS, COSTS)
+
+
+class ConvoysResult(BaseModel):
+    """Every convoy with its progress (the Beads view's Convoys node)."""
+
+    convoys: list[ConvoyProgress]
+
+
+class CostsParams(_Params):
+    """Nothing: the whole town; ``goal`` (an epic id) or ``bead``: that one's runs."""
+
+    goal: str | None = None
+    bead: str | None = None
+
+
+SCHEMA_MODELS.update({"ConvoysResult": ConvoysResult, "ConvoyProgress": ConvoyProgress,
+                      "CostsParams": CostsParams, "CostsResult": CostReport})

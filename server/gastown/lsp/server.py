@@ -22,6 +22,7 @@ from gastown.errors import GastownError
 from gastown.ledger.model import BeadNotFound, LedgerChange, LedgerError, Status
 from gastown.ledger.store import Store
 from gastown.lsp import protocol as P
+from gastown.lsp import workflow
 from gastown.lsp.codelens import InFlight, bead_id_pattern, lenses_for, lenses_for_changes
 from gastown.lsp.params import RequestFailed, parse
 from gastown.lsp.protocol import CreateBeadArgs
@@ -158,6 +159,7 @@ class GastownServer(LanguageServer):
 
 
 server = GastownServer()
+workflow.register(server)  # convoys and costs
 
 
 def _workspace_of(params: types.InitializeParams) -> Path | None:

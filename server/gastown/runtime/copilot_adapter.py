@@ -23,6 +23,7 @@ from gastown.config import ProviderSettings
 from gastown.runtime.base import AgentEvent, AgentRuntimeError, PermissionAsk, SessionSpec, TurnTimeout
 from gastown.runtime.cli_path import TOKEN_VARS, login_error, resolve_cli_path
 from gastown.runtime.sandbox import Sandbox, blocked_writes, default_cli_home
+from gastown.telemetry.facade import CliExport
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +87,18 @@ class CopilotSession:
             if self._sandboxed and data.tool_name in SHELL_TOOLS:
                 self._commands[data.tool_call_id] = str(args.get("command") or f"{data.tool_name} {args}")
             self._emit(AgentEvent(session_id=sid, kind="tool_start", tool=data.tool_name,
-                                  detail={"arguments": data.arguments if isinstance(data.arguments, dict) else None}))
+                                  detail={"arguments": data.arguments if isinstance(data.arguments, dict) else None,
+                                          "call_id": getattr(data, "tool_call_id", None)}))
         elif etype == "tool.execution_complete":
-            self._emit(AgentEvent(session_id=sid, kind="tool_done", detail={"success": data.success}))
+            self._emit(AgentEvent(session_id=sid, kind="tool_done",
+                                  detail={"success": data.success, "call_id": getattr(data, "tool_call_id", None)}))
             command = self._commands.pop(getattr(data, "tool_call_id", ""), None)
             if command is not None:
                 self._report_blocked(command, data)
         elif etype == "assistant.usage":
-            tokens = (getattr(data, "input_tokens", 0) or 0) + (getattr(data, "output_tokens", 0) or 0)
-            self._emit(AgentEvent(session_id=sid, kind="usage", tokens=tokens))
+            tokens_in, tokens_out = getattr(data, "input_tokens", 0) or 0, getattr(data, "output_tokens", 0) or 0
+            self._emit(AgentEvent(session_id=sid, kind="usage", tokens=tokens_in + tokens_out,
+                                  detail={"input_tokens": tokens_in, "output_tokens": tokens_out}))
         elif etype == "session.error":
             self._error = getattr(data, "message", "session error")
             self._emit(AgentEvent(session_id=sid, kind="error", text=self._error))
@@ -153,7 +157,8 @@ class CopilotRuntime:
     home and confinement are its host's business)."""
 
     def __init__(self, provider: ProviderSettings, cli_path: str | None = None,
-                 base_directory: Path | None = None, sandbox: Sandbox | None = None, *,
+                 base_directory: Path | None = None, sandbox: Sandbox | None = None,
+                 telemetry: CliExport | None = None, *,
                  uri: str | None = None, connection_token: str | None = None) -> None:
         self.provider = provider
         self.uri = uri
@@ -162,8 +167,11 @@ class CopilotRuntime:
             cli_path, base_directory, sandbox = cli_path or "", None, None
         self.cli_path = resolve_cli_path(cli_path) if uri is None else uri
         self.base_directory = base_directory
-        # The CLI's home is whatever this runtime gives it: that is what the sandbox keeps writable.
-        self.sandbox = (dataclasses.replace(sandbox, cli_home=base_directory or default_cli_home())
+        self.telemetry = telemetry  # the CLI's own spans: where they go (the SDK's TelemetryConfig)
+        # The CLI's home is whatever this runtime gives it: that is what the sandbox keeps writable (and the
+        # folder of its telemetry file, if it writes one).
+        self.sandbox = (dataclasses.replace(sandbox, cli_home=base_directory or default_cli_home(),
+                                            cli_writable=telemetry.writable if telemetry else ())
                         if sandbox else None)
         self._client: CopilotClient | None = None
         self._start_lock = asyncio.Lock()
@@ -185,6 +193,8 @@ class CopilotRuntime:
                     use_logged_in_user=not byok,
                     base_directory=str(self.base_directory) if self.base_directory else None,
                     log_level="error",
+                    telemetry=self.telemetry.config if self.telemetry else None,  # type: ignore[arg-type]
+                    env={**os.environ, **self.telemetry.env} if self.telemetry and self.telemetry.env else None,
                 )
             try:
                 await client.start()

@@ -135,11 +135,12 @@ class Sandbox:
     state_dir: Path  # where the generated scripts go (the town's state dir)
     readable: tuple[Path, ...] = ()  # kept readable (they may live under /tmp, which is private)
     writable: tuple[Path, ...] = ()  # writable for the CLI and every polecat's commands (e.g. a git dir)
+    cli_writable: tuple[Path, ...] = ()  # writable for the CLI only (its telemetry file's folder)
     per_session: bool = True  # nest a sandbox per shell command: only its own checkout is writable
     _bash: tuple[str, ...] = field(default=(), compare=False)
 
     def _paths(self) -> tuple[Path, list[Path], list[Path], list[Path]]:
-        state = [_real(self.cli_home)]
+        state = [_real(self.cli_home), *(_real(p) for p in self.cli_writable)]
         return _real(self.checkout_root), state, [_real(p) for p in self.readable], [_real(p) for p in self.writable]
 
     def shell_targets(self) -> list[str]:
@@ -226,7 +227,7 @@ class Sandbox:
     def launcher(self, cli_path: str) -> Path:
         """Write the launcher (and the shell wrapper) under the state dir; the path to give the SDK as the
         CLI. Folders that must exist for bwrap to bind them are created."""
-        for path in (self.checkout_root, self.cli_home, *self.writable):
+        for path in (self.checkout_root, self.cli_home, *self.cli_writable, *self.writable):
             Path(path).mkdir(parents=True, exist_ok=True)
         _prime(cli_path)
         folder = Path(self.state_dir) / "sandbox"

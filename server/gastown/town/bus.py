@@ -190,9 +190,21 @@ class DiscoveredWork(BaseModel):
     mode: str  # hold | dispatch
 
 
+class ConvoyReached(BaseModel):
+    """Every bead of a convoy reached a milestone: ``merged`` into the integration branch, or ``landed`` on
+    the Overseer's branch (``branch``). Published once per milestone (the convoy bead keeps the mark)."""
+
+    convoy_id: str
+    name: str
+    milestone: str  # merged | landed
+    beads: int
+    branch: str
+
+
 Event = (LedgerChange | AgentInfo | Progress | TownWarning | GoalFinished | AgentEventRecord | PlanProposed
          | PlanDrafted | PlanApproved | RadarOverlap | MergeQueueState | MergeOutcome | ReviewState
-         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork)
+         | WitnessAction | Escalation | DispatchPaused | Recovered | NeedsInput | OverseerMessage | DiscoveredWork
+         | ConvoyReached)
 
 
 def publish_progress(bus: Bus, goal_id: str, message: str, percentage: int | None = None) -> None:

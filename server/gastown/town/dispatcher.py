@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gastown.config import Settings
 from gastown.errors import GastownError
 from gastown.ledger.model import Bead, BeadNotFound, DepType, LedgerChange, Status, now_iso
+from gastown.telemetry import NO_TRACER, Tracer, bead_key, goal_key
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import AgentEventRecord, Bus, GoalFinished, RadarOverlap, ReviewState, publish_progress
 from gastown.town.mayor import DRAFT
@@ -93,17 +94,19 @@ class Dispatcher:
     a getter because it opens after construction), the agent ``board``, the ``bus`` it publishes progress on,
     the ``refinery`` and ``witness``, the ``worktrees``, the ``settings``, and callables for what the town
     owns: ``new_polecat`` (a polecat wired to the runtime, run records and seats), ``new_reviewer``,
-    ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch), and the
-    runtime ``hosts`` (None: every polecat runs here) that place each polecat on a local or a host slot."""
+    ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch); the
+    ``tracer`` (goal and bead spans; a no-op when telemetry is off); and the runtime ``hosts`` (None: every
+    polecat runs here) that place each polecat on a local or a host slot."""
 
     def __init__(self, *, store: Callable[[], Store | None], board: AgentBoard, bus: Bus, refinery: Refinery,
                  witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
                  new_polecat: Callable[[Bead, Placement | None], Polecat], new_reviewer: Callable[[], Reviewer],
                  spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], land: Callable[[], Awaitable[str]],
                  verify: Callable[[], Awaitable[bool]],
-                 preflight: Callable[[str], Awaitable[None]] | None = None,
+                 preflight: Callable[[str], Awaitable[None]] | None = None, tracer: Tracer = NO_TRACER,
                  hosts: HostPool | None = None) -> None:
         self._store = store
+        self.tracer = tracer
         self.board = board
         self.bus = bus
         self.refinery = refinery
@@ -185,6 +188,9 @@ class Dispatcher:
         """Run one goal (an epic's beads) to its end; a draft plan first waits for ``approve``."""
         run = self.goals.get(epic_id)
         if run is None:
+            # The goal's trace (opened by the planning, or now for a goal resumed or approved later).
+            self.tracer.open(goal_key(goal_id), "goal", attributes={"gastown.goal.id": goal_id,
+                                                                     "gastown.epic.id": epic_id})
             run = GoalRun(goal_id, epic_id, done=asyncio.get_running_loop().create_future())
             self.goals[epic_id] = run
             await self.requeue_reviews(epic_id)
@@ -299,6 +305,9 @@ class Dispatcher:
             self.progress(self._goal_of(claimed.id),
                           f"Polecat {polecat_name(claimed.id)} {verb} {claimed.id} “{claimed.title}”")
             self.radar.declare(claimed.id, declared_files(claimed))
+            self.tracer.open(bead_key(claimed.id), "bead", self.tracer.get(goal_key(self._goal_of(claimed.id))), {
+                "gastown.bead.id": claimed.id, "gastown.bead.title": claimed.title,
+                "gastown.bead.priority": claimed.priority, "gastown.epic.id": self.owner.get(claimed.id)})
             placement = self.hosts.place(claimed.id) if self.hosts is not None else None
             self.running[claimed.id] = self._spawn(self._work(claimed, feedback, placement))
 
@@ -368,7 +377,14 @@ class Dispatcher:
         blocked = [b.id for b in children if b.status not in Status.DONE]
         if not blocked and children and not held:
             await self.store.close_bead(run.epic_id, reason="all beads merged", actor="refinery")
+        goal_span = self.tracer.get(goal_key(run.goal_id))
+        for bead in children:  # beads still traced (not merged): ended with the state they are left in
+            self.tracer.close(bead_key(bead.id), None if bead.status in Status.DONE else f"not done: {bead.status}",
+                              {"gastown.bead.outcome": str(bead.status)})
+        verifying = self.tracer.start("refinery.verify", goal_span, {"gastown.verify.scope": "integration",
+                                                                     "gastown.goal.id": run.goal_id})
         final = await self._verify()
+        verifying.end(None if final else "verification failed", {"gastown.verify.ok": final})
         discovered = [b.id for b in everything if is_discovered(b)]
         report = GoalReport(run.goal_id, run.epic_id, len(children), len(closed), run.merged, blocked, final,
                             time.monotonic() - run.started, discovered=discovered, held=held)
@@ -385,6 +401,10 @@ class Dispatcher:
             except Exception as exc:  # noqa: BLE001 - landing is the Overseer's to fix; the goal is done
                 self.progress(run.goal_id, f"Not landed: {exc}")
         self.bus.publish(GoalFinished(goal_id=run.goal_id, ok=report.ok, summary=summary))
+        self.tracer.close(goal_key(run.goal_id), None if report.ok else summary, {
+            "gastown.epic.id": run.epic_id, "gastown.goal.beads": report.beads, "gastown.goal.closed": report.closed,
+            "gastown.goal.merged": report.merged, "gastown.goal.ok": report.ok,
+            "gastown.goal.blocked": report.blocked or None})
         if run.done is not None and not run.done.done():
             run.done.set_result(report)
 
@@ -481,6 +501,7 @@ class Dispatcher:
                           placement: Placement | None = None) -> PolecatResult:
         """The one place a polecat is started for a claimed bead (``feedback`` = rework), here or on a host."""
         polecat = self._new_polecat(bead, placement)
+        polecat.attempt = self.runs.get(bead.id, 1)
         self.board.update(polecat.name, state="working")
         self.live[bead.id] = polecat
         try:
@@ -596,6 +617,8 @@ class Dispatcher:
                                    f"{self.worktrees.integration}", actor="refinery")
             self._closed_ids.add(mr.bead_id)
             self.radar.forget(mr.bead_id)
+            self.tracer.close(bead_key(mr.bead_id), attributes={"gastown.bead.outcome": "merged",
+                                                                "gastown.merge.sha": outcome.sha})
             run = self.goals.get(self.owner.get(mr.bead_id, ""))
             if run is not None:
                 run.merged += 1
@@ -632,6 +655,7 @@ class Dispatcher:
             await store.add_comment(bead_id, "refinery", "Gave up after repeated attempts: the Overseer must "
                                     "look at this bead (reopen it to try again).")
             await store.update(bead_id, status=Status.BLOCKED, assignee=None, actor="refinery")
+            self.tracer.close(bead_key(bead_id), why[:300], {"gastown.bead.outcome": "blocked"})
             self.feedback.pop(bead_id, None)
             self.progress(self._goal_of(bead_id), f"{bead_id} blocked: needs the Overseer")
         else:
@@ -648,9 +672,14 @@ class Dispatcher:
         diff = await asyncio.to_thread(self.worktrees.repo.text, "diff", "--no-color",
                                        f"{self.worktrees.integration}...{result.commit}")
         await self.set_review(bead.id, "pending", "reviewer")
+        span = self.tracer.start("review", self.tracer.get(bead_key(bead.id)), {"gastown.bead.id": bead.id})
         try:
-            verdict = await self._reviewer.review(bead, diff)
+            with span.current():  # the reviewer's turns in the CLI join the bead's trace
+                verdict = await self._reviewer.review(bead, diff)
+            span.end(attributes={"gastown.review.verdict": verdict.verdict if verdict else None,
+                                 "gastown.review.score": verdict.score if verdict else None})
         except Exception as exc:  # noqa: BLE001 - the review is advisory: the Refinery and the Overseer still run
+            span.end(str(exc))
             log.warning("reviewer failed on %s: %s", bead.id, exc)
             await self.store.add_comment(bead.id, "reviewer", f"Review failed: {exc}")
             return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown.errors import GastownError
-from gastown.ledger.model import Bead, DepType, Status, now_iso
+from gastown.ledger.model import INTERNAL_TYPES, Bead, DepType, Status, now_iso
 from gastown.ledger.store import Store
 from gastown.runtime.base import AgentEvent, AgentRuntime, AgentSession, SessionSpec, ToolSpec
 from gastown.runtime.policy import ReadOnlyPolicy
@@ -54,7 +54,7 @@ async def ledger_context(store: Store, limit: int = 20) -> tuple[str, str, str]:
     state = (f"{len(beads)} beads — " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))) if beads \
         else "empty"
     live = [b for b in beads if b.status in (Status.OPEN, Status.IN_PROGRESS, Status.REVIEW, Status.BLOCKED)
-            and b.issue_type != "epic"]
+            and b.issue_type != "epic" and b.issue_type not in INTERNAL_TYPES]  # a convoy is no work
     open_work = "\n".join(f"- {b.id} [{b.status}] {b.title}" for b in live[:limit])
     if len(live) > limit:
         open_work += f"\n- … and {len(live) - limit} more"

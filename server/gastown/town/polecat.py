@@ -35,6 +35,7 @@ from gastown.runtime.base import (
     TurnTimeout,
 )
 from gastown.runtime.policy import polecat_policy
+from gastown.telemetry import NO_SPAN, NO_TRACER, Span, Tracer, bead_key
 from gastown.town.bus import DiscoveredWork, NeedsInput
 from gastown.town.checkouts import Checkouts, Lease
 from gastown.town.seats import Seats
@@ -161,7 +162,7 @@ class Polecat:
                  settings: PolecatSettings | None = None,
                  on_status: Callable[..., object] | None = None, seats: Seats | None = None,
                  publish: Callable[[Any], None] | None = None,
-                 discovered_work: Literal["hold", "dispatch"] = "hold") -> None:
+                 discovered_work: Literal["hold", "dispatch"] = "hold", tracer: Tracer = NO_TRACER) -> None:
         self.bead = bead
         self.name = polecat_name(bead.id)
         self.branch = polecat_branch(bead.id)
@@ -189,6 +190,13 @@ class Polecat:
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._trail: deque[str] = deque(maxlen=30)
         self._watch: Watch | None = None
+        # Telemetry: the run's span (a child of the bead's), its open tool spans, its token counts.
+        self.tracer = tracer
+        self.attempt = 1  # which run of this bead (the dispatcher counts them)
+        self.span: Span = NO_SPAN
+        self._tool_spans: dict[str, Span] = {}
+        self._tokens = [0, 0]  # in, out
+        self._started = 0.0
 
     # --- events ------------------------------------------------------------------------------------
     def emit(self, event: AgentEvent) -> None:
@@ -197,6 +205,8 @@ class Polecat:
             self._watch.heartbeat(event)
         if self.records is not None and self.run_id is not None:
             self.records.record(self.run_id, event)
+        if self.span.recording:
+            self._trace(event)
         line = _trail_line(event)
         if line:
             self._trail.append(line)
@@ -205,6 +215,25 @@ class Polecat:
                 self.on_event(event)
             except Exception:
                 log.exception("polecat event listener failed")
+
+    def _trace(self, event: AgentEvent) -> None:
+        """Tool calls as child spans of the run (matched by the CLI's call id); tokens summed for the run."""
+        if event.kind == "tool_start":
+            key = str(event.detail.get("call_id") or f"#{len(self._tool_spans)}")
+            self._tool_spans[key] = self.tracer.start("polecat.tool", self.span, {
+                "gastown.tool.name": event.tool, "gastown.bead.id": self.bead.id, "gastown.tool.call_id": key})
+        elif event.kind == "tool_done":
+            key = str(event.detail.get("call_id") or "")
+            span = self._tool_spans.pop(key, None) if key in self._tool_spans else (
+                self._tool_spans.pop(next(iter(self._tool_spans))) if self._tool_spans else None)
+            if span is not None:
+                ok = event.detail.get("success")
+                span.end(None if ok is not False else "the tool failed", {"gastown.tool.success": ok})
+        elif event.kind == "usage":
+            self._tokens[0] += int(event.detail.get("input_tokens") or 0)
+            self._tokens[1] += int(event.detail.get("output_tokens") or 0)
+        elif event.kind == "witness":
+            self.span.event(f"witness.{event.detail.get('action')}", {"gastown.witness.text": event.text})
 
     def _status(self, **changes: Any) -> None:
         if self.on_status:
@@ -292,7 +321,24 @@ class Polecat:
     async def run(self, feedback: str | None = None) -> PolecatResult:
         """Work the bead; ``feedback`` (review comments, conflicting hunks, a failing log) makes it rework:
         the bead's persisted session is resumed with it when there is one, else a fresh session gets it."""
-        started = time.monotonic()
+        self.span = self.tracer.start("polecat.run", self.tracer.get(bead_key(self.bead.id)), {
+            "gastown.bead.id": self.bead.id, "gastown.polecat": self.name, "gastown.run.attempt": self.attempt,
+            "gastown.run.rework": bool(feedback)})
+        error: str | None = None
+        try:
+            with self.span.current():  # the session's turns in the CLI become children of this run
+                return await self._run(feedback)
+        except BaseException as exc:
+            error = str(exc) or type(exc).__name__
+            raise
+        finally:
+            for span in self._tool_spans.values():
+                span.end("the run ended during the tool call")
+            self._tool_spans.clear()
+            self.span.end(error)
+
+    async def _run(self, feedback: str | None) -> PolecatResult:
+        started = self._started = time.monotonic()
         why = self.witness.paused.get(f"bead:{self.bead.id}") if self.witness is not None else None
         if why:  # this bead already spent its budget: the Overseer must raise it (resume_dispatch)
             await self._escalate(why, "budget")
@@ -334,6 +380,9 @@ class Polecat:
             self.timings["session_ms"] = _ms(t_session)
             self._status(worktree=str(lease.path), run_id=self.run_id, restarts=0, exit_reason=None)
             self.timings["spawn_ms"] = _ms(started)
+            self.span.set({"gastown.run.id": self.run_id, "gastown.run.resumed": resumed_from is not None,
+                           "gastown.run.resumed_from": resumed_from, "gastown.session.id": session.session_id,
+                           "gastown.run.spawn_ms": self.timings["spawn_ms"]})
             self.emit(AgentEvent(session_id=session.session_id, kind="started", detail=dict(self.timings)))
             if self.records is not None and self.run_id is not None:
                 await self.records.update_run(self.run_id, worktree=str(lease.path), base=base,
@@ -394,9 +443,18 @@ class Polecat:
                 if wip:
                     commit_sha = commit_sha or wip
                 if not park and self.seats is not None:  # an idle slot: seat the next polecat's session
-                    self.seats.prestart(lease.path, self._spec(lease.path))
+                    # Its start is traced in the goal's trace, under the bead whose slot it takes, not the run.
+                    with self.tracer.get(bead_key(self.bead.id)).current():
+                        self.seats.prestart(lease.path, self._spec(lease.path))
             except Exception:
                 log.exception("releasing %s failed; the worktree stays as it is", lease.path)
+        tokens_in, tokens_out = self._tokens
+        self.span.set({"gastown.run.id": self.run_id, "gastown.run.exit_reason": exit_reason,
+                       "gastown.run.detail": (detail or "")[:300] or None, "gastown.run.commit": commit_sha,
+                       "gen_ai.usage.input_tokens": tokens_in, "gen_ai.usage.output_tokens": tokens_out,
+                       "gastown.tokens": tokens_in + tokens_out,
+                       "gastown.run.restarts": self._watch.restarts if self._watch is not None else 0,
+                       "gastown.run.duration_ms": _ms(self._started) if self._started else None})
         if self.records is not None and self.run_id is not None:
             try:
                 await self.records.end_run(self.run_id, exit_reason, detail=detail, commit_sha=commit_sha)

@@ -88,6 +88,21 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # The sessions that are not polecat runs (the Mayor planning a goal, the reviewer reading a diff): kept
+    # apart from `runs`, which recovery, the board and the one-live-run rule read as polecats.
+    """
+    CREATE TABLE role_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        role TEXT NOT NULL,           -- mayor | reviewer
+        agent TEXT NOT NULL,
+        bead_id TEXT,                 -- the goal's epic (Mayor) or the reviewed bead
+        goal_id TEXT,                 -- the goal's epic id, as polecat runs record it
+        started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        tokens INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX role_runs_goal ON role_runs(goal_id);
+    """,
 )
 
 _RUN_FIELDS = ("id", "bead_id", "agent", "goal_id", "live", "owner", "owner_pid", "owner_start", "session_id",
@@ -100,12 +115,33 @@ _UPDATABLE = frozenset({"session_id", "resumed_from", "worktree", "branch", "bas
                         "nudges", "spawn_ms", "commit_sha"})
 
 
+class RoleRun(BaseModel):
+    """A Mayor or reviewer session's work on one goal or bead: its tokens and wall time."""
+
+    id: int
+    role: str
+    agent: str
+    bead_id: str | None = None
+    goal_id: str | None = None
+    started_at: str
+    ended_at: str
+    tokens: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (parse_ts(self.ended_at) - parse_ts(self.started_at)).total_seconds())
+
+
+_ROLE_FIELDS = tuple(RoleRun.model_fields)
+
+
 class PolecatBusy(Exception):
     """A live polecat already works this bead (in this process or another live one)."""
 
-    def __init__(self, bead_id: str, run: RunRow) -> None:
-        super().__init__(f"bead {bead_id} already has a live polecat ({run.agent}, run #{run.id}, "
-                         f"process {run.owner_pid}); one polecat per bead")
+    def __init__(self, bead_id: str, run: RunRow | None) -> None:
+        # run is None when the other live run kept ending and starting while this one retried
+        holder = f" ({run.agent}, run #{run.id}, process {run.owner_pid})" if run is not None else ""
+        super().__init__(f"bead {bead_id} already has a live polecat{holder}; one polecat per bead")
         self.run = run
 
 
@@ -270,7 +306,7 @@ class RunRecords:
 
     async def _start_one(self, row: tuple[Any, ...]) -> RunRow:
         bead_id = row[0]
-        for _ in range(2):
+        for _ in range(5):
             try:
                 async with self._lock:
                     cur = await self._conn.execute(_INSERT_RUN, row)
@@ -285,9 +321,7 @@ class RunRecords:
                     await self.end_run(live.id, "crashed", detail="its server process died")
                     continue
                 raise PolecatBusy(bead_id, live) from None
-        # The ignore: live_run may be None if the live run ended in between (then this fails with an
-        # AttributeError, not PolecatBusy); left as it was.
-        raise PolecatBusy(bead_id, await self.live_run(bead_id))  # type: ignore[arg-type]
+        raise PolecatBusy(bead_id, await self.live_run(bead_id))
 
     async def update_run(self, run_id: int, **fields: Any) -> None:
         bad = set(fields) - _UPDATABLE
@@ -428,6 +462,19 @@ class RunRecords:
                 if self._conn.in_transaction:
                     await self._conn.execute("ROLLBACK")
                 raise
+
+    # --- the Mayor's and the reviewer's sessions ----------------------------------------------------
+    async def add_role_run(self, role: str, agent: str, *, started_at: str, tokens: int, bead_id: str | None = None,
+                           goal_id: str | None = None) -> None:
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO role_runs (role, agent, bead_id, goal_id, started_at, ended_at, tokens) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", (role, agent, bead_id, goal_id, started_at, now_iso(), tokens))
+
+    async def role_runs(self) -> list[RoleRun]:
+        async with self._conn.execute(f"SELECT {', '.join(_ROLE_FIELDS)} FROM role_runs ORDER BY id") as cur:
+            rows = await cur.fetchall()
+        return [RoleRun(**dict(zip(_ROLE_FIELDS, row, strict=True))) for row in rows]
 
     # --- dispatch pauses (budgets) -----------------------------------------------------------------
     async def set_pause(self, scope: str, reason: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from gastown.errors import GastownError
 from gastown.runtime.sandbox import Sandbox
+from gastown.telemetry import NO_SPAN, NO_TRACER, Span, Tracer, bead_key
 from gastown.town import orphans
 from gastown.town.bus import Bus, MergeOutcome, MergeQueueState, QueueEntry
 from gastown.town.checkouts import REFINERY_SLOT, Worktrees
@@ -108,8 +109,11 @@ OnOutcome = Callable[[MergeRequest, Outcome], Awaitable[None]]
 class Refinery:
     def __init__(self, worktrees: Worktrees, verify_command: str, verify_timeout: float, *,
                  bus: Bus | None = None, batch_size: int = 1, batch_window: float = 0.0,
-                 groups: Path | None = None, sandbox: Callable[[], Awaitable[Sandbox | None]] | None = None) -> None:
+                 groups: Path | None = None, sandbox: Callable[[], Awaitable[Sandbox | None]] | None = None,
+                 tracer: Tracer = NO_TRACER) -> None:
         self.worktrees = worktrees
+        self.tracer = tracer
+        self._spans: dict[str, Span] = {}  # bead id -> its merge span while it is being landed
         self.groups = groups  # where running verification process groups are remembered (orphans.py)
         self._sandbox = sandbox  # the town's polecats.sandbox: verification runs polecats' code
         self.verify_command = verify_command
@@ -284,6 +288,11 @@ class Refinery:
     async def _settle(self, mr: MergeRequest, outcome: Outcome) -> None:
         """Report a final outcome, then drop the entry: while the owner updates the ledger the bead still
         shows as in the queue, so nobody takes it for finished or abandoned in between."""
+        span = self._spans.pop(mr.bead_id, None)
+        if span is not None:
+            span.end(None if outcome.result == "merged" else outcome.result, {
+                "gastown.merge.result": outcome.result, "gastown.merge.sha": outcome.sha,
+                "gastown.merge.batch_size": outcome.batch_size, "gastown.merge.files": list(outcome.files) or None})
         try:
             await self._report(mr, outcome)
         finally:
@@ -314,7 +323,7 @@ class Refinery:
             if conflicts:
                 await self._settle(mr, conflicts[0][1])
                 return
-            verify = await self._verify(tip)
+            verify = await self._verify(tip, self.tracer.get(bead_key(mr.bead_id)), [mr.bead_id], "review")
             if not verify.ok:
                 await self._settle(mr, Outcome("verification-failed", tip, tail(verify.output)))
                 return
@@ -331,10 +340,23 @@ class Refinery:
         async with self._lock:
             for mr in batch:
                 mr.state = MERGING
+                self._spans[mr.bead_id] = self.tracer.start("refinery.merge", self.tracer.get(bead_key(mr.bead_id)), {
+                    "gastown.bead.id": mr.bead_id, "gastown.merge.branch": mr.branch,
+                    "gastown.merge.batch": [m.bead_id for m in batch]})
             self._publish_state()
             if self._fetch is not None:
                 await self._fetch([mr.bead_id for mr in batch])
-            await self._land_locked(batch, len(batch))
+            failed: str | None = None
+            try:
+                await self._land_locked(batch, len(batch))
+            except BaseException as exc:
+                failed = f"the Refinery failed: {exc}"
+                raise
+            finally:
+                for mr in batch:  # not settled: nothing left to apply (already merged), or a failure
+                    span = self._spans.pop(mr.bead_id, None)
+                    if span is not None:
+                        span.end(failed, {"gastown.merge.result": "failed" if failed else "nothing to merge"})
 
     async def _land_locked(self, batch: list[MergeRequest], size: int) -> None:
         head = await asyncio.to_thread(self._head)
@@ -346,7 +368,9 @@ class Refinery:
             return
         skip = (len(applied) == 1 and applied[0][0].verified_tree is not None
                 and applied[0][0].verified_tree == await asyncio.to_thread(self._tree, tip))
-        verify = VerifyResult(True, "verified before review (same tree)") if skip else await self._verify(tip)
+        beads = [mr.bead_id for mr, _ in applied]
+        verify = (VerifyResult(True, "verified before review (same tree)") if skip
+                  else await self._verify(tip, self._spans.get(beads[0], NO_SPAN), beads, "merge"))
         if verify.ok:
             moved = await asyncio.to_thread(self._advance, head, tip, applied)
             if not moved:  # the integration branch moved under us: try again from its new head
@@ -367,7 +391,20 @@ class Refinery:
         await self._land_locked(mrs[:mid], size)
         await self._land_locked(mrs[mid:], size)
 
-    async def _verify(self, tip: str) -> VerifyResult:
+    async def _verify(self, tip: str, parent: Span = NO_SPAN, beads: list[str] | None = None,
+                      scope: str = "integration") -> VerifyResult:
+        """Verify ``tip``; traced as a child of ``parent`` (a batch's span is its first bead's merge; the
+        integration head's verification is traced by whoever asks for it)."""
+        if not parent.recording:
+            return await self._verify_untraced(tip)
+        span = self.tracer.start("refinery.verify", parent, {"gastown.verify.scope": scope, "gastown.verify.tip": tip,
+                                                             "gastown.merge.batch": beads})
+        result = await self._verify_untraced(tip)
+        span.end(None if result.ok else "verification failed", {"gastown.verify.ok": result.ok,
+                                                                  "gastown.verify.seconds": round(result.seconds, 3)})
+        return result
+
+    async def _verify_untraced(self, tip: str) -> VerifyResult:
         await asyncio.to_thread(self._prepare, tip)
         try:
             sandbox = await self._sandbox() if self._sandbox is not None else None

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gastown.config import ProviderSettings, Settings, state_dir
-from gastown.ledger.model import Bead, LedgerChange, Status
+from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
-from gastown.runtime.base import AgentRuntime
+from gastown.runtime.base import AgentEvent, AgentRuntime
 from gastown.runtime.sandbox import SETTING as SANDBOX_SETTING
 from gastown.runtime.sandbox import Sandbox, SandboxChoice, choose_sandbox, default_cli_home
+from gastown.telemetry import Tracer, goal_key, make_tracer
 from gastown.town import orphans
 from gastown.town.agents import AgentBoard
 from gastown.town.bus import (
@@ -33,6 +34,8 @@ from gastown.town.bus import (
 )
 from gastown.town.checkouts import Worktrees, default_worktree_root
 from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, OverseerError
+from gastown.town.convoys import ConvoyWatch
+from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
 from gastown.town.hosts import LOCAL, HostPool, Placement
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
@@ -77,6 +80,11 @@ class Town:
         self._owns_runtime = runtime is None
         self._model_server: ScriptedModelServer | None = None
         self.board = AgentBoard(self.bus)
+        # OpenTelemetry (telemetry.exporter; a no-op when off): handed to the Mayor's planning, the dispatcher,
+        # the polecats and the Refinery; the Copilot CLI is pointed at the same place.
+        self.tracer: Tracer = make_tracer(settings.telemetry, state_dir(self.workspace))
+        self._mayor_tokens: list[int] | None = None  # [in, out] of the plan being made, for its span
+        self._mayor_listener = self.board.listener("mayor", None)
         self.seats = Seats(self.runtime)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._export_handle: asyncio.TimerHandle | None = None
@@ -90,7 +98,8 @@ class Town:
         self._launcher_ready = False
         self.refinery = Refinery(self.worktrees, self.verify_command, settings.verify_timeout_s, bus=self.bus,
                                  batch_size=settings.merge_batch_size, batch_window=settings.merge_batch_window_s,
-                                 groups=state_dir(self.workspace) / "verifying", sandbox=self.confinement)
+                                 groups=state_dir(self.workspace) / "verifying", sandbox=self.confinement,
+                                 tracer=self.tracer)
         # --- Polecats and the Witness: run records (.gastown/town.db), supervision, budgets ---
         self.records: RunRecords | None = None
         self.recovery: Recovered | None = None  # what the last open() reconciled
@@ -108,18 +117,21 @@ class Town:
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime,
-                                     hosts=self.hosts)
+                                     tracer=self.tracer, hosts=self.hosts)
         if self.hosts is not None:
             self.hosts.on_lost = self.dispatcher.host_lost
             self.hosts.on_archived = self._host_work_archived
+        self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
         self.control = ControlServer(self.workspace, self._on_control)  # terminals reach the running town
         self._mayor: Mayor | None = None  # persistent: one session, resumed for every goal
+        self._mayor_tap = UsageTap()  # the Mayor's tokens, counted per goal into the run records
         self._plan_lock = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> Town:
         self.store = await Store.open(state_dir(self.workspace) / "beads.db")
         self.store.add_listener(self._on_ledger_change)
+        self.store.add_listener(self.convoys.on_ledger_change)
         await asyncio.to_thread(self.worktrees.ensure_integration)
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
         # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
@@ -132,6 +144,7 @@ class Town:
         await self.witness.start()
         await self.apply_pending()
         await self.control.start()
+        await self.convoys.check()  # a convoy completed while no town ran is announced now
         if self.hosts is not None:
             await self.hosts.start()
         return self
@@ -155,6 +168,7 @@ class Town:
         if self._model_server is not None:
             self._model_server.stop()
             self._model_server = None
+        self.tracer.shutdown()  # after the CLI stopped (it flushed its own spans): ours are flushed too
         if self.store is not None:
             if self._export_handle:
                 self._export_handle.cancel()
@@ -191,7 +205,7 @@ class Town:
             else:
                 sandbox = self._sandbox_now()
             self._runtime = CopilotRuntime(provider, self.settings.cli_path, base_directory=self._cli_home(),
-                                           sandbox=sandbox)
+                                           sandbox=sandbox, telemetry=self.tracer.cli_export())
         return self._runtime
 
     def _host_runtime(self, uri: str, token: str) -> AgentRuntime:
@@ -304,11 +318,11 @@ class Town:
                        on_event=self.board.listener(name, bead.id), store=self.store, records=self.records,
                        witness=self.witness, settings=self.settings.polecats,
                        on_status=lambda **changes: self.board.update(name, **changes), seats=place.seats,
-                       publish=self.bus.publish, discovered_work=self.settings.discovered_work)
+                       publish=self.bus.publish, discovered_work=self.settings.discovered_work, tracer=self.tracer)
 
     def _new_reviewer(self) -> Reviewer:
-        return Reviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
-                        on_event=self.board.listener)
+        return MeteredReviewer(self.runtime(), self.workspace, turn_timeout=self.settings.turn_timeout_s,
+                               on_event=self.board.listener, records=lambda: self.records)
 
     @property
     def agents(self) -> dict[str, AgentInfo]:
@@ -323,8 +337,14 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self.board.listener("mayor", None), publish=self.bus.publish)
+                                on_event=self._mayor_tap.wrap(self._on_mayor_event), publish=self.bus.publish)
         return self._mayor
+
+    def _on_mayor_event(self, event: AgentEvent) -> None:
+        self._mayor_listener(event)
+        if event.kind == "usage" and self._mayor_tokens is not None:  # for the plan's span
+            self._mayor_tokens[0] += int(event.detail.get("input_tokens") or 0)
+            self._mayor_tokens[1] += int(event.detail.get("output_tokens") or 0)
 
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
         assert self.store is not None
@@ -332,19 +352,41 @@ class Town:
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
             publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
+            started, spent, epic_id = now_iso(), self._mayor_tap.tokens, None
+            # One trace per goal: the goal's span (ended by the dispatcher), planning its first child.
+            goal_span = self.tracer.open(goal_key(goal_id), "goal", attributes={"gastown.goal.id": goal_id,
+                                                                                 "gastown.goal.text": goal})
+            span = self.tracer.start("plan", goal_span, {"gastown.goal.id": goal_id, "gastown.plan.draft": draft})
+            self._mayor_tokens = [0, 0]
             try:
-                await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
-                epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
+                with span.current():  # the Mayor's turns in the CLI join the goal's trace
+                    await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
+                    epic, tasks = await self.mayor().plan(goal, goal_id=goal_id, draft=draft)
+                    epic_id = epic.id
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
                 publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
+                span.end(str(exc), self._plan_tokens())
+                self.tracer.close(goal_key(goal_id), f"planning failed: {exc}")
                 raise
+            finally:
+                if self.records is not None:  # the planning's cost, under the goal's epic (costs.py)
+                    await self.records.add_role_run("mayor", "mayor", started_at=started, bead_id=epic_id,
+                                                    goal_id=epic_id or goal_id, tokens=self._mayor_tap.tokens - spent)
+            span.end(attributes={"gastown.epic.id": epic.id, "gastown.plan.beads": len(tasks), **self._plan_tokens()})
+            goal_span.set({"gastown.epic.id": epic.id})
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
         publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
                                  + (" — waiting for your approval" if draft else ""), 5)
         if draft:
             self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
         return epic, tasks
+
+    def _plan_tokens(self) -> dict[str, int]:
+        tokens_in, tokens_out = self._mayor_tokens or [0, 0]
+        self._mayor_tokens = None
+        return {"gen_ai.usage.input_tokens": tokens_in, "gen_ai.usage.output_tokens": tokens_out,
+                "gastown.tokens": tokens_in + tokens_out}
 
     async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task[Any]]:
         """Plan now; run in the background. Returns the task that finishes with a GoalReport (with plan
@@ -563,8 +605,14 @@ class Town:
 
     async def land(self) -> str:
         """Bring the integration branch onto the Overseer's current branch: fast-forward or merge, never
-        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone."""
-        return await asyncio.to_thread(self._land)
+        force, never over uncommitted changes to the paths it touches; a conflicting merge is undone. The
+        convoys learn which of their beads landed (read before the merge: all of them are in what it takes)."""
+        taken = await self.convoys.before_land()
+        landed = await asyncio.to_thread(self._land)
+        branch = head_branch(self.worktrees.repo.workdir)
+        if branch is not None:
+            await self.convoys.landed(taken, branch)
+        return landed
 
     def _land(self) -> str:
         repo = self.worktrees.repo
