@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Tiers that start the real Copilot CLI (directly, through a town, or through `gastown serve`): marked here so
 # that `-m "not runtime"` leaves every one of them out without each module having to remember.
-_RUNTIME_DIRS = ("runtime", "town", "lsp", "e2e_vscode", "cli", "github")
+_RUNTIME_DIRS = ("runtime", "town", "lsp", "e2e_vscode", "cli", "github", "hosts")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -105,6 +105,10 @@ export interface AgentInfo {
    */
   exit_reason?: string | null;
   /**
+   * The runtime host the polecat runs on; none = this machine
+   */
+  host?: string | null;
+  /**
    * Agent name, e.g. 'polecat-gt-a1b2' or 'mayor'
    */
   id: string;
@@ -589,6 +593,7 @@ export interface InitializationOptions {
    */
   discoveredWork?: "hold" | "dispatch";
   github?: GitHubSettings;
+  hosts?: HostsSettings;
   integrationBranch?: string;
   /**
    * Most tasks one plan may have
@@ -689,6 +694,59 @@ export interface GitHubSettings {
    * Reviewers requested on every pull request
    */
   reviewers?: string[];
+}
+/**
+ * Runtime hosts for polecats
+ */
+export interface HostsSettings {
+  /**
+   * Polecats run on this machine at once when hosts are set (default: maxPolecats)
+   */
+  localSlots?: number | null;
+  /**
+   * The hosts polecats may be placed on
+   */
+  pool?: HostEntry[];
+  /**
+   * How often each host's health is asked
+   */
+  probeSeconds?: number;
+  /**
+   * The git remote (name or URL) the hosts clone: the town pushes the integration branch there and fetches polecat branches from it
+   */
+  remote?: string;
+  /**
+   * A host silent this long is lost: its polecats are requeued
+   */
+  timeoutSeconds?: number;
+}
+/**
+ * One `gastown host` the town may place polecats on.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "HostEntry".
+ */
+export interface HostEntry {
+  /**
+   * host:port of the host's JSON-RPC port (off loopback: through TLS or a tunnel)
+   */
+  address: string;
+  /**
+   * Shown in the Agents view (default: the host's own name)
+   */
+  name?: string | null;
+  /**
+   * Polecats placed on this host at once
+   */
+  slots?: number;
+  /**
+   * Environment variable holding the host's token
+   */
+  tokenEnv?: string | null;
+  /**
+   * File holding the host's token (e.g. a mounted Secret)
+   */
+  tokenFile?: string | null;
 }
 /**
  * Permission policy, Witness, budgets, worktree pool
@@ -1043,6 +1101,34 @@ export interface GitHubSettings1 {
    * Reviewers requested on every pull request
    */
   reviewers?: string[];
+}
+/**
+ * Runtime hosts: polecats on other machines, their branches travelling through a git remote.
+ *
+ * This interface was referenced by `GastownProtocol`'s JSON-Schema
+ * via the `definition` "HostsSettings".
+ */
+export interface HostsSettings1 {
+  /**
+   * Polecats run on this machine at once when hosts are set (default: maxPolecats)
+   */
+  localSlots?: number | null;
+  /**
+   * The hosts polecats may be placed on
+   */
+  pool?: HostEntry[];
+  /**
+   * How often each host's health is asked
+   */
+  probeSeconds?: number;
+  /**
+   * The git remote (name or URL) the hosts clone: the town pushes the integration branch there and fetches polecat branches from it
+   */
+  remote?: string;
+  /**
+   * A host silent this long is lost: its polecats are requeued
+   */
+  timeoutSeconds?: number;
 }
 /**
  * The polecats' permission policy, the Witness's supervision, budgets and the worktree pool.

@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { MarkdownString, ThemeIcon, TreeItemCollapsibleState } from "vscode";
 import type { AgentInfo } from "../src/protocol";
-import { agentDescription, sortAgents } from "../src/views/agentsModel";
+import { agentDescription, agentTooltip, sortAgents } from "../src/views/agentsModel";
 import { AgentsTreeProvider } from "../src/views/agents";
 import { BeadsTreeProvider } from "../src/views/beads";
 import { decodeBeads } from "../src/views/beadsModel";
@@ -85,6 +85,14 @@ describe("AgentsTreeProvider", () => {
     const rows = provider.getChildren();
     expect(rows.map((a) => a.id)).toEqual(["polecat-c"]);
     expect(provider.getTreeItem(rows[0]).description).toBe("working · gt-c · create");
+  });
+
+  it("shows the runtime host a polecat runs on", () => {
+    expect(agentDescription(agent("p", { bead_id: "gt-a", host: "h1", current_tool: "bash" }))).toBe(
+      "working · gt-a · on h1 · bash",
+    );
+    expect(agentTooltip(agent("p", { host: "h1" }))).toContain("Runs on: runtime host h1");
+    expect(agentTooltip(agent("q"))).toContain("Runs on: this machine");
   });
 
   it("omits what an agent does not have", () => {

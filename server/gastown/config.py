@@ -115,6 +115,51 @@ class TelemetrySettings(BaseModel):
                                                          "the goal's trace")
 
 
+# --- Runtime hosts ---------------------------------------------------------------------------------
+class HostEntry(BaseModel):
+    """One `gastown host` the town may place polecats on."""
+
+    model_config = CAMEL
+    address: str = Field(description="host:port of the host's JSON-RPC port (off loopback: through TLS or a "
+                                     "tunnel)")
+    token_env: str | None = Field(default=None, description="Environment variable holding the host's token")
+    token_file: str | None = Field(default=None, description="File holding the host's token (e.g. a mounted "
+                                                             "Secret)")
+    slots: int = Field(default=4, ge=0, le=256, description="Polecats placed on this host at once")
+    name: str | None = Field(default=None, description="Shown in the Agents view (default: the host's own name)")
+
+    def token(self) -> str:
+        """The token, read now (never kept in the settings, never logged)."""
+        if self.token_file:
+            try:
+                value = Path(self.token_file).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"host {self.address}: cannot read its token file {self.token_file}: "
+                                 f"{exc.strerror}") from None
+        else:
+            value = os.environ.get(self.token_env or "GASTOWN_HOST_TOKEN", "").strip()
+        if not value:
+            where = self.token_file or f"${self.token_env or 'GASTOWN_HOST_TOKEN'}"
+            raise ValueError(f"host {self.address}: no token in {where}")
+        return value
+
+
+class HostsSettings(BaseModel):
+    """Runtime hosts: polecats on other machines, their branches travelling through a git remote."""
+
+    model_config = CAMEL
+    pool: list[HostEntry] = Field(default_factory=list, description="The hosts polecats may be placed on")
+    remote: str = Field(default="origin", description="The git remote (name or URL) the hosts clone: the town "
+                                                      "pushes the integration branch there and fetches polecat "
+                                                      "branches from it")
+    local_slots: int | None = Field(default=None, ge=0, le=64,
+                                    description="Polecats run on this machine at once when hosts are set "
+                                                "(default: maxPolecats)")
+    probe_seconds: float = Field(default=5, gt=0, description="How often each host's health is asked")
+    timeout_seconds: float = Field(default=20, gt=0,
+                                   description="A host silent this long is lost: its polecats are requeued")
+
+
 class Settings(BaseModel):
     model_config = CAMEL
     provider: ProviderSettings = Field(default_factory=ProviderSettings)
@@ -165,6 +210,7 @@ class Settings(BaseModel):
                                       description="Permission policy, Witness, budgets, worktree pool")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description="OpenTelemetry traces")
     github: GitHubSettings = Field(default_factory=GitHubSettings, description="Landing through pull requests")
+    hosts: HostsSettings = Field(default_factory=HostsSettings, description="Runtime hosts for polecats")
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -59,10 +59,12 @@ export function elapsedMs(agent: AgentInfo, now: number): number | undefined {
   return Math.max(0, (Number.isNaN(end) ? now : end) - start);
 }
 
-/** "working · gt-a1b2 · create_file · 1.2k tok · 0:42" (each part only when there is one). */
+/** "working · gt-a1b2 · on h1 · create_file · 1.2k tok · 0:42" (each part only when there is one; "on …" for a
+ * polecat on a runtime host). */
 export function agentDescription(agent: AgentRow, now?: number): string {
   const parts: string[] = [agent.state];
   if (agent.bead_id) parts.push(agent.bead_id);
+  if (agent.host) parts.push(`on ${agent.host}`);
   const question = questionOf(agent);
   if (question) parts.push(`“${shortQuestion(question, 60)}”`);
   if (agent.current_tool) parts.push(agent.current_tool);
@@ -81,6 +83,7 @@ export function agentTooltip(agent: AgentRow, now?: number): string {
   if (question) lines.push("", "**Asks you:**", "", question, "", "_Answer it with **Answer…** (right-click the row)._");
   if (agent.bead_id) lines.push("", `Bead: ${agent.bead_id}`);
   if (agent.branch) lines.push("", `Branch: \`${agent.branch}\``);
+  lines.push("", `Runs on: ${agent.host ? `runtime host ${agent.host}` : "this machine"}`);
   if (agent.worktree) lines.push("", `Worktree: \`${agent.worktree}\``);
   if (agent.current_tool) lines.push("", `Tool: ${agent.current_tool}`);
   if (agent.tokens) lines.push("", `Tokens: ${agent.tokens}`);

@@ -8,6 +8,7 @@
 - ``convoy``: ``convoy create|add|list|show``; ``costs``: tokens and time by goal, bead and role;
 - ``github``: ``pr status`` (and ``land --pr`` in ``app``);
 - ``formula``: ``formula list | show | run`` (workflow templates);
+- ``host``: ``host`` (a runtime host for polecats of other machines' towns);
 - ``output``: how things are shown (the domain modules print nothing).
 
 Exit codes, the same for every command: 0 done; 1 not done — a goal that did not finish, a failed
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})
 _OVERSEER = frozenset({"answer", "nudge"})
-_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs", "pr", "formula"}
+_COMMANDS = _APP | _TOWN | _OVERSEER | {"bead", "init", "config", "convoy", "costs", "pr", "formula", "host"}
 EPILOG = ("exit codes: 0 done; 1 not done (a goal not finished, a failed check) or an error you can fix (the "
           "message says how); 2 usage error; 130 interrupted. Settings: gastown.toml in the repository, "
           "~/.config/gastown/config.toml, GASTOWN_* variables, flags; see `gastown config show`.")
@@ -87,6 +88,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         from gastown.cli import formula
 
         formula.add_parser(sub, only)
+    if only in (None, "host"):
+        from gastown.cli import host
+
+        host.add_parsers(sub, only)
     return parser
 
 

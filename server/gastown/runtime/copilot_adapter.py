@@ -7,9 +7,11 @@ working directory, tools and permission handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -150,13 +152,20 @@ class CopilotSession:
 
 
 class CopilotRuntime:
-    """AgentRuntime over one CLI process."""
+    """AgentRuntime over one CLI process: started here (stdio), or already running elsewhere (``uri`` =
+    ``host:port`` of a CLI in server mode, e.g. on a runtime host, with its ``connection_token``; that CLI's
+    home and confinement are its host's business)."""
 
     def __init__(self, provider: ProviderSettings, cli_path: str | None = None,
                  base_directory: Path | None = None, sandbox: Sandbox | None = None,
-                 telemetry: CliExport | None = None) -> None:
+                 telemetry: CliExport | None = None, *,
+                 uri: str | None = None, connection_token: str | None = None) -> None:
         self.provider = provider
-        self.cli_path = resolve_cli_path(cli_path)
+        self.uri = uri
+        self._connection_token = connection_token
+        if uri is not None:
+            cli_path, base_directory, sandbox = cli_path or "", None, None
+        self.cli_path = resolve_cli_path(cli_path) if uri is None else uri
         self.base_directory = base_directory
         self.telemetry = telemetry  # the CLI's own spans: where they go (the SDK's TelemetryConfig)
         # The CLI's home is whatever this runtime gives it: that is what the sandbox keeps writable (and the
@@ -172,21 +181,28 @@ class CopilotRuntime:
             if self._client is not None:
                 return
             byok = self.provider.type != "copilot"
-            # Confined: the SDK starts a generated launcher that execs bwrap … the real CLI.
-            path = self.sandbox.launcher(self.cli_path) if self.sandbox else self.cli_path
-            client = CopilotClient(
-                connection=RuntimeConnection.for_stdio(path=str(path)),
-                use_logged_in_user=not byok,
-                base_directory=str(self.base_directory) if self.base_directory else None,
-                log_level="error",
-                telemetry=self.telemetry.config if self.telemetry else None,  # type: ignore[arg-type]
-                env={**os.environ, **self.telemetry.env} if self.telemetry and self.telemetry.env else None,
-            )
+            if self.uri is not None:
+                client = CopilotClient(
+                    connection=RuntimeConnection.for_uri(self.uri, connection_token=self._connection_token),
+                    log_level="error")
+            else:
+                # Confined: the SDK starts a generated launcher that execs bwrap … the real CLI.
+                path = self.sandbox.launcher(self.cli_path) if self.sandbox else self.cli_path
+                client = CopilotClient(
+                    connection=RuntimeConnection.for_stdio(path=str(path)),
+                    use_logged_in_user=not byok,
+                    base_directory=str(self.base_directory) if self.base_directory else None,
+                    log_level="error",
+                    telemetry=self.telemetry.config if self.telemetry else None,  # type: ignore[arg-type]
+                    env={**os.environ, **self.telemetry.env} if self.telemetry and self.telemetry.env else None,
+                )
             try:
                 await client.start()
             except Exception as exc:
                 await _force_stop(client)
                 raise AgentRuntimeError(f"Copilot CLI failed to start ({self.cli_path}): {exc}") from exc
+            if self.uri is not None:
+                _no_delay(client)
             self._client = client
 
     async def stop(self) -> None:
@@ -198,6 +214,12 @@ class CopilotRuntime:
         except Exception:
             log.warning("Copilot CLI did not stop cleanly; killing it")
         await _force_stop(client)
+
+    async def abandon(self) -> None:
+        """Drop the connection without asking the other side (its CLI is gone: a lost host)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await _force_stop(client)
 
     def _session_kwargs(self, spec: SessionSpec, holder: dict[str, str]) -> dict[str, Any]:
         def on_permission(request: Any, _invocation: Any) -> Any:
@@ -300,6 +322,18 @@ def _sdk_tool(spec: Any) -> Any:
 
     return define_tool(spec.name, description=spec.description, handler=handler, params_type=spec.params_type,
                        skip_permission=True)
+
+
+def _no_delay(client: Any) -> None:
+    """The SDK writes each JSON-RPC message as two writes (header, body) on its TCP socket: with Nagle's
+    algorithm the body waits for the peer's delayed ACK (~40 ms on Linux) whenever anything is in flight. The
+    socket is the SDK's own (1.0.27: ``client._process._socket``); nothing happens if that changes."""
+    sock = getattr(getattr(client, "_process", None), "_socket", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    else:
+        log.debug("no TCP socket found on the Copilot client: TCP_NODELAY not set")
 
 
 async def _force_stop(client: Any) -> None:

@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gastown.town import archive
 from gastown.vcs import GitError, git, git_text
@@ -87,6 +87,32 @@ class Lease:
     acquire_ms: float = 0.0
     _fd: int | None = None
     _plan: tuple[Any, ...] | None = None  # set by reserve(), consumed by prepare()
+
+
+class Checkouts(Protocol):
+    """What a polecat needs of the place its checkout lives: this machine's pool (:class:`Worktrees`) or a
+    runtime host's (:class:`gastown.town.hosts.HostCheckouts`). Blocking calls (polecats run them in a thread
+    pool). ``branch_tip``/``unmerged_count``/``changed_files`` read the user's repository, where the branch
+    is brought home after every commit."""
+
+    workdir: Path
+    integration: str
+
+    def reserve(self, branch: str, base: str | None = None, *, onto_base: bool = False) -> Lease: ...
+
+    def prepare(self, lease: Lease) -> None: ...
+
+    def commit(self, lease: Lease, message: str, author: str) -> str | None: ...
+
+    def release(self, lease: Lease, *, park: bool) -> str | None: ...
+
+    def changed_so_far(self, lease: Lease) -> list[str]: ...
+
+    def branch_tip(self, branch: str) -> str | None: ...
+
+    def unmerged_count(self, tip: str, into: str | None = None) -> int: ...
+
+    def changed_files(self, base: str, head: str) -> list[str]: ...
 
 
 @dataclass
@@ -204,10 +230,32 @@ class Worktrees:
         mine = rev_parse(path, ref)
         if mine is None:
             return
+        self._take(str(path), branch, mine)
+
+    def fetch_home(self, remote: str, branch: str, tip: str | None = None) -> str | None:
+        """Bring ``branch`` home from a git remote (a runtime host pushed it there), as :meth:`bring_home`
+        does from a clone; its tip on the remote (None when the remote has no such branch). ``tip``: the tip
+        the host says it pushed (saves asking the remote)."""
+        ref = f"refs/heads/{branch}"
+        home = branch_tip(self.workdir, branch)
+        if tip is not None and tip == home:
+            return tip
+        listed = [tip] if tip else git_text(["ls-remote", "--refs", remote, ref], self.workdir).split()
+        if not listed:
+            return None
+        if home is not None and home != listed[0] and is_ancestor(self.workdir, listed[0], home):
+            return listed[0]  # the town's copy already holds it (and more)
+        self._take(remote, branch, listed[0])
+        return listed[0]
+
+    def _take(self, source: str, branch: str, mine: str) -> None:
+        """Fetch ``branch`` (at ``mine`` in ``source``) into the user's repository; a home copy that is not an
+        ancestor (rework rewrote the branch) is archived first when it holds unmerged work."""
+        ref = f"refs/heads/{branch}"
         home = branch_tip(self.workdir, branch)
         if mine == home:
             return
-        fetch = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", str(path)]
+        fetch = ["fetch", "-q", "--no-tags", "--no-write-fetch-head", source]
         if home is None or git([*fetch, f"{ref}:{ref}"], self.workdir, check=False).returncode != 0:
             if home is not None and not self._archived(home) and unmerged_patches(self.workdir, self.integration,
                                                                                    home):
@@ -606,6 +654,10 @@ class Worktrees:
         tmp.write_text(f"ref: refs/heads/{branch}\n")
         os.replace(tmp, gitdir / "HEAD")
         git(["reset", "-q", "--hard", target], path)
+
+    def changed_so_far(self, lease: Lease) -> list[str]:
+        """Files the lease's polecat changed since its base, committed or not (for a handoff)."""
+        return changed_so_far(lease.path, lease.base)
 
     def save_wip(self, path: Path, message: str) -> str | None:
         """Commit whatever is uncommitted in ``path`` and bring its branch home (a detached HEAD's new

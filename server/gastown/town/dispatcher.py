@@ -7,7 +7,9 @@ rejected review → rework (the bead goes back to its polecat with the feedback)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,11 +43,14 @@ from gastown.vcs.names import polecat_branch
 if TYPE_CHECKING:
     from gastown.ledger.store import Store
     from gastown.town.checkouts import Worktrees
+    from gastown.town.hosts import HostPool, Placement
     from gastown.town.review import Reviewer, ReviewVerdict
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # polecat runs that end in an error, per bead, before it is blocked for the Overseer
+# A file a polecat wrote in a host's checkout, relative to it (for the report when the host is lost).
+_IN_CHECKOUT = re.compile(r"/wt-\d+/(.+)$")
 
 
 @dataclass
@@ -98,16 +103,18 @@ class Dispatcher:
     a getter because it opens after construction), the agent ``board``, the ``bus`` it publishes progress on,
     the ``refinery`` and ``witness``, the ``worktrees``, the ``settings``, and callables for what the town
     owns: ``new_polecat`` (a polecat wired to the runtime, run records and seats), ``new_reviewer``,
-    ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch); and the
-    ``tracer`` (goal and bead spans; a no-op when telemetry is off)."""
+    ``spawn`` (a task the town cancels on close), ``land`` and ``verify`` (the integration branch); the
+    ``tracer`` (goal and bead spans; a no-op when telemetry is off); and the runtime ``hosts`` (None: every
+    polecat runs here) that place each polecat on a local or a host slot."""
 
     def __init__(self, *, store: Callable[[], Store | None], board: AgentBoard, bus: Bus, refinery: Refinery,
                  witness: Witness, worktrees: Worktrees, settings: Settings, workspace: Path,
-                 new_polecat: Callable[[Bead], Polecat], new_reviewer: Callable[[], Reviewer],
+                 new_polecat: Callable[[Bead, Placement | None], Polecat], new_reviewer: Callable[[], Reviewer],
                  spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], land: Callable[[], Awaitable[str]],
                  verify: Callable[[], Awaitable[bool]],
                  preflight: Callable[[str], Awaitable[None]] | None = None, tracer: Tracer = NO_TRACER,
-                 land_goal: Callable[[str], Awaitable[str]] | None = None) -> None:
+                 land_goal: Callable[[str], Awaitable[str]] | None = None,
+                 hosts: HostPool | None = None) -> None:
         self._store = store
         self.tracer = tracer
         self.board = board
@@ -124,6 +131,9 @@ class Dispatcher:
         self._verify = verify
         self._land_goal = land_goal  # github.landing pr / pr-per-bead: a finished goal opens its pull request
         self._preflight = preflight  # before a wave is claimed: polecats can start (raises a GastownError)
+        self.hosts = hosts
+        self.lost: dict[str, str] = {}  # bead id -> why its host was lost (its polecat is being stopped)
+        self.touched: dict[str, set[str]] = {}  # bead id -> files its polecat wrote on a host (this run)
         self.radar = ConflictRadar(worktrees.root)
         self.goals: dict[str, GoalRun] = {}  # epic id -> the goal being run
         self.running: dict[str, asyncio.Task[Any]] = {}  # bead id -> its polecat's task
@@ -140,7 +150,7 @@ class Dispatcher:
         self._reviewer: Reviewer | None = None
         bus.subscribe(self._on_bus)
         refinery.attach(spawn=spawn, on_outcome=self.on_outcome, more_coming=lambda: bool(self.running),
-                        is_done=self._closed)
+                        is_done=self._closed, fetch=hosts.fetch_branches if hosts is not None else None)
 
     @property
     def store(self) -> Store:
@@ -165,6 +175,12 @@ class Dispatcher:
     def _on_bus(self, event: object) -> None:
         if isinstance(event, AgentEventRecord):
             self.radar.observe_event(event)
+            if event.bead_id in self.touched and event.event.get("kind") == "tool_start":
+                args = (event.event.get("detail") or {}).get("arguments") or {}
+                path = args.get("path") if isinstance(args, dict) else None
+                found = _IN_CHECKOUT.search(path) if isinstance(path, str) else None
+                if found:
+                    self.touched[event.bead_id].add(found.group(1))
         elif isinstance(event, LedgerChange):
             poke = False
             for bead in event.changed:
@@ -292,7 +308,7 @@ class Dispatcher:
             await asyncio.to_thread(self.radar.refresh_from_git, list(self.running))
         wave: list[Bead] = []  # chosen in priority order, then claimed together
         for bead in ready:
-            if len(self.running) + len(wave) >= self.settings.max_polecats:
+            if len(self.running) + len(wave) >= self.capacity():
                 break
             if not self.witness.may_dispatch(bead):
                 continue  # a budget pause: the Overseer lifts it (Witness.resume_dispatch)
@@ -319,7 +335,12 @@ class Dispatcher:
             self.tracer.open(bead_key(claimed.id), "bead", self.tracer.get(goal_key(self._goal_of(claimed.id))), {
                 "gastown.bead.id": claimed.id, "gastown.bead.title": claimed.title,
                 "gastown.bead.priority": claimed.priority, "gastown.epic.id": self.owner.get(claimed.id)})
-            self.running[claimed.id] = self._spawn(self._work(claimed, feedback))
+            placement = self.hosts.place(claimed.id) if self.hosts is not None else None
+            self.running[claimed.id] = self._spawn(self._work(claimed, feedback, placement))
+
+    def capacity(self) -> int:
+        """Polecats at once: ``maxPolecats`` here, or the local and the live hosts' slots."""
+        return self.hosts.capacity() if self.hosts is not None else self.settings.max_polecats
 
     async def _claim(self, wave: list[Bead]) -> list[Bead]:
         """Claim a wave in ONE transaction, each bead compare-and-set for its own polecat (open and
@@ -420,25 +441,38 @@ class Dispatcher:
             run.done.set_result(report)
 
     # --- one polecat run --------------------------------------------------------------------------------
-    async def _work(self, bead: Bead, feedback: str | None) -> None:
+    async def _work(self, bead: Bead, feedback: str | None, placement: Placement | None = None) -> None:
         try:
-            await self.work(bead, feedback)
+            await self.work(bead, feedback, placement)
         finally:
             self.running.pop(bead.id, None)
+            self.touched.pop(bead.id, None)
+            if self.hosts is not None:
+                self.hosts.done(bead.id)
             self.wake()
             if self.refinery.queue:
                 self.refinery.poke()
 
-    async def work(self, bead: Bead, feedback: str | None = None) -> None:
-        """One polecat run; a finished branch goes to the Refinery's queue."""
+    async def work(self, bead: Bead, feedback: str | None = None, placement: Placement | None = None) -> None:
+        """One polecat run (on ``placement``, default this machine); a finished branch goes to the Refinery's
+        queue."""
         store = self.store
         name = polecat_name(bead.id)
         goal_id = self._goal_of(bead.id)
+        host = placement.host.name if placement is not None and placement.host is not None else None
+        if host is not None:
+            self.touched[bead.id] = set()
         self.board.update(name, role="polecat", state="starting", bead_id=bead.id, branch=polecat_branch(bead.id),
-                          tokens=0, current_tool=None, detail=None, question=None, started_at=now_iso())
+                          tokens=0, current_tool=None, detail=None, question=None, started_at=now_iso(), host=host)
         try:
-            result = await self.run_polecat(bead, feedback=feedback)
+            result = await self.run_polecat(bead, feedback=feedback, placement=placement)
         except asyncio.CancelledError:
+            if bead.id in self.lost:  # stopped because its host was lost: requeued, like a crashed polecat
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                await self._requeue_lost(bead, name, host or "?", feedback)
+                return
             self.board.update(name, state="failed", detail="cancelled")
             raise
         except PolecatBusy as busy:  # another process's polecat holds the bead: it is not ours to send back
@@ -446,6 +480,10 @@ class Dispatcher:
             self.board.update(name, state="failed", detail=f"another polecat is working on {bead.id}")
             return
         except Exception as exc:  # the bead must not be lost: back to open, or blocked after retries
+            if bead.id in self.lost or (placement is not None and placement.lost):
+                self.lost.setdefault(bead.id, placement.host.why if placement and placement.host else str(exc))
+                await self._requeue_lost(bead, name, host or "?", feedback)
+                return
             log.exception("polecat %s failed", name)
             self.board.update(name, state="failed", detail=str(exc))
             self.errors[bead.id] = self.errors.get(bead.id, 0) + 1
@@ -491,9 +529,10 @@ class Dispatcher:
             bead_id=bead.id, branch=branch, commit=commit, priority=current.priority, title=current.title,
             files=files or [], deps=frozenset(deps), needs_review=not self.settings.auto_merge, accepted=accepted))
 
-    async def run_polecat(self, bead: Bead, feedback: str | None = None) -> PolecatResult:
-        """The one place a polecat is started for a claimed bead (``feedback`` = rework)."""
-        polecat = self._new_polecat(bead)
+    async def run_polecat(self, bead: Bead, feedback: str | None = None,
+                          placement: Placement | None = None) -> PolecatResult:
+        """The one place a polecat is started for a claimed bead (``feedback`` = rework), here or on a host."""
+        polecat = self._new_polecat(bead, placement)
         polecat.attempt = self.runs.get(bead.id, 1)
         self.board.update(polecat.name, state="working")
         self.live[bead.id] = polecat
@@ -502,6 +541,47 @@ class Dispatcher:
         finally:
             if self.live.get(bead.id) is polecat:
                 del self.live[bead.id]
+
+    # --- runtime hosts ---------------------------------------------------------------------------------
+    async def host_lost(self, host: str, why: str, bead_ids: set[str]) -> None:
+        """A host stopped answering: each of its polecats is stopped and its bead requeued (elsewhere), as for
+        a crashed polecat; what it had pushed is kept, what was only on the host is named in the bead."""
+        tasks = []
+        for bead_id in bead_ids:
+            task = self.running.get(bead_id)
+            if task is None or task.done():
+                continue
+            self.lost[bead_id] = f"host {host} stopped answering ({why})"
+            task.cancel()
+            tasks.append(task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=60)
+        self.wake()
+
+    async def _requeue_lost(self, bead: Bead, name: str, host: str, feedback: str | None) -> None:
+        why = self.lost.pop(bead.id, f"host {host} stopped answering")
+        branch = polecat_branch(bead.id)
+        tip = None
+        with contextlib.suppress(Exception):
+            tip = await asyncio.to_thread(self.worktrees.branch_tip, branch)
+        kept = (f"Kept: {branch} at {tip[:10]} (pushed to the remote before the loss, fetched home)."
+                if tip else "Nothing of this run had been pushed.")
+        touched = sorted(self.touched.get(bead.id, set()))
+        only = (f" Only on {host}, not recovered: the changes since its last push"
+                + (f" (files it wrote: {', '.join(touched[:20])})" if touched else "")
+                + "; they come back only if the host does (its checkout is kept until its work is merged or "
+                  "archived).")
+        self.board.update(name, state="failed", detail=f"{why}; requeued")
+        self.progress(self._goal_of(bead.id), f"{name} lost with its host ({why}); {bead.id} is requeued")
+        try:
+            await self.store.add_comment(bead.id, "witness", f"Polecat {name} lost: {why}. The bead is requeued. "
+                                         f"{kept}{only}")
+            await self.store.update(bead.id, status=Status.OPEN, assignee=None, actor="witness")
+        except Exception:  # noqa: BLE001 - the town may be closing: recovery requeues it on the next start
+            log.exception("requeueing %s after its host was lost failed", bead.id)
+        if feedback:
+            self.feedback.setdefault(bead.id, feedback)
+        self.wake()
 
     # --- the Overseer's requests ------------------------------------------------------------------------
     async def retry(self, bead_id: str, note: str, *, comment: str | None = None, run: bool = True) -> Bead:

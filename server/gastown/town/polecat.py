@@ -37,7 +37,7 @@ from gastown.runtime.base import (
 from gastown.runtime.policy import polecat_policy
 from gastown.telemetry import NO_SPAN, NO_TRACER, Span, Tracer, bead_key
 from gastown.town.bus import DiscoveredWork, NeedsInput
-from gastown.town.checkouts import Lease, Worktrees, changed_so_far
+from gastown.town.checkouts import Checkouts, Lease
 from gastown.town.seats import Seats
 from gastown.vcs.names import polecat_branch
 
@@ -156,7 +156,7 @@ def resume_prompt(bead: Bead, worktree: Path, feedback: str | None, lease: Lease
 
 
 class Polecat:
-    def __init__(self, bead: Bead, runtime: AgentRuntime, worktrees: Worktrees, *, turn_timeout: float,
+    def __init__(self, bead: Bead, runtime: AgentRuntime, worktrees: Checkouts, *, turn_timeout: float,
                  on_event: Callable[[AgentEvent], None] | None = None, store: Store | None = None,
                  records: RunRecords | None = None, witness: Witness | None = None,
                  settings: PolecatSettings | None = None,
@@ -610,7 +610,7 @@ class Polecat:
 
     async def _handoff(self, lease: Lease, feedback: str | None, reason: str, restart: int) -> str:
         """The first prompt of a restarted session: the bead, and what the stopped session did."""
-        changed = await _in_git_pool(changed_so_far, lease.path, lease.base)
+        changed = await _in_git_pool(self.worktrees.changed_so_far, lease)
         trail = list(self._trail)[-15:]
         summary = "\n".join(f"- {line}" for line in trail) or "- (nothing recorded)"
         files = ", ".join(changed[:30]) or "(none yet)"

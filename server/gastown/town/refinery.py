@@ -135,12 +135,15 @@ class Refinery:
         self._on_outcome: OnOutcome | None = None
         self._is_done: Callable[[str], bool] = lambda _bead_id: False
         self._more_coming: Callable[[], bool] = lambda: False
+        self._fetch: Callable[[list[str]], Awaitable[None]] | None = None
         self._worktree_ready = False
 
     def attach(self, *, spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]] | None = None,
                on_outcome: OnOutcome | None = None, is_done: Callable[[str], bool] | None = None,
-               more_coming: Callable[[], bool] | None = None) -> None:
-        """Wire the queue to its owner: task spawning, outcome handling, ledger state, pending work."""
+               more_coming: Callable[[], bool] | None = None,
+               fetch: Callable[[list[str]], Awaitable[None]] | None = None) -> None:
+        """Wire the queue to its owner: task spawning, outcome handling, ledger state, pending work, and
+        ``fetch`` (bead ids → their branches brought home first: work done on runtime hosts)."""
         if spawn is not None:
             self._spawn = spawn
         if on_outcome is not None:
@@ -149,6 +152,8 @@ class Refinery:
             self._is_done = is_done
         if more_coming is not None:
             self._more_coming = more_coming
+        if fetch is not None:
+            self._fetch = fetch
 
     # --- the queue -----------------------------------------------------------------------------------
     def enqueue(self, mr: MergeRequest) -> None:
@@ -311,6 +316,8 @@ class Refinery:
         async with self._lock:
             mr.state = VERIFYING
             self._publish_state()
+            if self._fetch is not None:
+                await self._fetch([mr.bead_id])
             head = await asyncio.to_thread(self._head)
             tip, applied, conflicts = await asyncio.to_thread(self._chain, [mr], head)
             if conflicts:
@@ -337,6 +344,8 @@ class Refinery:
                     "gastown.bead.id": mr.bead_id, "gastown.merge.branch": mr.branch,
                     "gastown.merge.batch": [m.bead_id for m in batch]})
             self._publish_state()
+            if self._fetch is not None:
+                await self._fetch([mr.bead_id for mr in batch])
             failed: str | None = None
             try:
                 await self._land_locked(batch, len(batch))

@@ -20,6 +20,7 @@ class AgentInfo(BaseModel):
     bead_id: str | None = None
     branch: str | None = None
     worktree: str | None = None
+    host: str | None = Field(default=None, description="The runtime host the polecat runs on; none = this machine")
     current_tool: str | None = None
     tokens: int = 0
     started_at: str = Field(default_factory=now_iso)

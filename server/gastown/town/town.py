@@ -4,6 +4,7 @@ Mayor plans → dispatcher claims ready beads → Polecats work → Refinery mer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
 import sys
@@ -38,6 +39,7 @@ from gastown.town.control import PENDING_KEY, ControlRequest, ControlServer, Ove
 from gastown.town.convoys import ConvoyWatch
 from gastown.town.costs import MeteredReviewer, UsageTap
 from gastown.town.dispatcher import Dispatcher
+from gastown.town.hosts import LOCAL, HostPool, Placement
 from gastown.town.mayor import DRAFT, Mayor, MayorMemory
 from gastown.town.polecat import Polecat, polecat_name
 from gastown.town.pour import pour, prepare
@@ -50,7 +52,7 @@ from gastown.town.seats import Seats
 from gastown.town.state import AgentInfo
 from gastown.town.witness import Witness, recover
 from gastown.vcs import GitError, git
-from gastown.vcs.names import TOWN_IDENTITY
+from gastown.vcs.names import TOWN_IDENTITY, bead_of_branch
 from gastown.vcs.repo import Repo, changed_files, head_branch, open_repo
 from gastown.vcs.status import changed_paths
 
@@ -108,12 +110,22 @@ class Town:
         self.recovery: Recovered | None = None  # what the last open() reconciled
         self.witness = Witness(bus=self.bus, board=self.board, records=lambda: self.records,
                                settings=settings.polecats)
+        # Runtime hosts: polecats placed on other machines too (settings.hosts.pool).
+        self.hosts: HostPool | None = None
+        if settings.hosts.pool:
+            local_slots = settings.hosts.local_slots
+            self.hosts = HostPool(settings.hosts, self.worktrees, local=self._local_placement,
+                                  local_slots=settings.max_polecats if local_slots is None else local_slots,
+                                  make_runtime=self._host_runtime)
         self.dispatcher = Dispatcher(store=lambda: self.store, board=self.board, bus=self.bus, refinery=self.refinery,
                                      witness=self.witness, worktrees=self.worktrees, settings=settings,
                                      workspace=self.workspace, new_polecat=self.new_polecat,
                                      new_reviewer=self._new_reviewer, spawn=self.spawn, land=self.land,
                                      verify=self.verify_integration, preflight=self.prepare_runtime,
-                                     tracer=self.tracer, land_goal=self.land_goal)
+                                     tracer=self.tracer, land_goal=self.land_goal, hosts=self.hosts)
+        if self.hosts is not None:
+            self.hosts.on_lost = self.dispatcher.host_lost
+            self.hosts.on_archived = self._host_work_archived
         self.convoys = ConvoyWatch(lambda: self.store, self.bus, settings.integration_branch, self.spawn)
         self.pr_desk = PullRequestDesk(workspace=self.workspace, integration=self.worktrees.integration,
                                        settings=settings, verify_command=self.verify_command,
@@ -143,6 +155,8 @@ class Town:
         await self.control.start()
         await self.convoys.check()  # a convoy completed while no town ran is announced now
         await self.pr_desk.follow_open()
+        if self.hosts is not None:
+            await self.hosts.start()
         return self
 
     async def close(self) -> None:
@@ -152,6 +166,8 @@ class Town:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.seats.close()  # sessions waiting on idle slots, before the CLI goes
+        if self.hosts is not None:
+            await self.hosts.close()
         # The Witness stops after the polecats; their records are flushed and closed.
         await self.witness.stop()
         if self.records is not None:
@@ -201,6 +217,25 @@ class Town:
             self._runtime = CopilotRuntime(provider, self.settings.cli_path, base_directory=self._cli_home(),
                                            sandbox=sandbox, telemetry=self.tracer.cli_export())
         return self._runtime
+
+    def _host_runtime(self, uri: str, token: str) -> AgentRuntime:
+        """The runtime for a host's CLI at ``uri``: the same provider (model) as the town's own."""
+        from gastown.runtime.copilot_adapter import CopilotRuntime
+
+        provider = getattr(self.runtime(), "provider", self.settings.provider)  # a scenario's model server is up
+        return CopilotRuntime(provider, uri=uri, connection_token=token)
+
+    async def _host_work_archived(self, host: str, branch: str, ref: str) -> None:
+        """A host that came back had work of ``branch`` nobody had pushed: it is on the remote (and here) now."""
+        bead_id = bead_of_branch(branch)
+        if self.store is None or bead_id is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.store.add_comment(bead_id, "witness", f"Host {host} came back with work of {branch} that had "
+                                         f"been only there; it is kept as {ref} (nothing was merged from it).")
+
+    def _local_placement(self) -> Placement:
+        return Placement(LOCAL, self.runtime(), self.worktrees, seats=self.seats)
 
     def _cli_home(self) -> Path | None:
         """The CLI's base directory: a private one for scenarios (offline runs never touch the user's Copilot
@@ -284,13 +319,15 @@ class Town:
         """The scripted model server a scenario runs on (None for a real provider or before first use)."""
         return self._model_server
 
-    def new_polecat(self, bead: Bead) -> Polecat:
-        """A polecat for a claimed bead, wired to the runtime, run records, the Witness and the seats."""
+    def new_polecat(self, bead: Bead, placement: Placement | None = None) -> Polecat:
+        """A polecat for a claimed bead, wired to the runtime and checkouts of its placement (default: this
+        machine), run records, the Witness and the seats."""
         name = polecat_name(bead.id)
-        return Polecat(bead, self.runtime(), self.worktrees, turn_timeout=self.settings.turn_timeout_s,
+        place = placement or self._local_placement()
+        return Polecat(bead, place.runtime, place.checkouts, turn_timeout=self.settings.turn_timeout_s,
                        on_event=self.board.listener(name, bead.id), store=self.store, records=self.records,
                        witness=self.witness, settings=self.settings.polecats,
-                       on_status=lambda **changes: self.board.update(name, **changes), seats=self.seats,
+                       on_status=lambda **changes: self.board.update(name, **changes), seats=place.seats,
                        publish=self.bus.publish, discovered_work=self.settings.discovered_work, tracer=self.tracer)
 
     def _new_reviewer(self) -> Reviewer:
