@@ -29,3 +29,27 @@ export function debounced(ms: number, fn: () => Promise<void> | void): Debounced
   call.cancel = cancel;
   return call;
 }
+
+/** A function that runs `fn` at most once every `ms` while calls keep coming (a trailing run catches the last
+ * call): for figures that must move during a long burst (tokens while polecats work), which a debounce would
+ * hold back until the burst ends. */
+export function throttled(ms: number, fn: () => Promise<void> | void): Debounced {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cancel = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  const call = () => {
+    if (timer) return; // a run is already due: this call joins it
+    timer = setTimeout(() => {
+      timer = undefined;
+      void fn();
+    }, ms);
+  };
+  call.now = () => {
+    cancel();
+    void fn();
+  };
+  call.cancel = cancel;
+  return call;
+}

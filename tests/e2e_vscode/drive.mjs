@@ -569,7 +569,7 @@ function pane(page, name) {
 async function paneRows(page, name) {
   return page.evaluate((name) => {
     const panes = [...document.querySelectorAll(".pane")];
-    const re = new RegExp(`^\\s*${name}\\b`, "i");
+    const re = new RegExp(`^\\s*${name}(?![a-z])`, "i"); // the header may run on into its description ("Agents0 tok")
     const pane = panes.find((p) => re.test(p.querySelector(".pane-header")?.textContent ?? ""));
     if (!pane) return [];
     return [...pane.querySelectorAll(".pane-body .monaco-list-row")].map((row) => ({

@@ -2,7 +2,7 @@
 // Agents view, and the figures the status bar counts. extension.ts creates one and feeds it server events.
 import * as vscode from "vscode";
 import type { TownApi } from "../client";
-import { debounced } from "../debounce";
+import { debounced, throttled } from "../debounce";
 import { errorText } from "../errors";
 import { TownStatusBar } from "../statusBar";
 import { ANSWER_AGENT, AgentsTreeProvider, OPEN_AGENT_LOG } from "./agents";
@@ -17,9 +17,9 @@ const OPEN_LOG = "Open Log";
 
 /** How long a burst of ledger deltas settles before the ready set is fetched again. */
 const READY_DEBOUNCE_MS = 250;
-/** Convoys follow ledger deltas; costs follow agent status (tokens stream in), less often. */
+/** Convoys follow ledger deltas; costs follow agent status (tokens stream in), at most every 2 s. */
 const CONVOYS_DEBOUNCE_MS = 500;
-const COSTS_DEBOUNCE_MS = 2000;
+const COSTS_THROTTLE_MS = 2000;
 
 export class TownViews implements vscode.Disposable {
   readonly beads = new BeadsTreeProvider(async (id) => (await (await this.api()).bead({ id })).bead);
@@ -37,7 +37,7 @@ export class TownViews implements vscode.Disposable {
   /** Re-fetch the server's ready set (debounced; `.now()` at once). */
   readonly refreshReady = debounced(READY_DEBOUNCE_MS, () => this.fetchReady());
   readonly refreshConvoys = debounced(CONVOYS_DEBOUNCE_MS, () => this.fetchConvoys());
-  readonly refreshCosts = debounced(COSTS_DEBOUNCE_MS, () => this.fetchCosts());
+  readonly refreshCosts = throttled(COSTS_THROTTLE_MS, () => this.fetchCosts());
 
   constructor(
     private readonly api: () => Promise<TownApi>,
