@@ -244,20 +244,11 @@ async def on_shutdown(ls: GastownServer, _params: Any) -> None:
 async def submit_goal(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.SubmitGoalParams, params)
     town = await ls.require_town()
-    goal_id = uuid.uuid4().hex[:8]
-    token = p.work_done_token if p.work_done_token is not None else f"gastown-goal-{goal_id}"
-    if p.work_done_token is None and _supports_progress(ls):
-        await ls.work_done_progress.create_async(token)
-    if p.work_done_token is not None or _supports_progress(ls):
-        ls.goal_tokens[goal_id] = token
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="Gas Town", message=f"Mayor: planning “{p.goal}”", percentage=0, cancellable=False))
+    goal_id = await _begin_goal(ls, p.work_done_token, f"Mayor: planning “{p.goal}”")
     try:
         _, epic, tasks, _task = await town.submit_goal(p.goal, goal_id=goal_id)
     except Exception as exc:
-        begun = ls.goal_tokens.pop(goal_id, None)
-        if begun is not None:
-            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        _fail_goal(ls, goal_id, exc)
         raise RequestFailed(f"the goal could not be planned: {exc}") from None
     return P.SubmitGoalResult(epic_id=epic.id, bead_ids=[t.id for t in tasks]).model_dump(mode="json")
 
@@ -275,23 +266,34 @@ async def formulas(ls: GastownServer, _params: Any) -> dict[str, Any]:
 async def run_formula(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.RunFormulaParams, params)
     town = await ls.require_town()
-    goal_id = uuid.uuid4().hex[:8]
-    token = p.work_done_token if p.work_done_token is not None else f"gastown-goal-{goal_id}"
-    if p.work_done_token is None and _supports_progress(ls):
-        await ls.work_done_progress.create_async(token)
-    if p.work_done_token is not None or _supports_progress(ls):
-        ls.goal_tokens[goal_id] = token
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="Gas Town", message=f"Formula {p.name}: pouring", percentage=0, cancellable=False))
+    goal_id = await _begin_goal(ls, p.work_done_token, f"Formula {p.name}: pouring")
     try:
         _, epic, beads, _task = await town.pour_formula(p.name, p.vars, goal_id=goal_id)
     except Exception as exc:
-        begun = ls.goal_tokens.pop(goal_id, None)
-        if begun is not None:
-            ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
+        _fail_goal(ls, goal_id, exc)
         raise RequestFailed(f"the formula could not be poured: {exc}") from None
     return P.RunFormulaResult(epic_id=epic.id, bead_ids=[b.id for b in beads],
                               human_bead_ids=[b.id for b in beads if is_human(b)]).model_dump(mode="json")
+
+
+async def _begin_goal(ls: GastownServer, work_done_token: str | int | None, message: str) -> str:
+    """A new goal id, with its work-done progress begun (the client's token, or one we create when the client
+    supports progress); bus progress for the goal reports to it."""
+    goal_id = uuid.uuid4().hex[:8]
+    token = work_done_token if work_done_token is not None else f"gastown-goal-{goal_id}"
+    if work_done_token is None and _supports_progress(ls):
+        await ls.work_done_progress.create_async(token)
+    if work_done_token is not None or _supports_progress(ls):
+        ls.goal_tokens[goal_id] = token
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+            title="Gas Town", message=message, percentage=0, cancellable=False))
+    return goal_id
+
+
+def _fail_goal(ls: GastownServer, goal_id: str, exc: Exception) -> None:
+    begun = ls.goal_tokens.pop(goal_id, None)
+    if begun is not None:
+        ls.work_done_progress.end(begun, types.WorkDoneProgressEnd(message=f"failed: {exc}"))
 
 
 def _supports_progress(ls: GastownServer) -> bool:
