@@ -57,7 +57,7 @@ function ledger(): { result: BeadsResult; beads: BeadSummary[] } {
     for (let t = 0; t < TASKS_PER_EPIC; t++) beads.push(task(e, t));
   }
   const rows = beads.map(
-    (b) => [b.id, b.title, b.status, b.priority, b.issue_type, b.parent ?? null, b.assignee ?? null] as const,
+    (b) => [b.id, b.title, b.status, b.priority, b.issue_type, b.parent ?? null, b.assignee ?? null, b.human ?? 0] as const,
   );
   return { result: { version: 1, rows: rows.map((r) => [...r]) as BeadsResult["rows"] }, beads };
 }

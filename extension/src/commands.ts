@@ -12,7 +12,7 @@ import type { AgentsTreeProvider } from "./views/agents";
 import { ANSWER_AGENT, OPEN_AGENT_LOG } from "./views/agents";
 import type { BeadsTreeProvider } from "./views/beads";
 import { SHOW_BEAD } from "./views/beads";
-import type { BeadFilter } from "./views/beadsModel";
+import { type BeadFilter, humanStep } from "./views/beadsModel";
 import { agentIdOf, beadIdOf, canMessage, isDraftEpic, nextForReview } from "./commandArgs";
 import { type AgentRow, questionOf, shortQuestion } from "./views/agentsModel";
 
@@ -48,6 +48,7 @@ export const Commands = {
   filterAll: "gastown.beads.filterAll",
   dispatch: "gastown.bead.dispatch",
   close: "gastown.bead.close",
+  done: "gastown.bead.done",
   reopen: "gastown.bead.reopen",
   setPriority: "gastown.bead.setPriority",
   openDiff: "gastown.bead.openDiff",
@@ -146,6 +147,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     reg(Commands.close, async (arg?: unknown) => {
       const id = beadIdOf(arg) ?? (await pickBead(beads, "Close which bead?", (b) => b.status !== "closed"));
       return id && update(id, { status: "closed" }, "closed");
+    }),
+    // A human step the Overseer has done: closing it is what lets the steps after it go to polecats.
+    reg(Commands.done, async (arg?: unknown) => {
+      const id = beadIdOf(arg) ?? (await pickBead(beads, "Which human step have you done?", (b) => !!humanStep(b)));
+      if (!id) return undefined;
+      const { bead } = await (await town()).updateBead({ id, status: "closed", reason: "done by the Overseer" });
+      void vscode.window.setStatusBarMessage(`Gas Town: ${bead.id} done by you, closed`, 4000);
+      return bead;
     }),
     reg(Commands.reopen, async (arg?: unknown) => {
       const id = beadIdOf(arg) ?? (await pickBead(beads, "Reopen which bead?", (b) => b.status === "closed"));

@@ -37,7 +37,7 @@ export const ServerCommands = {
 } as const;
 
 /** The columns of a BeadRow (gastown/beads answers each bead as an array of its BeadSummary's fields). */
-export const BEAD_ROW = ["id", "title", "status", "priority", "issue_type", "parent", "assignee"] as const;
+export const BEAD_ROW = ["id", "title", "status", "priority", "issue_type", "parent", "assignee", "human"] as const;
 
 /** How the extension reads one `gastown.*` setting and what it fills in the server's initializationOptions. */
 export interface SettingSpec {

@@ -258,6 +258,10 @@ export interface BeadResult {
  */
 export interface BeadSummary {
   assignee?: string | null;
+  /**
+   * 0: not a human step; 1: a human step (only the Overseer closes it) still waiting on what blocks it, or closed; 2: a human step ready now, the Overseer's to do and close ('needs you')
+   */
+  human?: 0 | 1 | 2;
   id: string;
   issue_type: string;
   parent?: string | null;
@@ -292,7 +296,7 @@ export interface BeadsResult {
   /**
    * One BeadRow per bead (a BeadSummary's fields in BEAD_ROW order)
    */
-  rows: [string, string, string, number, string, string | null, string | null][];
+  rows: [string, string, string, number, string, string | null, string | null, 0 | 1 | 2][];
   /**
    * Ledger version this list reflects; deltas continue from it
    */

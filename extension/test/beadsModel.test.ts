@@ -347,8 +347,8 @@ describe("decodeBeads", () => {
   it("reads rows in the server's BEAD_ROW order", async () => {
     const { BEAD_ROW } = await import("../src/contracts");
     const { decodeBeads } = await import("../src/views/beadsModel");
-    const row: [string, string, string, number, string, string | null, string | null] = [
-      "gt-1", "Parse it", "review", 1, "task", "gt-e", "polecat-gt-1",
+    const row: [string, string, string, number, string, string | null, string | null, 0 | 1 | 2] = [
+      "gt-1", "Parse it", "review", 1, "task", "gt-e", "polecat-gt-1", 2,
     ];
     const [decoded] = decodeBeads({ version: 4, rows: [row] }).beads;
     // The decoder names the columns in the order the server writes them (generated from its model).

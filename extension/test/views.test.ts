@@ -22,8 +22,8 @@ describe("BeadsTreeProvider", () => {
       decodeBeads({
         version: 1,
         rows: [
-          ["gt-e", "Add a flag", "open", 1, "epic", null, null],
-          ["gt-1", "Parse it", "open", 2, "task", "gt-e", null],
+          ["gt-e", "Add a flag", "open", 1, "epic", null, null, 0],
+          ["gt-1", "Parse it", "open", 2, "task", "gt-e", null, 0],
         ],
       }),
     );

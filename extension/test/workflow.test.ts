@@ -76,9 +76,9 @@ describe("BeadsWithConvoys", () => {
       decodeBeads({
         version: 1,
         rows: [
-          ["gt-e", "Add a flag", "open", 1, "epic", null, null],
-          ["gt-e.1", "Parse it", "closed", 2, "task", "gt-e", null],
-          ["gt-cv1", "release-1", "open", 2, "convoy", null, null],
+          ["gt-e", "Add a flag", "open", 1, "epic", null, null, 0],
+          ["gt-e.1", "Parse it", "closed", 2, "task", "gt-e", null, 0],
+          ["gt-cv1", "release-1", "open", 2, "convoy", null, null, 0],
         ],
       }),
     );

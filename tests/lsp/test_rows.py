@@ -74,3 +74,51 @@ def test_the_wire_encodes_what_pygls_would_and_counts_bytes():
     assert json.loads(body) == {"id": 7, "jsonrpc": "2.0", "result": {
         "rows": [["gt-1", "été", "open", 2, "task", None, None]], "echo": [1, "x"],
         "note": {"type": 3, "message": "déjà"}}}
+
+
+async def test_a_human_steps_row_turns_when_what_blocks_it_closes(tmp_path: Path):
+    """A human step needs you once no blocker of it or of its epic is open; the change that closes the
+    blocker re-sends the step's row though the step itself did not change."""
+    store = await Store.open(tmp_path / ".gastown" / "beads.db")
+    try:
+        rows = BeadRows()
+        changes: list[LedgerChange] = []
+        store.add_listener(changes.append)
+        gate = await store.create("The release gate")
+        epic = await store.create("Ship", issue_type="epic")
+        await store.add_dependency(epic.id, gate.id)  # the whole epic waits for the gate
+        build = await store.create("Build it", parent=epic.id)
+        sign = await store.create("Sign it", parent=epic.id, labels=["human"])
+        await store.add_dependency(sign.id, build.id)
+        rows.reset(await store.list(), store.version)
+
+        def human() -> dict[str, int]:
+            return {r[0]: r[BEAD_ROW.index("human")] for r in decoded(rows.all())}
+
+        assert human() == {gate.id: 0, epic.id: 0, build.id: 0, sign.id: 1}
+        seen = len(changes)
+        await store.close_bead(build.id, reason="built")
+        touched = [b.id for c in changes[seen:] for b in rows.apply(c)]
+        assert touched == [build.id] and human()[sign.id] == 1  # the epic's gate still blocks it
+
+        seen = len(changes)
+        await store.close_bead(gate.id, reason="open")
+        touched = [b.id for c in changes[seen:] for b in rows.apply(c)]
+        assert touched == [gate.id, sign.id] and human()[sign.id] == 2
+        assert rows.summary(await store.get(sign.id)).human == 2
+
+        seen = len(changes)
+        await store.reopen(build.id)
+        touched = [b.id for c in changes[seen:] for b in rows.apply(c)]
+        assert touched == [build.id, sign.id] and human()[sign.id] == 1
+        # A human step closed is no longer the Overseer's to do.
+        await store.close_bead(build.id)
+        await store.close_bead(sign.id, actor="overseer")
+        for change in changes[seen + 1:]:
+            rows.apply(change)
+        assert human()[sign.id] == 1
+        fresh = BeadRows()  # what the changes built is what a first load from the ledger builds
+        fresh.reset(await store.list(), store.version)
+        assert sorted(decoded(rows.all())) == sorted(decoded(fresh.all()))
+    finally:
+        await store.close()

@@ -66,3 +66,19 @@ def test_mayor_never_writes(tmp_path: Path):
     assert not mayor.decide(PermissionAsk("shell", command="ls")).approved
     assert mayor.decide(PermissionAsk("read", paths=[str(tmp_path / "x")])).approved
     assert mayor.decide(PermissionAsk("custom-tool", tool="propose_plan")).approved
+
+
+@pytest.mark.parametrize("command", [
+    "gastown bead close gt-1.1 --reason done", "bd close gt-1.1", "cd .. && bd update gt-1.1 --status closed",
+    "gastown  bead reopen gt-2", "sqlite3 ../calc/.gastown/beads.db \"UPDATE issues SET status='closed'\"",
+])
+def test_the_ledger_is_not_changed_from_the_shell(policy: WorktreePolicy, command: str):
+    decision = policy.decide(PermissionAsk("shell", command=command))
+    assert not decision.approved
+    assert "human steps are closed only by the Overseer" in decision.reason and command in decision.reason
+
+
+@pytest.mark.parametrize("command", ["gastown bead show gt-1 --json", "bd list --status open", "bd show gt-1",
+                                     "grep -r 'closed' docs"])
+def test_reading_the_ledger_from_the_shell_is_allowed(policy: WorktreePolicy, command: str):
+    assert policy.decide(PermissionAsk("shell", command=command)).approved

@@ -138,13 +138,16 @@ export interface TownSummary {
   tokens: number;
   /** Agents waiting for the Overseer's answer. */
   needYou: number;
+  /** Human steps ready for the Overseer (do them, then close them): counted with `needYou`. */
+  humanSteps?: number;
   /** The town's costs so far (gastown/costs), a line for the tooltip. */
   costs?: string;
 }
 
 export function summaryText(s: TownSummary): string {
   const parts = [`$(organization) ${s.running} running`];
-  if (s.needYou) parts.push(`$(bell-dot) ${s.needYou} need you`);
+  const needYou = s.needYou + (s.humanSteps ?? 0);
+  if (needYou) parts.push(`$(bell-dot) ${needYou} need you`);
   parts.push(s.ready === undefined ? "… ready" : `${s.ready} ready`);
   if (s.review) parts.push(`$(git-pull-request) ${s.review} to review`);
   const tokens = formatTokens(s.tokens);
@@ -158,6 +161,7 @@ export function summaryTooltip(s: TownSummary): string {
     `${s.ready ?? "?"} bead${s.ready === 1 ? "" : "s"} ready to dispatch`,
     `${s.review} waiting for review`,
     `${s.needYou} agent${s.needYou === 1 ? "" : "s"} waiting for your answer`,
+    ...(s.humanSteps ? [`${s.humanSteps} human step${s.humanSteps === 1 ? "" : "s"} for you to do, then close`] : []),
     `${s.tokens} tokens used by the agents listed`,
     ...(s.costs ? [s.costs] : []),
   ].join("\n");

@@ -12,9 +12,10 @@ import {
   BeadsSync,
   FilteredTree,
   type TreeChange,
+  beadContext,
   beadDescription,
+  beadIcon,
   beadTooltip,
-  statusIcon,
 } from "./beadsModel";
 
 export const SHOW_BEAD = "gastown.showBead";
@@ -141,9 +142,9 @@ export class BeadsTreeProvider implements vscode.TreeDataProvider<BeadNode>, vsc
     item.description = beadDescription(bead, agent);
     const extra = this.decorate?.(bead);
     if (extra) item.description += ` · ${extra}`;
-    const icon = statusIcon(bead.status);
+    const icon = beadIcon(bead);
     item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
-    item.contextValue = `bead.${bead.issue_type}.${bead.status}`;
+    item.contextValue = beadContext(bead);
     item.command = { command: SHOW_BEAD, title: "Show Bead", arguments: [bead.id] };
     return item;
   }

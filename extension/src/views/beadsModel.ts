@@ -44,8 +44,8 @@ export function decodeBeads(result: BeadsResult): BeadList {
   const rows = result.rows;
   const beads = new Array<BeadSummary>(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const [id, title, status, priority, issue_type, parent, assignee] = rows[i];
-    beads[i] = { id, title, status, priority, issue_type, parent, assignee };
+    const [id, title, status, priority, issue_type, parent, assignee, human] = rows[i];
+    beads[i] = { id, title, status, priority, issue_type, parent, assignee, human };
   }
   return { version: result.version, beads };
 }
@@ -57,8 +57,30 @@ export function buildTree(beads: Iterable<BeadSummary>): BeadNode[] {
   return model.tree();
 }
 
+/**
+ * A human step (a formula's `type = "human"`: only the Overseer does it and closes it, no polecat ever
+ * gets it): "ready" when nothing blocks it (it needs you), "waiting" while something does; undefined for
+ * any other bead and for a human step already closed.
+ */
+export type HumanStep = "ready" | "waiting";
+
+export function humanStep(bead: BeadSummary): HumanStep | undefined {
+  if (!bead.human || DONE.has(bead.status)) return undefined;
+  return bead.human === 2 ? "ready" : "waiting";
+}
+
+/** What the Overseer is told to do with a human step (the tooltip's line). */
+export function humanStepHint(step: HumanStep): string {
+  return step === "ready"
+    ? "**Needs you**: a human step — do it yourself, then close the bead (**Close (Done by Me)**). No polecat takes it."
+    : "A human step, waiting on what blocks it: once that closes it needs you (do it, then close the bead).";
+}
+
 /** "P1 · in_progress · polecat-gt-a1b2 · working" (assignee and agent only when there are some). */
 export function beadDescription(bead: BeadSummary, agent?: AgentInfo): string {
+  const step = humanStep(bead);
+  if (step === "ready") return `needs you · P${bead.priority} · human step: do it, then close it`;
+  if (step === "waiting") return `P${bead.priority} · human step · waiting`;
   const parts = [`P${bead.priority}`, bead.status];
   if (bead.assignee) parts.push(bead.assignee);
   if (agent) {
@@ -74,6 +96,8 @@ export type BeadDetails = Pick<Bead, "labels" | "acceptance_criteria">;
 /** Markdown tooltip: id, type, status, assignee, and the labels and acceptance criteria when present. */
 export function beadTooltip(bead: BeadSummary, agent?: AgentInfo, details?: BeadDetails): string {
   const lines = [`**${bead.id}** · ${bead.issue_type} · ${bead.status} · P${bead.priority}`, "", bead.title];
+  const step = humanStep(bead);
+  if (step) lines.push("", humanStepHint(step));
   if (bead.assignee) lines.push("", `Assignee: ${bead.assignee}`);
   if (agent) lines.push("", `Agent: ${agent.id} (${agent.state}${agent.current_tool ? `, ${agent.current_tool}` : ""})`);
   if (details?.labels && details.labels.length) lines.push("", `Labels: ${details.labels.join(", ")}`);
@@ -104,6 +128,20 @@ export function statusIcon(status: string): { id: string; color?: string } {
     default:
       return { id: "circle-outline" };
   }
+}
+
+/** A row's codicon: a human step that needs you rings, one waiting shows a person; else its status. */
+export function beadIcon(bead: BeadSummary): { id: string; color?: string } {
+  const step = humanStep(bead);
+  if (step === "ready") return { id: "bell-dot", color: "charts.orange" };
+  if (step === "waiting") return { id: "person" };
+  return statusIcon(bead.status);
+}
+
+/** The row's context value (what its menus match): `bead.<type>.<status>`, `.human-ready|waiting` for a human step. */
+export function beadContext(bead: BeadSummary): string {
+  const step = humanStep(bead);
+  return `bead.${bead.issue_type}.${bead.status}${step ? `.human-${step}` : ""}`;
 }
 
 /** The client's copy of the ledger: beads by id, as a tree, and the version they reflect. */
@@ -424,6 +462,13 @@ export class FilteredTree {
 export function countReview(model: BeadsModel): number {
   let n = 0;
   for (const node of model.values()) if (node.bead.status === "review") n++;
+  return n;
+}
+
+/** Human steps that need the Overseer now (the status bar's "need you" counts them with the agents). */
+export function countHumanSteps(model: BeadsModel): number {
+  let n = 0;
+  for (const node of model.values()) if (humanStep(node.bead) === "ready") n++;
   return n;
 }
 

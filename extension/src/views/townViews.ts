@@ -8,7 +8,7 @@ import { TownStatusBar } from "../statusBar";
 import { ANSWER_AGENT, AgentsTreeProvider, OPEN_AGENT_LOG } from "./agents";
 import { type AgentRow, agentFigures, newQuestions, questionOf, shortQuestion } from "./agentsModel";
 import { BeadsTreeProvider } from "./beads";
-import { type BeadFilter, countReview, decodeBeads, viewCaption } from "./beadsModel";
+import { type BeadFilter, countHumanSteps, countReview, decodeBeads, viewCaption } from "./beadsModel";
 import { BeadsWithConvoys } from "./workflow";
 import { costsCaption, costsTooltip } from "./workflowModel";
 
@@ -127,12 +127,12 @@ export class TownViews implements vscode.Disposable {
     }
   }
 
-  /** The view's caption and the status bar's review count, after any change. */
+  /** The view's caption and the status bar's review and human-step counts, after any change. */
   private describe(): void {
     const caption = viewCaption(this.beads.filter, this.beads.getChildren().length === 0);
     this.beadsView.description = caption.description;
     this.beadsView.message = caption.message;
-    this.status.update({ review: countReview(this.beads.model) });
+    this.status.update({ review: countReview(this.beads.model), humanSteps: countHumanSteps(this.beads.model) });
   }
 
   dispose(): void {

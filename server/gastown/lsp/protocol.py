@@ -69,6 +69,10 @@ class BeadsParams(_Params):
     parent: str | None = None
 
 
+HumanStep = Literal[0, 1, 2]
+"""Whether a bead is a human step, and whether it needs the Overseer now (a number: the row stays small)."""
+
+
 class BeadSummary(BaseModel):
     """What a tree row needs: its label, icon and description. Its tooltip's details (labels, acceptance
     criteria) come from gastown/bead when the row is hovered."""
@@ -80,14 +84,17 @@ class BeadSummary(BaseModel):
     issue_type: str
     parent: str | None = None
     assignee: str | None = None
+    human: HumanStep = Field(default=0, description=(
+        "0: not a human step; 1: a human step (only the Overseer closes it) still waiting on what blocks it, "
+        "or closed; 2: a human step ready now, the Overseer's to do and close ('needs you')"))
 
     @classmethod
-    def of(cls, bead: Bead) -> BeadSummary:
+    def of(cls, bead: Bead, human: HumanStep = 0) -> BeadSummary:
         return cls(id=bead.id, title=bead.title, status=bead.status, priority=bead.priority,
-                   issue_type=bead.issue_type, parent=bead.parent_id, assignee=bead.assignee)
+                   issue_type=bead.issue_type, parent=bead.parent_id, assignee=bead.assignee, human=human)
 
 
-BeadRow = tuple[str, str, str, int, str, str | None, str | None]
+BeadRow = tuple[str, str, str, int, str, str | None, str | None, HumanStep]
 """A BeadSummary as a JSON array, its fields in BEAD_ROW order: 10,000 of them without repeated keys."""
 BEAD_ROW = tuple(BeadSummary.model_fields)
 """The columns of a BeadRow (generated into the extension's contracts)."""

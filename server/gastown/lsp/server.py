@@ -83,9 +83,9 @@ class GastownServer(LanguageServer):
     # --- bus → client ------------------------------------------------------------------------------
     def on_bus(self, event: Any) -> None:
         if isinstance(event, LedgerChange):
-            self.rows.apply(event)
+            changed = self.rows.apply(event)
             self.schedule_lens_refresh()
-            payload = P.BeadsChanged(version=event.version, changed=[P.BeadSummary.of(b) for b in event.changed],
+            payload = P.BeadsChanged(version=event.version, changed=[self.rows.summary(b) for b in changed],
                                      removed=event.removed)
             self.protocol.notify(P.BEADS_CHANGED, payload.model_dump(mode="json"))
         elif isinstance(event, AgentInfo):
@@ -308,7 +308,7 @@ async def beads(ls: GastownServer, params: Any) -> dict[str, Any]:
     p = parse(P.BeadsParams, params)
     store = await ls.require_store()
     if p.filter == "ready":
-        return {"version": ls.rows.version, "rows": encode_rows(await store.ready(parent=p.parent))}
+        return {"version": ls.rows.version, "rows": encode_rows(await store.ready(parent=p.parent), ready=True)}
     if p.filter == "all" and p.parent is None:
         return {"version": ls.rows.version, "rows": ls.rows.all()}
     ids = [i for i, b in ls.rows.beads.items()

@@ -22,6 +22,14 @@ DEFAULT_DENY = [
     r"\b(curl|wget|nc|ncat|ssh|scp|rsync)\b",
 ]
 
+# A polecat changes the ledger only through its tools (report_done on its own bead, bead_comment,
+# bead_create): from the shell it could close any bead, a human step the Overseer must close among them.
+LEDGER_WRITE = re.compile(
+    r"\b(?:gastown\s+bead|bd)\s+(?:close|update|reopen|claim|delete|label|dep|import|create)\b"
+    r"|\bsqlite3\b[^|;&]*beads\.db\b")
+LEDGER_REFUSAL = ("a polecat may not change the ledger from the shell (only through its tools: report_done, "
+                  "report_blocked, bead_comment, bead_create); human steps are closed only by the Overseer")
+
 
 def _inside(path: Path, root: Path) -> bool:
     try:
@@ -66,6 +74,8 @@ class WorktreePolicy:
             return Decision(True, "read inside the workspace")
         if ask.kind == "shell":
             command = ask.command or ""
+            if LEDGER_WRITE.search(command):
+                return Decision(False, f"{LEDGER_REFUSAL}: {command}")
             for rule in self.deny_commands:
                 if re.search(rule, command):
                     return Decision(False, f"command denied by rule /{rule}/: {command}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from gastown.config import PolecatSettings
+from gastown.errors import GastownError
 from gastown.ledger.model import Bead, DepType, Status
 from gastown.runtime.base import (
     AgentEvent,
@@ -38,6 +39,7 @@ from gastown.runtime.policy import polecat_policy
 from gastown.telemetry import NO_SPAN, NO_TRACER, Span, Tracer, bead_key
 from gastown.town.bus import DiscoveredWork, NeedsInput
 from gastown.town.checkouts import Checkouts, Lease
+from gastown.town.plan import is_human
 from gastown.town.seats import Seats
 from gastown.vcs.names import polecat_branch
 
@@ -244,9 +246,13 @@ class Polecat:
 
     # --- tools -------------------------------------------------------------------------------------
     def _tools(self) -> list[ToolSpec[Any]]:
+        def report_done(p: ReportDone) -> str:
+            if is_human(self.bead):  # never handed one (see run); refused all the same
+                return f"refused: {human_step_refusal(self.bead.id)}"
+            return _collect(self._done, p.summary, "Recorded. End your turn now.")
+
         tools: list[ToolSpec[Any]] = [
-            ToolSpec("report_done", "Report that the bead's work is done.", ReportDone,
-                     lambda p: _collect(self._done, p.summary, "Recorded. End your turn now.")),
+            ToolSpec("report_done", "Report that the bead's work is done.", ReportDone, report_done),
             ToolSpec("report_blocked", "Report that the bead cannot be done, and why.", ReportBlocked,
                      lambda p: _collect(self._blocked, p.reason, "Recorded. End your turn now; the Overseer "
                                         "may answer with a way forward.")),
@@ -267,6 +273,7 @@ class Polecat:
             return json.dumps({
                 "id": bead.id, "title": bead.title, "status": bead.status, "priority": bead.priority,
                 "type": bead.issue_type, "description": bead.description,
+                **({"human_step": "only the Overseer does and closes this bead"} if is_human(bead) else {}),
                 "acceptance_criteria": bead.acceptance_criteria,
                 "depends_on": [{"id": d.depends_on_id, "type": d.type} for d in bead.dependencies or []],
                 "comments": [{"author": c.author, "text": c.text} for c in (bead.comments or [])[-10:]],
@@ -321,6 +328,8 @@ class Polecat:
     async def run(self, feedback: str | None = None) -> PolecatResult:
         """Work the bead; ``feedback`` (review comments, conflicting hunks, a failing log) makes it rework:
         the bead's persisted session is resumed with it when there is one, else a fresh session gets it."""
+        if is_human(self.bead):
+            raise HumanStepError(human_step_refusal(self.bead.id))
         self.span = self.tracer.start("polecat.run", self.tracer.get(bead_key(self.bead.id)), {
             "gastown.bead.id": self.bead.id, "gastown.polecat": self.name, "gastown.run.attempt": self.attempt,
             "gastown.run.rework": bool(feedback)})
@@ -642,6 +651,14 @@ _GIT_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="polecat-git")
 
 def _in_git_pool(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
     return asyncio.get_running_loop().run_in_executor(_GIT_POOL, functools.partial(fn, *args, **kwargs))
+
+
+class HumanStepError(GastownError):
+    """A polecat was handed a human step: only the Overseer does and closes those."""
+
+
+def human_step_refusal(bead_id: str) -> str:
+    return f"{bead_id} is a human step: only the Overseer does it and closes it, never a polecat"
 
 
 def _collect(into: list[str], item: str, reply: str) -> str:
