@@ -91,6 +91,24 @@ def table(rows: list[list[str]]) -> str:
 
 
 def render_status(report: dict[str, Any]) -> str:
+    text = _render_runs(report) + _render_hosts(report.get("hosts"))
+    for scope, reason in report["pauses"].items():
+        text += f"\nDispatch paused for {scope}: {reason}"
+    return text
+
+
+def _render_hosts(hosts: list[dict[str, Any]] | None) -> str:
+    if not hosts:
+        return ""
+    rows = [["HOST", "ADDRESS", "STATE", "SLOTS", "DETAIL"]]
+    for h in hosts:
+        used = "?" if h["used"] is None else str(h["used"])
+        rows.append([h["name"], h["address"], "live" if h["up"] else "lost", f"{used}/{h['slots']}",
+                     (h["why"] or "")[:70].replace("\n", " ")])
+    return "\n\nRuntime hosts:\n" + table(rows)
+
+
+def _render_runs(report: dict[str, Any]) -> str:
     if not report["runs"]:
         return "No polecat runs recorded yet."
     rows = [["AGENT", "BEAD", "STATE", "RUN", "RESTARTS", "TOKENS", "EVENTS", "QUIET", "TIME", "EXIT / DETAIL"]]
@@ -99,10 +117,7 @@ def render_status(report: dict[str, Any]) -> str:
         rows.append([r["agent"], f"{r['bead_id']} ({r['bead_status']})" if r["bead_status"] else r["bead_id"],
                      r["state"], f"#{r['id']}", str(r["restarts"]), str(r["tokens"]), str(r["events"]),
                      fmt_age(r["idle_seconds"]), fmt_age(r["seconds"]), detail[:70].replace("\n", " ")])
-    text = table(rows)
-    for scope, reason in report["pauses"].items():
-        text += f"\nDispatch paused for {scope}: {reason}"
-    return text
+    return table(rows)
 
 
 def render_worktrees(report: dict[str, Any]) -> str:

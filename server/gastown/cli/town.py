@@ -19,9 +19,14 @@ def _status(args: argparse.Namespace) -> int:
     from gastown.ledger.ids import natural_key
     from gastown.town.records import status_report
 
-    stall = load(args).settings.polecats.stall_seconds
-    report = asyncio.run(status_report(workspace_of(args), stall_seconds=stall, all_runs=args.all))
+    settings = load(args).settings
+    report = asyncio.run(status_report(workspace_of(args), stall_seconds=settings.polecats.stall_seconds,
+                                       all_runs=args.all))
     report["runs"].sort(key=lambda r: (natural_key(r["bead_id"]), r["id"]))
+    if settings.hosts.pool:  # each runtime host as it answers now
+        from gastown.town.hosts import probe_hosts
+
+        report["hosts"] = asyncio.run(probe_hosts(settings.hosts))
     print(json.dumps(report, indent=2) if args.json else render_status(report))
     return 0
 

@@ -21,7 +21,7 @@ from gastown.host.wire import Acquired, CheckoutInfo, Cleaned, HostError, Pushed
 from gastown.town.checkouts import Lease, Worktrees, changed_so_far
 from gastown.vcs import GitError, git
 from gastown.vcs.names import archive_ref
-from gastown.vcs.repo import commit_time, is_ancestor, open_repo, rev_parse
+from gastown.vcs.repo import commit_time, is_ancestor, open_repo, refs, rev_parse
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,18 @@ class HostClone:
             raise HostError(f"cannot fetch from the remote {self.remote}: "
                             f"{result.stderr.decode(errors='replace').strip()}")
 
+    def start_preparing(self, count: int) -> None:
+        """Fill the checkout pool in the background (as the town does for its own), at the integration head
+        last fetched (else the remote's HEAD): a polecat's run then only switches a ready checkout."""
+        with self._lock:
+            if rev_parse(self.path, f"refs/heads/{self.integration}") is None:
+                start = rev_parse(self.path, f"refs/remotes/{REMOTE}/{self.integration}") or rev_parse(self.path,
+                                                                                                      "HEAD")
+                if start is None:
+                    return
+                git(["update-ref", f"refs/heads/{self.integration}", start], self.path)
+        self.pool.start_preparing(count)
+
     @property
     def pool(self) -> Worktrees:
         if self.worktrees is None:
@@ -86,29 +98,45 @@ class HostClone:
             self.worktrees.close()
 
     # --- one polecat run ---------------------------------------------------------------------------
-    def _has(self, sha: str) -> bool:
-        return git(["cat-file", "-e", f"{sha}^{{commit}}"], self.path, check=False).returncode == 0
+    def _missing(self, shas: list[str]) -> set[str]:
+        """Those of ``shas`` this clone lacks (one git call)."""
+        out = git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], self.path,
+                  input="".join(f"{s}\n" for s in shas).encode(), check=False).stdout.decode()
+        return {line.split(" ", 1)[0] for line in out.splitlines() if not line.endswith(" commit")}
 
-    def reserve(self, branch: str, base: str, tip: str | None, onto_base: bool) -> Acquired:
+    def reserve(self, branch: str, base: str, tip: str | None, onto_base: bool,
+                prefer: list[str] | None = None) -> Acquired:
         """Choose and lock a checkout for ``branch`` (cheap; :meth:`prepare` checks it out). ``base`` is the
         integration head and ``tip`` the branch's tip (None: no such branch) as the town pushed them to the
-        remote; the remote is fetched only when this clone lacks one of them."""
+        remote; the remote is fetched only when this clone lacks one of them. ``prefer``: idle checkouts to
+        choose first (the town has a session waiting there)."""
+        # Few git calls: this is on the way of every spawn on the host.
         pool = self.pool
-        if not self._has(base) or (tip is not None and not self._has(tip)):
+        wanted = [base, *([tip] if tip is not None else [])]
+        missing = self._missing(wanted)
+        if missing:
             self.fetch()
         with self._lock:
-            if not self._has(base):
+            if missing:
+                missing = self._missing(wanted)
+            if base in missing:
                 raise HostError(f"the integration head {base[:10]} is not on the remote {self.remote}: the town "
                                 "must push it first")
-            if tip is not None and not self._has(tip):
+            if tip is not None and tip in missing:
                 raise HostError(f"{branch} at {tip[:10]} is not on the remote {self.remote}")
-            git(["update-ref", f"refs/heads/{self.integration}", base], self.path)
-            self._keep_unpushed(branch, tip)
-            if tip is not None:
-                git(["update-ref", f"refs/heads/{branch}", tip], self.path)
-            elif rev_parse(self.path, f"refs/heads/{branch}") is not None:
-                git(["update-ref", "-d", f"refs/heads/{branch}"], self.path)  # stale: not on the remote
-        lease = pool.reserve(branch, base, onto_base=onto_base)
+            ref = f"refs/heads/{branch}"
+            found = refs(self.path, f"refs/heads/{self.integration}", ref)
+            self._keep_unpushed(branch, tip, found.get(ref))
+            updates = []
+            if found.get(f"refs/heads/{self.integration}") != base:
+                updates.append(f"update refs/heads/{self.integration} {base}\n")
+            if tip is not None and found.get(ref) != tip:
+                updates.append(f"update {ref} {tip}\n")
+            elif tip is None and ref in found:
+                updates.append(f"delete {ref}\n")  # stale: not on the remote
+            if updates:
+                git(["update-ref", "--stdin"], self.path, input="".join(updates).encode())
+        lease = pool.reserve(branch, base, onto_base=onto_base, prefer=prefer or ())
         with self._lock:
             self._seq += 1
             lease_id = f"{lease.name}-{self._seq}"
@@ -136,10 +164,11 @@ class HostClone:
                         reused=lease.reused, continued=lease.continued, carried=lease.carried,
                         conflicts=lease.conflicts, acquire_ms=lease.acquire_ms)
 
-    def _keep_unpushed(self, branch: str, remote_tip: str | None) -> str | None:
-        """The clone's copy of ``branch`` holds commits the remote's does not (work saved from a checkout left
-        by a crash): push them under an archive ref, so that nothing stays only on this host. Returns it."""
-        mine = rev_parse(self.path, f"refs/heads/{branch}")
+    def _keep_unpushed(self, branch: str, remote_tip: str | None, mine: str | None = None) -> str | None:
+        """The clone's copy of ``branch`` (``mine``, read here when not given) holds commits the remote's does
+        not (work saved from a checkout left by a crash): push them under an archive ref, so that nothing stays
+        only on this host. Returns it."""
+        mine = mine or rev_parse(self.path, f"refs/heads/{branch}")
         if mine is None or mine == remote_tip or (remote_tip and is_ancestor(self.path, mine, remote_tip)):
             return None
         if remote_tip is None and self.worktrees is not None and is_ancestor(self.path, mine, self.integration):
@@ -190,9 +219,10 @@ class HostClone:
         held = self._get(lease_id)
         return changed_so_far(held.lease.path, held.lease.base)
 
-    def release_all(self) -> None:
-        """The town went away: every lease it held is given back (work committed and pushed)."""
-        for lease_id in list(self._held):
+    def release_all(self, lease_ids: set[str] | None = None) -> None:
+        """The town went away: every lease it held (``lease_ids``; None: all) is given back (work committed
+        and pushed)."""
+        for lease_id in [i for i in list(self._held) if lease_ids is None or i in lease_ids]:
             try:
                 self.release(lease_id)
             except (GitError, HostError) as exc:

@@ -106,6 +106,7 @@ class HostServer:
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> HostServer:
         await asyncio.to_thread(self.clone.ensure)
+        self.clone.start_preparing(self.config.slots)  # checkouts ready for the town's first polecats
         await self._start_cli()
         self._rpc = await asyncio.start_server(self._connection, self.config.bind, self.config.port)
         self.port = self._rpc.sockets[0].getsockname()[1]
@@ -237,6 +238,7 @@ class HostServer:
                 await writer.drain()
 
         requests: set[asyncio.Task[Any]] = set()
+        owned: set[str] = set()  # leases this connection took: given back when it goes (not another town's)
         try:
             while True:
                 try:
@@ -257,7 +259,7 @@ class HostServer:
                     log.info("a town connected from %s", peer)
                     await send({"jsonrpc": "2.0", "id": msg_id, "result": self._hello().model_dump()})
                     continue
-                task = asyncio.ensure_future(self._answer(send, msg_id, str(method), params))
+                task = asyncio.ensure_future(self._answer(send, msg_id, str(method), params, owned))
                 requests.add(task)
                 task.add_done_callback(requests.discard)
         except (OSError, ConnectionError):
@@ -268,9 +270,9 @@ class HostServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-            if authed:
+            if owned:
                 # The town is gone (closed, crashed or cut off): its polecats' work is committed and pushed.
-                self._spawn(asyncio.to_thread(self.clone.release_all))
+                self._spawn(asyncio.to_thread(self.clone.release_all, set(owned)))
 
     def _hello(self) -> Hello:
         return Hello(name=self.config.name, slots=self.config.slots, cli_port=self.cli_port,
@@ -278,14 +280,18 @@ class HostServer:
                      sandboxed=self.sandboxed)
 
     async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[None]], msg_id: Any, method: str,
-                      params: dict[str, Any]) -> None:
+                      params: dict[str, Any], owned: set[str]) -> None:
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id}
         handler = self._methods().get(method)
         if handler is None:
             reply["error"] = {"code": METHOD_NOT_FOUND, "message": f"unknown method {method}"}
         else:
             try:
-                reply["result"] = await handler(params)
+                reply["result"] = result = await handler(params)
+                if method in ("host/reserve", "host/acquire"):
+                    owned.add(result["lease"])
+                elif method == "host/release":
+                    owned.discard(params.get("lease", ""))
             except (KeyError, TypeError, ValidationError) as exc:
                 reply["error"] = {"code": INVALID_PARAMS, "message": f"bad parameters for {method}: {exc}"}
             except (HostError, GitError) as exc:
@@ -304,7 +310,7 @@ class HostServer:
 
         async def reserve(p: dict[str, Any]) -> Any:
             return (await asyncio.to_thread(clone.reserve, p["branch"], p["base"], p.get("tip"),
-                                            bool(p.get("onto_base")))).model_dump()
+                                            bool(p.get("onto_base")), list(p.get("prefer") or []))).model_dump()
 
         async def prepare(p: dict[str, Any]) -> Any:
             return (await asyncio.to_thread(clone.prepare, p["lease"])).model_dump()

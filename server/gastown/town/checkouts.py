@@ -26,6 +26,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -487,9 +488,11 @@ class Worktrees:
         self.prepare(lease)
         return lease
 
-    def reserve(self, branch: str, base: str | None = None, *, onto_base: bool = False) -> Lease:
+    def reserve(self, branch: str, base: str | None = None, *, onto_base: bool = False,
+                prefer: Collection[str] = ()) -> Lease:
         """Choose and lock the slot (cheap: refs and memory); its folder is known, its checkout not
-        done yet. ``lease.reused`` = the folder already exists (a session may start there meanwhile)."""
+        done yet. ``lease.reused`` = the folder already exists (a session may start there meanwhile).
+        ``prefer``: idle slots (by name) to take before others, after the one the branch last ran in."""
         started = time.monotonic()
         found = self.refs(f"refs/heads/{self.integration}", f"refs/heads/{branch}")
         if base is None:  # the integration head, read in the same git call as the branch
@@ -499,7 +502,7 @@ class Worktrees:
         with self._ready:
             while True:
                 slots = self._load_slots()
-                mode, chosen, fd = self._choose(slots, branch, tip)
+                mode, chosen, fd = self._choose(slots, branch, tip, prefer)
                 if chosen is not None or not self._preparing:
                     break
                 # a slot is being made in the background: waiting for it is cheaper than a clone of our own
@@ -516,7 +519,7 @@ class Worktrees:
                        started)
         return lease
 
-    def _choose(self, slots: dict[str, _Slot], branch: str, tip: str | None
+    def _choose(self, slots: dict[str, _Slot], branch: str, tip: str | None, prefer: Collection[str] = ()
                 ) -> tuple[str, str | None, int | None]:
         """(mode, slot, flock fd) under the pool lock: the slot holding ``branch`` ("same"), else an idle
         one ("reuse"), preferring the one the branch last ran in (its detached HEAD is the tip: the same
@@ -529,7 +532,7 @@ class Worktrees:
                                    "process is using")
                 return "same", name, fd
         idle = [n for n, sl in slots.items() if sl.branch is None and n not in self._leased]
-        idle.sort(key=lambda n: (not tip or _head_file(slots[n].path) != tip, n))
+        idle.sort(key=lambda n: (not tip or _head_file(slots[n].path) != tip, n not in prefer, n))
         for name in idle:
             fd = self._lock(name)
             if fd is not None:

@@ -40,7 +40,7 @@ from gastown.runtime.base import AgentRuntime
 from gastown.town.checkouts import Checkouts, Lease, Worktrees
 from gastown.town.seats import Seats
 from gastown.vcs import GitError, git
-from gastown.vcs.names import bead_of_branch, polecat_branch
+from gastown.vcs.names import POLECAT_BRANCH_PREFIX, bead_of_branch, polecat_branch
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class HostConn:
     beads: set[str] = field(default_factory=set)
     why: str = "not connected yet"
     root: str = ""
+    seats: Seats | None = None  # sessions started ahead on its idle checkouts (one set per connection)
 
     @property
     def slots(self) -> int:
@@ -101,8 +102,11 @@ class HostCheckouts:
         checkout; ``reused`` = its folder exists, so the polecat's session starts there while
         :meth:`prepare` checks it out (as for a local slot)."""
         head, tip = self._pool.publish(branch)
+        # The checkouts where a session is waiting come first: the polecat then takes it (see Seats).
+        seated = [p.name for p in self._conn.seats.ready()] if self._conn.seats is not None else []
         got = Acquired.model_validate(self._call("host/reserve", {"branch": branch, "base": base or head,
-                                                                  "tip": tip, "onto_base": onto_base}, timeout=600))
+                                                                  "tip": tip, "onto_base": onto_base,
+                                                                  "prefer": seated}, timeout=600))
         return Lease(got.lease, Path(got.path), branch, got.base, reused=got.reused, continued=got.continued)
 
     def prepare(self, lease: Lease) -> None:
@@ -208,7 +212,8 @@ class HostPool:
         host.link, host.up, host.why = link, True, ""
         host.name = host.entry.name or hello.name
         host.root = hello.root
-        host.runtime = self._make_runtime(f"{address}:{hello.cli_port}", hello.cli_token)
+        runtime = host.runtime = self._make_runtime(f"{address}:{hello.cli_port}", hello.cli_token)
+        host.seats = Seats(lambda: runtime)
         self._note(host, "up")
         log.info("runtime host %s is up (%s, %d slots)", host.name, host.entry.address, host.slots)
         await self.reconcile(host)
@@ -272,7 +277,14 @@ class HostPool:
     async def _drop(self, host: HostConn, *, stop: bool) -> None:
         runtime, host.runtime = host.runtime, None
         link, host.link = host.link, None
+        seats, host.seats = host.seats, None
         host.up = False
+        if seats is not None:
+            # Stopping: the waiting sessions are closed before their CLI goes; lost: they went with it.
+            if stop:
+                await seats.close()
+            else:
+                seats.abandon()
         if runtime is not None:
             with contextlib.suppress(Exception):
                 abandon = getattr(runtime, "abandon", None)
@@ -345,7 +357,8 @@ class HostPool:
             if host.slots and len(host.beads) / host.slots < best[0]:
                 assert host.runtime is not None and host.link is not None
                 best = (len(host.beads) / host.slots,
-                        Placement(host.name, host.runtime, HostCheckouts(self, host, host.link), host=host))
+                        Placement(host.name, host.runtime, HostCheckouts(self, host, host.link), seats=host.seats,
+                                  host=host))
         placement = best[1] or self._local()
         if placement.host is not None:
             placement.host.beads.add(bead_id)
@@ -401,9 +414,69 @@ class HostPool:
             except GitError as exc:
                 log.warning("cannot fetch %s from %s: %s", polecat_branch(bead_id), self.remote, exc)
 
+    def fetch_unfinished(self, bead_ids: set[str]) -> list[str]:
+        """On opening: the branches of ``bead_ids`` (beads not done yet) that hosts pushed to the remote and
+        the town lacks or has older — pushed before the town stopped — are brought home (blocking), so their
+        work is continued or merged, not redone. Those beads' branches are fetched again before the Refinery
+        rebases. Returns the branches brought home."""
+        wts = self.worktrees
+        listed = git(["ls-remote", "--refs", self.remote, f"refs/heads/{POLECAT_BRANCH_PREFIX}*"], wts.workdir,
+                     check=False, timeout=600)
+        if listed.returncode != 0:
+            log.warning("cannot list the polecat branches on %s: %s", self.remote,
+                        listed.stderr.decode(errors="replace").strip())
+            return []
+        home = wts.polecat_branches()
+        fetched = []
+        for line in listed.stdout.decode().splitlines():
+            sha, _, ref = line.partition("\t")
+            branch = ref.removeprefix("refs/heads/")
+            bead_id = bead_of_branch(branch)
+            if bead_id is None or bead_id not in bead_ids:
+                continue
+            self.on_hosts.add(bead_id)
+            if home.get(branch) == sha:
+                with self._push_lock:
+                    self._remote_tips[branch] = sha
+                continue
+            try:
+                if self.fetch_home(branch, sha) is not None and wts.branch_tip(branch) != home.get(branch):
+                    fetched.append(branch)
+            except GitError as exc:
+                log.warning("cannot fetch %s from %s: %s", branch, self.remote, exc)
+        if fetched:
+            log.info("brought home from %s what hosts pushed while the town was stopped: %s", self.remote,
+                     ", ".join(fetched))
+        return fetched
+
     def status(self) -> list[dict[str, Any]]:
-        return [{"name": h.name, "address": h.entry.address, "up": h.up, "slots": h.slots,
-                 "polecats": sorted(h.beads), "why": h.why} for h in self.hosts]
+        return [{"name": h.name, "address": h.entry.address, "up": h.up, "slots": h.slots, "used": len(h.beads),
+                 "seated": len(h.seats) if h.seats is not None else 0, "polecats": sorted(h.beads), "why": h.why}
+                for h in self.hosts]
 
 
-__all__ = ["LOCAL", "HostCheckouts", "HostConn", "HostPool", "HostUnreachable", "Placement"]
+async def probe_hosts(settings: HostsSettings, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Every configured host as it answers now (for ``gastown status``, with or without a town running):
+    up or not, its slots and how many are in use. A probe takes no checkout, so closing it frees nothing."""
+
+    async def probe(entry: HostEntry) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": entry.name or entry.address, "address": entry.address, "up": False,
+                               "slots": entry.slots, "used": None, "why": ""}
+        link: HostLink | None = None
+        try:
+            link = HostLink(entry.address, entry.token(), timeout=timeout)
+            hello = await link.connect()
+            health = Health.model_validate(await link.call("host/health"))
+            row.update(name=entry.name or hello.name, up=health.ok, used=health.in_use,
+                       why="" if health.ok else f"unhealthy: {health.detail}")
+        except (ValueError, HostError) as exc:
+            row["why"] = str(exc)
+        finally:
+            if link is not None:
+                await link.close()
+        return row
+
+    return list(await asyncio.gather(*(probe(e) for e in settings.pool)))
+
+
+__all__ = ["probe_hosts", "LOCAL", "HostCheckouts", "HostConn", "HostPool", "HostUnreachable", "Placement"]

@@ -45,10 +45,13 @@ class Seats:
         self._runtime = runtime
         self._seats: dict[Path, Seat] = {}
         self.taken = 0  # sessions handed to a polecat ready-made
+        self.closed = False  # closed or abandoned: no new seats
 
     def prestart(self, path: Path, template: SessionSpec) -> None:
         """Start a session on an idle slot. ``template`` gives the policy, system message and tool shapes."""
         self._drop(path)
+        if self.closed:
+            return
         seat = Seat()
         tools = [ToolSpec(t.name, t.description, t.params_type, seat.tool(t.name)) for t in template.tools]
         spec = SessionSpec(name=f"seat:{path.name}", working_directory=path, policy=template.policy,
@@ -73,14 +76,33 @@ class Seats:
         self.taken += 1
         return session
 
+    def ready(self) -> list[Path]:
+        """The slots with a session waiting (started or starting)."""
+        return [path for path, seat in self._seats.items() if seat.task is not None and _alive(seat.task)]
+
+    def __len__(self) -> int:
+        return len(self._seats)
+
+    def abandon(self) -> None:
+        """Forget every seat without asking their runtime (it is gone: a lost host); sessions still starting
+        are cancelled."""
+        seats, self._seats, self.closed = list(self._seats.values()), {}, True
+        for seat in seats:
+            if seat.task is not None:
+                seat.task.cancel()
+
     def _drop(self, path: Path) -> None:
         seat = self._seats.pop(path, None)
         if seat is not None and seat.task is not None:
             asyncio.ensure_future(_disconnect(seat.task))
 
     async def close(self) -> None:
-        seats, self._seats = list(self._seats.values()), {}
+        seats, self._seats, self.closed = list(self._seats.values()), {}, True
         await asyncio.gather(*(_disconnect(s.task) for s in seats if s.task is not None))
+
+
+def _alive(task: asyncio.Task[AgentSession]) -> bool:
+    return not task.done() or (not task.cancelled() and task.exception() is None)
 
 
 async def _disconnect(task: asyncio.Task[AgentSession]) -> None:

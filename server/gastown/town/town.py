@@ -145,6 +145,10 @@ class Town:
         await asyncio.to_thread(_exclude_state_dir, self.worktrees.repo)
         # Run records, crash recovery (requeue, WIP saved, worktrees matched), the Witness.
         self.records = await RunRecords.open(state_dir(self.workspace) / "town.db")
+        if self.hosts is not None:  # what hosts pushed before the town stopped, home before recovery reads it
+            unfinished = {b.id for b in await self.store.list(status=[Status.OPEN, Status.IN_PROGRESS,
+                                                                     Status.REVIEW, Status.BLOCKED])}
+            await asyncio.to_thread(self.hosts.fetch_unfinished, unfinished)
         self.recovery = await recover(self.store, self.records, self.worktrees, self.bus)
         # A verification command still running from a town killed mid-merge: end it (no orphan).
         await asyncio.to_thread(orphans.reap, state_dir(self.workspace) / "verifying")
