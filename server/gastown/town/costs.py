@@ -155,15 +155,19 @@ async def workspace_report(workspace: Path, *, goal: str | None = None, bead: st
 
 # --- metering the Mayor's and the reviewer's sessions ------------------------------------------------------
 class UsageTap:
-    """Counts the tokens of the usage events passing to a session's listener."""
+    """Counts the tokens of the usage events passing to a session's listener (in total, and in/out for spans)."""
 
     def __init__(self) -> None:
         self.tokens = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
 
     def wrap(self, inner: Callable[[AgentEvent], None] | None) -> Callable[[AgentEvent], None]:
         def on_event(event: AgentEvent) -> None:
             if event.kind == "usage":
                 self.tokens += event.tokens
+                self.input_tokens += int(event.detail.get("input_tokens") or 0)
+                self.output_tokens += int(event.detail.get("output_tokens") or 0)
             if inner is not None:
                 inner(event)
 

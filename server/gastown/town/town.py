@@ -18,7 +18,7 @@ from gastown.formulas import Catalog, discover
 from gastown.github.status import PullRequestStatus
 from gastown.ledger.model import Bead, LedgerChange, Status, now_iso
 from gastown.ledger.store import Store
-from gastown.runtime.base import AgentEvent, AgentRuntime
+from gastown.runtime.base import AgentRuntime
 from gastown.runtime.sandbox import SETTING as SANDBOX_SETTING
 from gastown.runtime.sandbox import Sandbox, SandboxChoice, choose_sandbox, default_cli_home
 from gastown.telemetry import Tracer, goal_key, make_tracer
@@ -88,8 +88,6 @@ class Town:
         # OpenTelemetry (telemetry.exporter; a no-op when off): handed to the Mayor's planning, the dispatcher,
         # the polecats and the Refinery; the Copilot CLI is pointed at the same place.
         self.tracer: Tracer = make_tracer(settings.telemetry, state_dir(self.workspace))
-        self._mayor_tokens: list[int] | None = None  # [in, out] of the plan being made, for its span
-        self._mayor_listener = self.board.listener("mayor", None)
         self.seats = Seats(self.runtime)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._export_handle: asyncio.TimerHandle | None = None
@@ -351,15 +349,9 @@ class Town:
                                 memory=MayorMemory(state_dir(self.workspace) / "mayor.json"),
                                 max_plan_size=self.settings.max_plan_size, max_attempts=self.settings.plan_attempts,
                                 turn_timeout=self.settings.turn_timeout_s,
-                                on_event=self._mayor_tap.wrap(self._on_mayor_event), publish=self.bus.publish,
+                                on_event=self._mayor_tap.wrap(self.board.listener("mayor", None)), publish=self.bus.publish,
                                 formulas=self.formulas)
         return self._mayor
-
-    def _on_mayor_event(self, event: AgentEvent) -> None:
-        self._mayor_listener(event)
-        if event.kind == "usage" and self._mayor_tokens is not None:  # for the plan's span
-            self._mayor_tokens[0] += int(event.detail.get("input_tokens") or 0)
-            self._mayor_tokens[1] += int(event.detail.get("output_tokens") or 0)
 
     async def plan(self, goal: str, goal_id: str) -> tuple[Bead, list[Bead]]:
         assert self.store is not None
@@ -367,12 +359,13 @@ class Town:
         async with self._plan_lock:  # one Mayor session: goals are planned one after another
             publish_progress(self.bus, goal_id, f"Mayor: planning “{goal}”", 0)
             self.board.update("mayor", role="mayor", state="working", detail=goal)
-            started, spent, epic_id = now_iso(), self._mayor_tap.tokens, None
+            tap = self._mayor_tap
+            started, epic_id = now_iso(), None
+            spent = (tap.tokens, tap.input_tokens, tap.output_tokens)  # the plan's tokens: what it adds to these
             # One trace per goal: the goal's span (ended by the dispatcher), planning its first child.
             goal_span = self.tracer.open(goal_key(goal_id), "goal", attributes={"gastown.goal.id": goal_id,
                                                                                  "gastown.goal.text": goal})
             span = self.tracer.start("plan", goal_span, {"gastown.goal.id": goal_id, "gastown.plan.draft": draft})
-            self._mayor_tokens = [0, 0]
             try:
                 with span.current():  # the Mayor's turns in the CLI join the goal's trace
                     await self.prepare_runtime(goal_id)  # `required` without bubblewrap: refused, nothing planned
@@ -381,14 +374,14 @@ class Town:
             except Exception as exc:
                 self.board.update("mayor", state="failed", detail=str(exc))
                 publish_progress(self.bus, goal_id, f"Mayor: {exc}", 100)
-                span.end(str(exc), self._plan_tokens())
+                span.end(str(exc), _plan_tokens(tap, spent))
                 self.tracer.close(goal_key(goal_id), f"planning failed: {exc}")
                 raise
             finally:
                 if self.records is not None:  # the planning's cost, under the goal's epic (costs.py)
                     await self.records.add_role_run("mayor", "mayor", started_at=started, bead_id=epic_id,
-                                                    goal_id=epic_id or goal_id, tokens=self._mayor_tap.tokens - spent)
-            span.end(attributes={"gastown.epic.id": epic.id, "gastown.plan.beads": len(tasks), **self._plan_tokens()})
+                                                    goal_id=epic_id or goal_id, tokens=tap.tokens - spent[0])
+            span.end(attributes={"gastown.epic.id": epic.id, "gastown.plan.beads": len(tasks), **_plan_tokens(tap, spent)})
             goal_span.set({"gastown.epic.id": epic.id})
         self.board.update("mayor", state="idle", detail=f"planned {epic.id}")
         publish_progress(self.bus, goal_id, f"Mayor: planned {epic.id} “{epic.title}” with {len(tasks)} beads"
@@ -396,12 +389,6 @@ class Town:
         if draft:
             self.bus.publish(PlanDrafted(goal_id=goal_id, epic_id=epic.id, bead_ids=[t.id for t in tasks]))
         return epic, tasks
-
-    def _plan_tokens(self) -> dict[str, int]:
-        tokens_in, tokens_out = self._mayor_tokens or [0, 0]
-        self._mayor_tokens = None
-        return {"gen_ai.usage.input_tokens": tokens_in, "gen_ai.usage.output_tokens": tokens_out,
-                "gastown.tokens": tokens_in + tokens_out}
 
     async def submit_goal(self, goal: str, goal_id: str | None = None) -> tuple[str, Bead, list[Bead], asyncio.Task[Any]]:
         """Plan now; run in the background. Returns the task that finishes with a GoalReport (with plan
@@ -699,3 +686,10 @@ def _exclude_state_dir(repo: Repo) -> None:
     if ".gastown/" not in lines:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         exclude.write_text("\n".join([*lines, ".gastown/"]) + "\n")
+
+
+def _plan_tokens(tap: UsageTap, spent: tuple[int, int, int]) -> dict[str, int]:
+    """The planning span's token attributes: what the Mayor's session used since the plan began."""
+    tokens_in, tokens_out = tap.input_tokens - spent[1], tap.output_tokens - spent[2]
+    return {"gen_ai.usage.input_tokens": tokens_in, "gen_ai.usage.output_tokens": tokens_out,
+            "gastown.tokens": tokens_in + tokens_out}
