@@ -243,8 +243,74 @@ async def test_v1_database_is_migrated(tmp_path):
         await store.close_bead("bd-a")
         assert [x.id for x in await store.ready()] == ["bd-b"]
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
+
+
+async def test_v2_database_is_migrated_to_fewer_pages_per_write(tmp_path):
+    """Schema 3: events and dependencies keep their ids and order without AUTOINCREMENT, the parent,
+    assignee and status indexes become partial (and are still used), and full-text search finds beads
+    written before and after the migration."""
+    db = tmp_path / "v2.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in core.TEMP_TABLES:
+        conn.execute(statement)
+    conn.execute("BEGIN IMMEDIATE")
+    for step in schema.MIGRATIONS[:2]:
+        if callable(step):
+            step(conn)
+        else:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+    st = core.WriteState(conn, "bd", "old")
+    epic = core.create(st, "old epic about pelicans")
+    core.flush_fts(conn)  # as schema 2 left things: the epic indexed, the child still queued
+    conn.execute("DELETE FROM meta WHERE key = 'fts_done'")
+    kid = core.create(st, "old child about herons", parent=epic.id, assignee="ann")
+    conn.execute("INSERT INTO fts_pending (rowid) SELECT rowid FROM issues WHERE id = ?", (kid.id,))
+    core.close_bead(st, kid.id)
+    core.finish(st)
+    conn.execute("PRAGMA user_version=2")
+    conn.execute("COMMIT")
+    events_before = conn.execute("SELECT id, issue_id, event_type FROM events ORDER BY id").fetchall()
+    deps_before = conn.execute("SELECT seq, issue_id, depends_on_id FROM dependencies ORDER BY seq").fetchall()
+    assert "AUTOINCREMENT" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+    conn.close()
+
+    async with await Store.open(db, prefix="bd") as store:
+        new = await store.create("new bead about storks", parent=epic.id)
+        assert [b.id for b in await store.search("pelicans")] == [epic.id]
+        assert [b.id for b in await store.search("herons")] == [kid.id]
+        assert [b.id for b in await store.search("storks")] == [new.id]
+        assert [b.id for b in await store.list(parent=epic.id)] == [kid.id, new.id]
+        assert [b.id for b in await store.list(assignee="ann")] == [kid.id]
+        assert {b.id for b in await store.list(status="open")} == {epic.id, new.id}
+        assert [b.id for b in await store.list(status="closed")] == [kid.id]
+        events = [(e.id, e.issue_id, e.event_type) for e in await store.events(kid.id)]
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("SELECT id, issue_id, event_type FROM events ORDER BY id").fetchall()[
+            : len(events_before)] == events_before
+        assert [e for e in events_before if e[1] == kid.id] == events
+        new_ids = [i for (i,) in conn.execute("SELECT id FROM events WHERE issue_id = ?", (new.id,))]
+        assert new_ids and min(new_ids) > events_before[-1][0]  # new events sort after the old ones
+        deps = conn.execute("SELECT seq, issue_id, depends_on_id FROM dependencies ORDER BY seq").fetchall()
+        assert deps[: len(deps_before)] == deps_before and deps[-1][1:] == (new.id, epic.id)
+        for table in ("events", "dependencies"):
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            assert "AUTOINCREMENT" not in sql, sql
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_sequence").fetchone()[0] == 0  # nothing writes it now
+        from gastown.ledger.sql import list_query
+
+        for args, index in (({"status": "open"}, "issues_status"), ({"parent": epic.id}, "issues_parent"),
+                            ({"assignee": "ann"}, "issues_assignee")):
+            sql, params = list_query(**args)
+            plan = " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert index in plan, (args, plan)
+    finally:
+        conn.close()
 
 
 async def test_newer_schema_is_refused(tmp_path):

@@ -41,6 +41,7 @@ from gastown.ledger.rows import (
     fts_pending,
     get,
     load,
+    mark_fts_done,
     meta_int,
     row_values,
     set_meta,
@@ -79,7 +80,7 @@ __all__ = [
     "add_dependency", "add_labels", "begin", "begin_immediate", "blocked", "check_label", "check_priority",
     "check_title", "claim", "claim_many", "close_bead", "content_hash", "create", "cycles", "dependency_tree",
     "events", "exists", "export_text", "finish", "flush_fts", "fts_pending", "fts_query", "get",
-    "import_beads", "is_busy", "list_beads", "load", "meta_int", "now_key", "ready", "refresh_blocked",
+    "import_beads", "is_busy", "list_beads", "load", "mark_fts_done", "meta_int", "now_key", "ready", "refresh_blocked",
     "remove_dependency", "remove_labels", "reopen", "row_values", "search", "set_meta", "sort_ts", "try_begin", "update",
     "validate", "write_row",
 ]

@@ -143,11 +143,9 @@ def write_row(
             conn.execute("DELETE FROM dependencies WHERE issue_id = ?", (bead.id,))
         if bead.dependencies:
             conn.executemany(_INSERT_DEP, [(d.issue_id, d.depends_on_id, d.type) for d in bead.dependencies])
-    if old is None or _fts_text(old) != _fts_text(bead):
-        if rowid is not None:
-            conn.execute("INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?)", (rowid,))
-        else:
-            conn.execute(_QUEUE_FTS, (bead.id,))
+    # a fresh row needs no queue entry: its rowid is above the full-text high-water mark
+    if rowid is None and (old is None or _fts_text(old) != _fts_text(bead)):
+        conn.execute(_QUEUE_FTS, (bead.id,))
 
 
 # the indexed columns of ``row_values`` (data and content_hash always change with a write)
@@ -186,31 +184,46 @@ def _indexed(bead: Bead) -> tuple[Any, ...]:
 
 # The full-text index is brought up to date in bulk: a write queues the bead's rowid (same transaction),
 # and every search first folds the queue into the index (``flush_fts``), so a search always sees every
-# committed write while a single write does not pay for an FTS5 segment of its own.
+# committed write while a single write does not pay for an FTS5 segment of its own. New beads are not
+# queued: every row above the high-water mark ``fts_done`` (meta) is pending too. Rows of ``issues`` are
+# never deleted (a bead's end is a tombstone), so a new rowid is always above the mark.
 _QUEUE_FTS = "INSERT OR IGNORE INTO fts_pending (rowid) SELECT rowid FROM issues WHERE id = ?"
 _INSERT_FTS = "INSERT INTO issues_fts (rowid, title, description, notes, comments) VALUES (?, ?, ?, ?, ?)"
+_FTS_DONE = "COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_done'), 0)"
 _FLUSH_FTS = (
     "DELETE FROM issues_fts WHERE rowid IN (SELECT rowid FROM fts_pending)",
-    """
+    f"""
     INSERT INTO issues_fts (rowid, title, description, notes, comments)
     SELECT i.rowid, json_extract(i.data, '$.title'), COALESCE(json_extract(i.data, '$.description'), ''),
            COALESCE(json_extract(i.data, '$.notes'), ''),
            COALESCE((SELECT group_concat(json_extract(c.value, '$.text'), char(10))
                      FROM json_each(i.data, '$.comments') c), '')
-    FROM fts_pending q CROSS JOIN issues i ON i.rowid = q.rowid
+    FROM (SELECT rowid AS r FROM fts_pending UNION SELECT rowid FROM issues WHERE rowid > {_FTS_DONE}) q
+    CROSS JOIN issues i ON i.rowid = q.r
     """,
     "DELETE FROM fts_pending",
+    "INSERT INTO meta (key, value) VALUES ('fts_done', (SELECT COALESCE(MAX(rowid), 0) FROM issues)) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+)
+_ANY_FTS_PENDING = (
+    f"SELECT EXISTS (SELECT 1 FROM fts_pending) OR (SELECT COALESCE(MAX(rowid), 0) FROM issues) > {_FTS_DONE}"
 )
 
 
 def fts_pending(conn: sqlite3.Connection) -> bool:
-    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchone()[0] == 1)
+    return bool(conn.execute(_ANY_FTS_PENDING).fetchone()[0] == 1)
 
 
 def flush_fts(conn: sqlite3.Connection) -> None:
-    """Index the queued beads (the caller holds a write transaction)."""
+    """Index the queued beads and those above the high-water mark (the caller holds a write
+    transaction)."""
     for step in _FLUSH_FTS:
         conn.execute(step)
+
+
+def mark_fts_done(conn: sqlite3.Connection) -> None:
+    """Every row is indexed (an import wrote the index itself): move the high-water mark to the top."""
+    conn.execute(_FLUSH_FTS[-1])
 
 
 def row_values(bead: Bead, line: str | None = None) -> tuple[Any, ...]:

@@ -41,7 +41,10 @@ from gastown.ledger.rows import (
     check_title,
     content_hash,
     exists,
+    flush_fts,
+    fts_pending,
     get,
+    mark_fts_done,
     meta_int,
     row_values,
     set_meta,
@@ -66,6 +69,7 @@ class WriteState:
     dirty: set[str] = field(default_factory=set)  # existence or doneness changed
     parents: set[str] = field(default_factory=set)  # set of children changed
     own_deps: set[str] = field(default_factory=set)  # own dependencies changed
+    fresh: set[str] = field(default_factory=set)  # inserted by this transaction
 
     def event(
         self,
@@ -84,6 +88,8 @@ class WriteState:
     def write(self, bead: Bead, *, deps: bool = False, old: Bead | None = None) -> Bead:
         write_row(self.conn, bead, deps=deps, old=old, fresh=old is None)
         self.changed[bead.id] = bead
+        if old is None:
+            self.fresh.add(bead.id)
         if old is None or (old.status in Status.DONE) != (bead.status in Status.DONE):
             self.dirty.add(bead.id)
         if deps and (bead.dependencies or (old is not None and old.dependencies)):
@@ -138,11 +144,17 @@ def begin(conn: sqlite3.Connection, prefix: str, actor: str) -> WriteState:
     return WriteState(conn, prefix, actor)
 
 
+_DEPENDED_ON = "SELECT 1 FROM dependencies WHERE depends_on_id = ? LIMIT 1"
 _BUMP_VERSION = "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version' RETURNING value"
 
 
 def finish(st: WriteState) -> LedgerChange | None:
     """Bring ready/blocked up to date and bump the version; the caller commits."""
+    for bead_id in st.fresh - st.own_deps:
+        # a new bead without dependencies of its own changes nobody's flags unless a dependency already
+        # names it (a dangling one, imported from elsewhere): one index probe instead of the seeds query
+        if st.conn.execute(_DEPENDED_ON, (bead_id,)).fetchone() is None:
+            st.dirty.discard(bead_id)
     if len(st.own_deps) > 1000:  # a big import: one pass over everything is cheaper
         refresh_blocked(st.conn, (), everything=True)
     elif st.dirty or st.parents or st.own_deps:
@@ -452,6 +464,8 @@ def import_beads(
     lines the beads were parsed from, when known — a line already in canonical form that matches the
     stored hash is skipped without re-rendering it."""
     conn = st.conn
+    if fts_pending(conn):  # (the import indexes what it writes and then moves the high-water mark)
+        flush_fts(conn)
     existing: dict[str, tuple[str, str]] = {
         bead_id: (updated, digest)
         for bead_id, updated, digest in conn.execute("SELECT id, updated_at, content_hash FROM issues")
@@ -516,6 +530,7 @@ def import_beads(
             b.id: conn.execute("SELECT rowid FROM issues WHERE id = ?", (b.id,)).fetchone()[0] for b in written
         }
     conn.executemany(_INSERT_FTS, [(rowids[b.id], *_fts_text(b)) for b in written])
+    mark_fts_done(conn)
     conn.executemany(_INSERT_EVENT, events)
     if max_comment > meta_int(conn, "comment_seq"):
         set_meta(conn, "comment_seq", max_comment)
