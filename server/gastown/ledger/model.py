@@ -12,11 +12,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gastown.errors import GastownError
+from gastown.ledger.sql import now_key
 
 
 def now_iso() -> str:
-    """Beads writes RFC 3339 timestamps with an offset; keep that shape."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """Now as Beads writes it (RFC 3339, UTC, microseconds, ``Z``): ``2026-01-31T12:00:00.000000Z``."""
+    return now_key()
 
 
 class Status:

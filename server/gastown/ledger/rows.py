@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,9 +30,32 @@ _CYCLE_TYPES = "(" + ",".join(f"'{t}'" for t in sorted(graph.CYCLE_TYPES)) + ")"
 
 
 # -- small helpers ------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4096)  # a write normalises the same created_at for the old and the new bead
+# UTC with ``Z`` and at most microseconds (what ``now_iso`` and Beads write): normalised without parsing
+_UTC_TS = re.compile(
+    r"(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?Z"
+).fullmatch
+
+
 def sort_ts(value: str) -> str:
     """A timestamp normalised to sortable UTC text; unreadable ones sort after every real one."""
+    m = _UTC_TS(value) if isinstance(value, str) else None
+    if m is None or (value[8:10] > "28" and not _is_date(value)):
+        return _sort_ts(value)
+    frac = m[2]
+    return value if frac is not None and len(frac) == 6 else f"{m[1]}.{(frac or '').ljust(6, '0')}Z"
+
+
+def _is_date(value: str) -> bool:
+    """Whether the day of ``YYYY-MM-DD...`` exists (the pattern allows the 29th to 31st of every month)."""
+    try:
+        date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)  # a write normalises the same created_at for the old and the new bead
+def _sort_ts(value: str) -> str:
     try:
         return parse_ts(value).isoformat(timespec="microseconds")[:-6] + "Z"  # parse_ts gives UTC
     except (ValueError, TypeError):
@@ -122,6 +146,8 @@ def write_row(
     line: str | None = None,
     old: Bead | None = None,
     fresh: bool = False,
+    same_text: bool = False,
+    old_indexed: tuple[Any, ...] | None = None,
 ) -> None:
     """Write one bead: its row (the canonical JSONL line plus indexed columns), its full-text entry
     (unless ``old``, the stored version, has the same text) and, when ``deps``, its dependency rows.
@@ -129,11 +155,14 @@ def write_row(
     ``old`` given: an UPDATE of only the columns that changed, so SQLite rewrites only the indexes over
     them (a close touches the status and ready indexes, not the other five). ``fresh``: the bead is
     known not to be stored yet — a plain INSERT, which raises ``sqlite3.IntegrityError`` if the id is
-    taken after all. Neither: an upsert."""
+    taken after all. Neither: an upsert. ``same_text``: the caller knows the searchable text is unchanged;
+    ``old_indexed``: the stored row's indexed columns, when the caller has read them (see ``Stored``)."""
     values = row_values(bead, line)
     rowid: int | None = None
-    if old is not None:
-        _update_row(conn, values, old)
+    if old_indexed is None and old is not None:
+        old_indexed = _indexed(old)
+    if old_indexed is not None:
+        _update_row(conn, values, old_indexed)
     elif fresh:
         rowid = conn.execute(_INSERT, values).lastrowid
     else:
@@ -144,7 +173,8 @@ def write_row(
         if bead.dependencies:
             conn.executemany(_INSERT_DEP, [(d.issue_id, d.depends_on_id, d.type) for d in bead.dependencies])
     # a fresh row needs no queue entry: its rowid is above the full-text high-water mark
-    if rowid is None and (old is None or _fts_text(old) != _fts_text(bead)):
+    # (a stored row read without its model: the text is queued unless the caller knows it is the same)
+    if rowid is None and not same_text and (old is None or _fts_text(old) != _fts_text(bead)):
         conn.execute(_QUEUE_FTS, (bead.id,))
 
 
@@ -154,8 +184,7 @@ _COLUMNS = ("status", "priority", "issue_type", "created_at", "updated_at", "ass
 _COLUMN_AT = (1, 2, 3, 4, 5, 6, 7, 9, 10)
 
 
-def _update_row(conn: sqlite3.Connection, values: tuple[Any, ...], old: Bead) -> None:
-    before = _indexed(old)
+def _update_row(conn: sqlite3.Connection, values: tuple[Any, ...], before: tuple[Any, ...]) -> None:
     sets = ["data = ?", "content_hash = ?"]
     params: list[Any] = [values[8], values[11]]
     for name, at, was in zip(_COLUMNS, _COLUMN_AT, before, strict=True):
@@ -256,6 +285,34 @@ def get(conn: sqlite3.Connection, bead_id: str) -> Bead:
     if row is None:
         raise BeadNotFound(bead_id)
     return Bead.model_validate_json(row[0])
+
+
+class Stored:
+    """A bead as stored, for a write that changes it: its JSONL dict (the stored line parsed — the same
+    dict as ``Bead.to_json_dict()``) and its indexed columns as they are; the model only if asked."""
+
+    __slots__ = ("_bead", "data", "indexed")
+
+    def __init__(self, data: dict[str, Any], indexed: tuple[Any, ...]) -> None:
+        self.data = data
+        self.indexed = indexed
+        self._bead: Bead | None = None
+
+    @property
+    def bead(self) -> Bead:
+        if self._bead is None:
+            self._bead = Bead.model_validate(self.data)
+        return self._bead
+
+
+_READ_STORED = f"SELECT data, {', '.join(_COLUMNS)} FROM issues WHERE id = ?"
+
+
+def read_stored(conn: sqlite3.Connection, bead_id: str) -> Stored:
+    row = conn.execute(_READ_STORED, (bead_id,)).fetchone()
+    if row is None:
+        raise BeadNotFound(bead_id)
+    return Stored(json.loads(row[0]), row[1:])
 
 
 def exists(conn: sqlite3.Connection, bead_id: str) -> bool:

@@ -36,13 +36,25 @@ WITH RECURSIVE under(id) AS (
 BLOCKED_WHERE = f"WHERE blocked = 1 AND status NOT IN {DONE}"
 
 
+_SECOND: list[tuple[int, str]] = [(-1, "")]  # the last second formatted (every write stamps one or two)
+
+
+def _second(epoch_s: int) -> str:
+    last = _SECOND[0]
+    if last[0] != epoch_s:
+        import time
+
+        last = _SECOND[0] = (epoch_s, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)))
+    return last[1]
+
+
 def now_key(now: datetime | None = None) -> str:
     """``now`` (default: the clock) as normalised UTC text, e.g. ``2026-01-31T12:00:00.000000Z``."""
     if now is None:
         import time
 
-        ns = time.time_ns()
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns // 1000 % 1_000_000:06d}Z"
+        us = time.time_ns() // 1000
+        return f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}Z"
     from datetime import UTC
 
     return now.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"

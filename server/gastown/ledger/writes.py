@@ -29,6 +29,7 @@ from gastown.ledger.model import (
 )
 from gastown.ledger.rows import (
     _CYCLE_TYPES,
+    Stored,
     _INSERT_DEP,
     _INSERT_EVENT,
     _INSERT_FTS,
@@ -46,6 +47,7 @@ from gastown.ledger.rows import (
     get,
     mark_fts_done,
     meta_int,
+    read_stored,
     row_values,
     set_meta,
     validate,
@@ -79,19 +81,36 @@ class WriteState:
         old: Any = None,
         new: Any = None,
         comment: str | None = None,
+        at: str | None = None,
     ) -> None:
         self.conn.execute(
             _INSERT_EVENT,
-            (bead_id, event_type, actor or self.actor, _text(old), _text(new), comment, now_iso()),
+            (bead_id, event_type, actor or self.actor, _text(old), _text(new), comment, at or now_iso()),
         )
 
-    def write(self, bead: Bead, *, deps: bool = False, old: Bead | None = None) -> Bead:
-        write_row(self.conn, bead, deps=deps, old=old, fresh=old is None)
+    def write(
+        self,
+        bead: Bead,
+        *,
+        deps: bool = False,
+        old: Bead | None = None,
+        stored: Stored | None = None,
+        line: str | None = None,
+        same_text: bool = False,
+    ) -> Bead:
+        """Store ``bead``. The version it replaces, if any: ``old`` (a model) or ``stored`` (as read by
+        ``read_stored``: no model needed). ``line``: its JSONL line if already rendered; ``same_text``:
+        the caller knows no searchable text changed."""
+        write_row(self.conn, bead, deps=deps, line=line, old=old, fresh=old is None and stored is None,
+                  same_text=same_text, old_indexed=None if stored is None else stored.indexed)
         self.changed[bead.id] = bead
-        if old is None:
+        if old is None and stored is None:
             self.fresh.add(bead.id)
-        if old is None or (old.status in Status.DONE) != (bead.status in Status.DONE):
             self.dirty.add(bead.id)
+        else:
+            old_status = old.status if old is not None else stored.data.get("status") if stored else None
+            if (old_status in Status.DONE) != (bead.status in Status.DONE):
+                self.dirty.add(bead.id)
         if deps and (bead.dependencies or (old is not None and old.dependencies)):
             self.own_deps.add(bead.id)
             self.dirty.add(bead.id)
@@ -167,7 +186,8 @@ def finish(st: WriteState) -> LedgerChange | None:
         set_meta(st.conn, "version", version)
     else:
         version = int(row[0])
-    return LedgerChange(version=version, changed=list(st.changed.values()))
+    # (the beads were validated when they were written: constructing skips validating them again)
+    return LedgerChange.model_construct(version=version, changed=list(st.changed.values()), removed=[])
 
 
 # -- writes -----------------------------------------------------------------------------------------------
@@ -244,7 +264,7 @@ def create(
             if parent is not None or not exists(conn, bead.id):
                 raise
             bead = _new_bead(next(candidates), parent, actor, fields)
-    st.event(bead.id, "created", actor, new=title)
+    st.event(bead.id, "created", actor, new=title, at=now)
     return bead
 
 
@@ -352,33 +372,44 @@ def update(st: WriteState, bead_id: str, *, actor: str = "", **fields: Any) -> B
         if isinstance(fields["labels"], str):
             raise InvalidBead("labels", "must be a list of strings")
         fields["labels"] = list(dict.fromkeys(check_label(x) for x in fields["labels"])) or None
-    return _apply(st, get(st.conn, bead_id), fields, actor)
+    return _apply(st, read_stored(st.conn, bead_id), fields, actor)
 
 
-def _apply(st: WriteState, bead: Bead, fields: dict[str, Any], actor: str) -> Bead:
-    bead_id = bead.id
-    old = bead.to_json_dict()
+# Fields whose values are plain strings in the JSONL: a change made of these (or unsets) leaves the new
+# bead's dict in its canonical shape, so its line is rendered from that dict (no second model dump).
+_STRING_FIELDS = frozenset({"title", "description", "design", "acceptance_criteria", "notes", "status",
+                            "assignee", "owner", "closed_at", "close_reason", "external_ref", "created_by"})
+_TEXT_FIELDS = frozenset({"title", "description", "notes", "comments"})  # what full-text search indexes
+
+
+def _apply(st: WriteState, stored: Stored, fields: dict[str, Any], actor: str) -> Bead:
+    old = stored.data
+    bead_id = old["id"]
     new = dict(old)
     for key, value in fields.items():
         if value is None:
             new.pop(key, None)
         else:
             new[key] = value
+    now = now_iso()
     old_status, new_status = old.get("status"), new.get("status")
     if new_status != old_status:
         if new_status == Status.CLOSED:
-            new.setdefault("closed_at", now_iso())
+            new.setdefault("closed_at", now)
         elif old_status == Status.CLOSED and "closed_at" not in fields:
             new.pop("closed_at", None)
             if "close_reason" not in fields:
                 new.pop("close_reason", None)
     if new == old:
-        return bead
-    new["updated_at"] = now_iso()
+        return stored.bead
+    new["updated_at"] = now
     updated = validate(new)
-    st.write(updated, old=bead)
-    for key in sorted(set(old) | set(new)):
-        if key in ("updated_at", "closed_at") or old.get(key) == new.get(key):
+    plain = all(k in _STRING_FIELDS and (v is None or isinstance(v, str)) for k, v in fields.items())
+    touched = sorted({*fields, "closed_at", "close_reason"})  # every other key is the same in old and new
+    st.write(updated, stored=stored, line=sync.bead_line(new) if plain else None,
+             same_text=_TEXT_FIELDS.isdisjoint(touched))
+    for key in touched:
+        if key == "closed_at" or old.get(key) == new.get(key):
             continue
         if key == "close_reason" and new_status != old_status:
             continue  # carried by the closed/reopened event
@@ -386,17 +417,17 @@ def _apply(st: WriteState, bead: Bead, fields: dict[str, Any], actor: str) -> Be
             kind = "closed" if new_status == Status.CLOSED else "status_changed"
             if old_status in Status.DONE and new_status == Status.OPEN:
                 kind = "reopened"
-            st.event(bead_id, kind, actor, old=old_status, new=new_status, comment=new.get("close_reason"))
+            st.event(bead_id, kind, actor, old=old_status, new=new_status, comment=new.get("close_reason"), at=now)
         elif key == "labels":
             before, after = old.get("labels") or [], new.get("labels") or []
             for label in after:
                 if label not in before:
-                    st.event(bead_id, "label_added", actor, new=label)
+                    st.event(bead_id, "label_added", actor, new=label, at=now)
             for label in before:
                 if label not in after:
-                    st.event(bead_id, "label_removed", actor, old=label)
+                    st.event(bead_id, "label_removed", actor, old=label, at=now)
         else:
-            st.event(bead_id, "updated", actor, old=old.get(key), new=new.get(key), comment=key)
+            st.event(bead_id, "updated", actor, old=old.get(key), new=new.get(key), comment=key, at=now)
     return updated
 
 
@@ -414,17 +445,18 @@ def claim(st: WriteState, bead_id: str, assignee: str, actor: str = "") -> Bead 
 
 
 def close_bead(st: WriteState, bead_id: str, reason: str = "", actor: str = "") -> Bead:
-    bead = get(st.conn, bead_id)
-    if bead.status == Status.CLOSED:
-        return bead
-    return _apply(st, bead, {"status": Status.CLOSED, "close_reason": reason or None}, actor or st.actor)
+    stored = read_stored(st.conn, bead_id)
+    if stored.data.get("status") == Status.CLOSED:
+        return stored.bead
+    return _apply(st, stored, {"status": Status.CLOSED, "close_reason": reason or None}, actor or st.actor)
 
 
 def reopen(st: WriteState, bead_id: str, actor: str = "") -> Bead:
-    bead = get(st.conn, bead_id)
-    if bead.status == Status.OPEN:
-        return bead
-    return _apply(st, bead, {"status": Status.OPEN, "closed_at": None, "close_reason": None}, actor or st.actor)
+    stored = read_stored(st.conn, bead_id)
+    if stored.data.get("status", Status.OPEN) == Status.OPEN:
+        return stored.bead
+    return _apply(st, stored, {"status": Status.OPEN, "closed_at": None, "close_reason": None},
+                  actor or st.actor)
 
 
 def add_comment(st: WriteState, bead_id: str, author: str, text: str) -> Bead:
