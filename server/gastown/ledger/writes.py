@@ -29,11 +29,11 @@ from gastown.ledger.model import (
 )
 from gastown.ledger.rows import (
     _CYCLE_TYPES,
-    Stored,
     _INSERT_DEP,
     _INSERT_EVENT,
     _INSERT_FTS,
     _UPSERT,
+    Stored,
     _fts_text,
     _parents_of,
     _text,
