@@ -264,7 +264,7 @@ async def test_v2_database_is_migrated_to_fewer_pages_per_write(tmp_path):
                 if statement.strip():
                     conn.execute(statement)
     st = core.WriteState(conn, "bd", "old")
-    epic = core.create(st, "old epic about pelicans")
+    epic = core.create(st, "old epic about pelicans", issue_type="epic")
     core.flush_fts(conn)  # as schema 2 left things: the epic indexed, the child still queued
     conn.execute("DELETE FROM meta WHERE key = 'fts_done'")
     kid = core.create(st, "old child about herons", parent=epic.id, assignee="ann")
@@ -287,6 +287,8 @@ async def test_v2_database_is_migrated_to_fewer_pages_per_write(tmp_path):
         assert [b.id for b in await store.list(assignee="ann")] == [kid.id]
         assert {b.id for b in await store.list(status="open")} == {epic.id, new.id}
         assert [b.id for b in await store.list(status="closed")] == [kid.id]
+        assert [b.id for b in await store.list(issue_type="epic")] == [epic.id]
+        assert [b.id for b in await store.list(issue_type=["task", "epic"])] == [epic.id, kid.id, new.id]
         events = [(e.id, e.issue_id, e.event_type) for e in await store.events(kid.id)]
     conn = sqlite3.connect(db)
     try:
@@ -305,7 +307,7 @@ async def test_v2_database_is_migrated_to_fewer_pages_per_write(tmp_path):
         from gastown.ledger.sql import list_query
 
         for args, index in (({"status": "open"}, "issues_status"), ({"parent": epic.id}, "issues_parent"),
-                            ({"assignee": "ann"}, "issues_assignee")):
+                            ({"assignee": "ann"}, "issues_assignee"), ({"issue_type": "epic"}, "issues_type")):
             sql, params = list_query(**args)
             plan = " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
             assert index in plan, (args, plan)

@@ -54,6 +54,7 @@ from gastown.ledger.writes import (
     BUSY_TIMEOUT_MS,
     PATIENCE_S,
     UPDATABLE_FIELDS,
+    SizeHint,
     WriteState,
     add_comment,
     add_dependency,
@@ -76,7 +77,7 @@ from gastown.ledger.writes import (
 
 __all__ = [
     "BUSY_TIMEOUT_MS", "EVENT_KEYS", "PATIENCE_S", "READY_SQL", "TEMP_TABLES", "UPDATABLE_FIELDS", "_CYCLE_TYPES",
-    "BeadNotFound", "DependencyCycle", "InvalidBead", "LedgerError", "WriteState", "add_comment",
+    "BeadNotFound", "DependencyCycle", "InvalidBead", "LedgerError", "SizeHint", "WriteState", "add_comment",
     "add_dependency", "add_labels", "begin", "begin_immediate", "blocked", "check_label", "check_priority",
     "check_title", "claim", "claim_many", "close_bead", "content_hash", "create", "cycles", "dependency_tree",
     "events", "exists", "export_text", "finish", "flush_fts", "fts_pending", "fts_query", "get",

@@ -26,21 +26,39 @@ def base36(data: bytes) -> str:
     return "".join(reversed(out)) or "0"
 
 
+# The birthday bound 1 - exp(-n² / 2·36^L) <= p  <=>  n² <= -2·36^L·ln(1 - p): the largest ledger size
+# each length serves, computed once.
+_MAX_SQUARED = {
+    length: -2.0 * 36.0**length * math.log(1.0 - MAX_COLLISION_PROBABILITY)
+    for length in range(MIN_LENGTH, MAX_LENGTH + 1)
+}
+
+
 def id_length(existing: int) -> int:
     """The shortest hash length (4..8) whose birthday collision probability stays under 25 %."""
+    squared = float(existing) * existing
     for length in range(MIN_LENGTH, MAX_LENGTH + 1):
-        space = 36.0**length
-        p = 1.0 - math.exp(-(existing * existing) / (2.0 * space))
-        if p <= MAX_COLLISION_PROBABILITY:
+        if squared <= _MAX_SQUARED[length]:
             return length
     return MAX_LENGTH
 
 
+_DIGITS = 50  # a sha256 in base 36 has at most 50 digits (36**50 > 2**256)
+_SCALE = {length: 36 ** (_DIGITS - length) for length in range(1, _DIGITS + 1)}
+
+
 def hash_id(prefix: str, title: str, timestamp: str, nonce: int, length: int) -> str:
+    """``prefix-`` and the first ``length`` digits of the hash written in base 36 with 50 digits (Beads'
+    shape), computed from the top of the number instead of all 50 digits."""
     import hashlib  # (not loaded for natural_key alone)
 
     digest = hashlib.sha256(f"{title}\x00{timestamp}\x00{nonce}".encode()).digest()
-    return f"{prefix}-{base36(digest).rjust(50, '0')[:length]}"
+    top = int.from_bytes(digest, "big") // _SCALE[length]
+    out = []
+    for _ in range(length):
+        top, r = divmod(top, 36)
+        out.append(_ALPHABET[r])
+    return f"{prefix}-{''.join(reversed(out))}"
 
 
 def id_candidates(prefix: str, title: str, *, existing: int, timestamp: str | None = None) -> Iterator[str]:

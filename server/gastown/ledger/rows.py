@@ -47,8 +47,13 @@ def sort_ts(value: str) -> str:
 
 def _is_date(value: str) -> bool:
     """Whether the day of ``YYYY-MM-DD...`` exists (the pattern allows the 29th to 31st of every month)."""
+    return _day_exists(value[:10])
+
+
+@functools.lru_cache(maxsize=64)
+def _day_exists(day: str) -> bool:
     try:
-        date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+        date(int(day[:4]), int(day[5:7]), int(day[8:10]))
     except ValueError:
         return False
     return True

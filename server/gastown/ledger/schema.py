@@ -105,8 +105,8 @@ def _v3(conn: sqlite3.Connection) -> None:
     """Fewer pages per write (each dirty page is one more WAL frame to write at commit, ~8 µs here):
     ``events`` and ``dependencies`` lose AUTOINCREMENT (neither table's rows are ever deleted and reused
     ids would still sort last, so ``MAX(rowid) + 1`` keeps their order, without writing
-    ``sqlite_sequence`` on every insert); ``parent``, ``assignee`` and ``status`` are indexed only where
-    queries look (set, not done); new beads reach full-text search through a high-water mark instead
+    ``sqlite_sequence`` on every insert); ``parent``, ``assignee``, ``status`` and ``issue_type`` are
+    indexed only where queries look (set; not done; not an everyday type); new beads reach full-text search through a high-water mark instead
     of a row in ``fts_pending`` each."""
     conn.execute(
         "CREATE TABLE events_v3 (id INTEGER PRIMARY KEY, issue_id TEXT NOT NULL, event_type TEXT NOT NULL, "
@@ -132,6 +132,7 @@ def _v3(conn: sqlite3.Connection) -> None:
         ("issues_parent", "parent", "parent IS NOT NULL"),
         ("issues_assignee", "assignee", "assignee IS NOT NULL"),
         ("issues_status", "status", sql.LIVE),
+        ("issues_type", "issue_type", sql.RARE_TYPE),
     ):
         conn.execute(f"DROP INDEX IF EXISTS {name}")
         conn.execute(f"CREATE INDEX {name} ON issues({column}) WHERE {where}")

@@ -19,6 +19,10 @@ BLOCKING = "('blocks','conditional-blocks')"
 # is closed; a close then moves no index entry). A query for live statuses repeats it word for word so
 # that SQLite sees the index applies.
 LIVE = f"status NOT IN {DONE}"
+# the same for the type index: the everyday types (most beads) are left out of it; lists ask for the others
+# (epics, convoys, ...), and a list of tasks would read most of the table anyway
+COMMON_TYPES = ('task', 'bug', 'feature', 'chore')
+RARE_TYPE = f"issue_type NOT IN ({','.join(repr(t) for t in COMMON_TYPES)})"
 FAR_FUTURE = "9999-12-31T23:59:59.999999Z"
 ORDER = "ORDER BY priority, created_at, id"
 
@@ -93,6 +97,8 @@ def list_query(
         params.extend(values)
         if column == "status" and values and not any(v in ("closed", "tombstone") for v in values):
             clauses.append(LIVE)  # (lets SQLite use the partial status index)
+        if column == "issue_type" and values and not any(v in COMMON_TYPES for v in values):
+            clauses.append(RARE_TYPE)  # (and the partial type index)
     if parent is not None:
         clauses.append("parent = ?")
         params.append(parent)

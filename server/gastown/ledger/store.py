@@ -114,6 +114,7 @@ def _one_shot(
     args: tuple[Any, ...],
     kw: dict[str, Any],
     wait: bool = True,
+    sizes: core.SizeHint | None = None,
 ) -> tuple[T, LedgerChange | None] | None:
     """BEGIN, one write, refresh ready/blocked, COMMIT: one round trip for a whole store operation.
     ``wait=False``: None at once if another connection holds the write lock."""
@@ -121,7 +122,7 @@ def _one_shot(
         core.begin_immediate(conn)
     elif not core.try_begin(conn):
         return None
-    st = core.WriteState(conn, prefix, actor)
+    st = core.WriteState(conn, prefix, actor) if sizes is None else core.WriteState(conn, prefix, actor, sizes=sizes)
     try:
         result = fn(st, *args, **kw)
         change = core.finish(st)
@@ -277,6 +278,7 @@ class Store:
         self._ckpt_timer: asyncio.TimerHandle | None = None
         self._last_commit = 0.0  # time.monotonic()
         self._checkpoints = 0  # completed, by this store
+        self._sizes = core.SizeHint()  # the ledger's size for new ids, kept across transactions
 
     # -- lifecycle ------------------------------------------------------------------------------------
     @classmethod
@@ -385,9 +387,10 @@ class Store:
         async with self._lock:
             done: tuple[T, LedgerChange | None] | None = None
             if fn not in _ON_THREAD:
-                done = self._run_here(_one_shot, self.prefix, actor, fn, args, kw, False)
+                done = self._run_here(_one_shot, self.prefix, actor, fn, args, kw, False, self._sizes)
             if done is None:
-                done = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw)
+                done = await self._run(self._wconn.run, _one_shot, self.prefix, actor, fn, args, kw, True,
+                                       self._sizes)
             assert done is not None
             result, change = done
         if change is not None:

@@ -61,6 +61,28 @@ UPDATABLE_FIELDS = frozenset((set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER))
 
 # -- write state ------------------------------------------------------------------------------------------
 @dataclass
+class SizeHint:
+    """The ledger's size, for the length of new hash ids: read once and then counted up for
+    ``REREAD_EVERY`` creates. The length changes only near ~1K, ~6K, ~35K and ~210K beads, so an estimate
+    a few dozen off (other processes' creates) picks the same length; a collision is retried anyway."""
+
+    REREAD_EVERY = 64
+    size: int = -1
+    uses: int = 0
+
+    def get(self, conn: sqlite3.Connection) -> int:
+        if self.size < 0 or self.uses >= self.REREAD_EVERY:
+            self.size = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM issues").fetchone()[0]
+            self.uses = 0
+        self.uses += 1
+        return self.size
+
+    def grew(self) -> None:
+        if self.size >= 0:
+            self.size += 1
+
+
+@dataclass
 class WriteState:
     """What one transaction has written so far; lives from BEGIN to COMMIT/ROLLBACK."""
 
@@ -72,6 +94,7 @@ class WriteState:
     parents: set[str] = field(default_factory=set)  # set of children changed
     own_deps: set[str] = field(default_factory=set)  # own dependencies changed
     fresh: set[str] = field(default_factory=set)  # inserted by this transaction
+    sizes: SizeHint = field(default_factory=SizeHint)  # (the Store keeps one across transactions)
 
     def event(
         self,
@@ -234,8 +257,7 @@ def create(
             if not exists(conn, bead_id):
                 break
     else:
-        (size,) = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM issues").fetchone()
-        candidates = id_candidates(st.prefix, title, existing=size, timestamp=now)
+        candidates = id_candidates(st.prefix, title, existing=st.sizes.get(conn), timestamp=now)
         bead_id = next(candidates)
     fields = {
         **extra,
@@ -264,6 +286,7 @@ def create(
             if parent is not None or not exists(conn, bead.id):
                 raise
             bead = _new_bead(next(candidates), parent, actor, fields)
+    st.sizes.grew()
     st.event(bead.id, "created", actor, new=title, at=now)
     return bead
 
