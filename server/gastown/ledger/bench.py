@@ -7,7 +7,8 @@ known, Beads' published figure (``beads``, Go + SQLite, 10K issues) and our ``sp
 ``floor`` measured in the same run (bare ``sqlite3`` doing the same rows, no models, no event loop) with
 ``x_floor`` = value / floor. Writes are also set against ``aiosqlite_update_ms``, one bare durable
 write through aiosqlite in the same run (``update_floor``; for ``close100_ms`` the floor is 100 of them),
-and ``create_statements``/``close_statements`` count the SQL statements of one create and one close.
+and ``create_statements``/``close_statements`` count the SQL statements of one create and one close,
+``create_pages``/``close_pages`` the database pages each writes to the WAL.
 """
 
 from __future__ import annotations
@@ -221,6 +222,18 @@ async def statements(store: Store, fn: Callable[[], Awaitable[Any]]) -> int:
     return len(seen)
 
 
+async def wal_pages(store: Store, fn: Callable[[], Awaitable[Any]], n: int = 50) -> float:
+    """Database pages one ``fn`` writes to the WAL (mean of ``n``): each dirty page is one WAL frame at
+    commit, the part of a write's cost that grows with the schema's indexes. The WAL is emptied first;
+    the inline writes never yield, so no checkpoint of the store's runs in between."""
+    wal = store.db_path.with_name(store.db_path.name + "-wal")
+    await store._wconn.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+    for _ in range(n):
+        await fn()
+    (page_size,) = await store._read(lambda conn: conn.execute("PRAGMA page_size").fetchone())
+    return (wal.stat().st_size - 32) / (page_size + 24) / n if wal.exists() else 0.0
+
+
 def floor_chain(db: Path, start: str) -> float:
     """Bare sqlite3: the same recursive reachability walk over the 5,000-long chain."""
     conn = sqlite3.connect(db)
@@ -266,7 +279,9 @@ async def bench_10k(work: Path, hop: float, update_floor: float) -> None:
         async def create() -> None:
             created.append((await store.create("bench create", description="created by the bench")).id)
 
+        await create()  # (the first create of a store also reads the ledger's size for id lengths)
         emit("create_statements", await statements(store, create), "count")
+        emit("create_pages", await wal_pages(store, create), "pages")
         create_ms = await median_ms(create, 300)
         emit("create_10k_ms", create_ms, floor=floor_write(work / "floor.db"), hop_floor=hop,
              update_floor=update_floor, x_update_floor=create_ms / update_floor)
@@ -288,10 +303,13 @@ async def bench_10k(work: Path, hop: float, update_floor: float) -> None:
         # five rounds of 100 closes (each round its own open beads, each close its own transaction, as
         # 100 ``bd close`` calls): the median, and the first round alone; the floor is 100 bare updates
         rounds = 5
-        pool = [b.id for b in await store.list(status="open", limit=100 * rounds + 1)]
+        pool = [b.id for b in await store.list(status="open", limit=100 * rounds + 41)]
         # (the statements of one close, an open bead of the same pool)
         emit("close_statements", await statements(store, partial(store.close_bead, pool.pop(), reason="bench")),
              "count")
+        spare = iter(pool[100 * rounds:])
+        emit("close_pages", await wal_pages(store, lambda: store.close_bead(next(spare), reason="bench"), 40),
+             "pages")
         batches = iter([pool[i * 100:(i + 1) * 100] for i in range(rounds)])
         firsts: list[float] = []
 
