@@ -175,6 +175,32 @@ async def test_dangling_dependency_blocks_once_its_target_is_imported(store, tmp
     assert "gt-waiter" in [b.id for b in await store.ready()]
 
 
+@pytest.mark.parametrize("with_parent", [False, True])
+async def test_a_created_bead_that_a_dangling_dependency_names_blocks_its_waiter(store, tmp_path, monkeypatch,
+                                                                                  with_parent):
+    """A new bead skips the dependents' refresh only when no dependency names it: here an imported bead
+    already waits for the id the create is given (a root: the hash id; a child: ``<parent>.1``)."""
+    stamp = now_iso()
+    epic = {"id": "gt-epic", "title": "epic", "issue_type": "epic", "created_at": stamp, "updated_at": stamp}
+    target = "gt-epic.1" if with_parent else "gt-fixed"
+    waiter = {"id": "gt-waiter", "title": "w", "created_at": stamp, "updated_at": stamp,
+              "dependencies": [{"issue_id": "gt-waiter", "depends_on_id": target, "type": "blocks"}]}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(epic) + "\n" + json.dumps(waiter) + "\n")
+    await store.import_jsonl(path)
+    assert "gt-waiter" in [b.id for b in await store.ready()]
+    monkeypatch.setattr("gastown.ledger.writes.id_candidates", lambda *a, **k: iter(["gt-fixed", "gt-other"]))
+    created = await store.create("named in advance", parent="gt-epic" if with_parent else None)
+    assert created.id == target
+    assert "gt-waiter" not in [b.id for b in await store.ready()]
+    await assert_matches_reference(store, f"create {target}")
+    other = await store.create("named by nobody")  # (the probe finds nothing: no refresh at all)
+    assert other.id in [b.id for b in await store.ready()]
+    await store.close_bead(target)
+    assert "gt-waiter" in [b.id for b in await store.ready()]
+    await assert_matches_reference(store, f"close {target}")
+
+
 async def test_waits_for_and_parent_propagation_update_on_each_write(store):
     spawner = await store.create("spawner", issue_type="epic")
     k1 = await store.create("k1", parent=spawner.id)

@@ -70,6 +70,30 @@ async def test_import_keeps_search_in_sync(store, tmp_path, fixture_path):
     assert ids(await store.search("zyzzyva")) == [target["id"]]
 
 
+async def test_new_beads_are_found_across_an_import_and_indexed_once(store, tmp_path):
+    """New beads reach search through the high-water mark (no queue row each): creates not yet indexed
+    when an import comes are indexed once, the import's own beads too, and later creates as well."""
+    import sqlite3
+
+    before = await store.create("Pelican harbour survey")
+    stamp = now_iso()
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "gt-imp", "title": "Heron nesting census", "created_at": stamp,
+                                "updated_at": stamp}) + "\n")
+    await store.import_jsonl(path)
+    after = await store.create("Stork migration notes")
+    assert ids(await store.search("pelican")) == [before.id]
+    assert ids(await store.search("heron")) == ["gt-imp"]
+    assert ids(await store.search("stork")) == [after.id]
+    conn = sqlite3.connect(store.db_path)
+    try:
+        indexed = conn.execute("SELECT COUNT(*), COUNT(DISTINCT rowid) FROM issues_fts").fetchone()
+        assert indexed == (3, 3)
+        assert conn.execute("SELECT COUNT(*) FROM fts_pending").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
 def test_cli_search_json(tmp_path, capsys):
     db = ["--db", str(tmp_path / "b.db")]
     assert main(["bead", "create", "Ranked first: search", "-d", "search search", *db]) == 0
