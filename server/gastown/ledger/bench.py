@@ -227,7 +227,14 @@ async def wal_pages(store: Store, fn: Callable[[], Awaitable[Any]], n: int = 50)
     commit, the part of a write's cost that grows with the schema's indexes. The WAL is emptied first;
     the inline writes never yield, so no checkpoint of the store's runs in between."""
     wal = store.db_path.with_name(store.db_path.name + "-wal")
-    await store._wconn.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+    for _ in range(100):  # (the store's own checkpoint may be running: TRUNCATE then reports busy)
+        (busy, _, _), = await store._wconn.run(
+            lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+        if not busy and (not wal.exists() or wal.stat().st_size == 0):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise RuntimeError(f"could not empty {wal} to count pages")
     for _ in range(n):
         await fn()
     (page_size,) = await store._read(lambda conn: conn.execute("PRAGMA page_size").fetchone())
