@@ -39,19 +39,15 @@ _UTC_TS = re.compile(
 def sort_ts(value: str) -> str:
     """A timestamp normalised to sortable UTC text; unreadable ones sort after every real one."""
     m = _UTC_TS(value) if isinstance(value, str) else None
-    if m is None or (value[8:10] > "28" and not _is_date(value)):
+    if m is None or (value[8:10] > "28" and not _day_exists(value[:10])):
         return _sort_ts(value)
     frac = m[2]
     return value if frac is not None and len(frac) == 6 else f"{m[1]}.{(frac or '').ljust(6, '0')}Z"
 
 
-def _is_date(value: str) -> bool:
-    """Whether the day of ``YYYY-MM-DD...`` exists (the pattern allows the 29th to 31st of every month)."""
-    return _day_exists(value[:10])
-
-
 @functools.lru_cache(maxsize=64)
 def _day_exists(day: str) -> bool:
+    """Whether ``YYYY-MM-DD`` exists (the pattern above allows the 29th to 31st of every month)."""
     try:
         date(int(day[:4]), int(day[5:7]), int(day[8:10]))
     except ValueError:

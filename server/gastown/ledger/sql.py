@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 SCHEMA_VERSION = 3  # the number of ``schema.MIGRATIONS`` (checked there)
-DONE = "('closed','tombstone')"
+DONE_STATUSES = ("closed", "tombstone")
+DONE = "(" + ",".join(f"'{s}'" for s in DONE_STATUSES) + ")"
 BLOCKING = "('blocks','conditional-blocks')"
 # the condition of the partial status index: only beads not done are indexed by status (most of a ledger
 # is closed; a close then moves no index entry). A query for live statuses repeats it word for word so
@@ -95,7 +96,7 @@ def list_query(
         values = [value] if isinstance(value, str) else list(value)
         clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
         params.extend(values)
-        if column == "status" and values and not any(v in ("closed", "tombstone") for v in values):
+        if column == "status" and values and not any(v in DONE_STATUSES for v in values):
             clauses.append(LIVE)  # (lets SQLite use the partial status index)
         if column == "issue_type" and values and not any(v in COMMON_TYPES for v in values):
             clauses.append(RARE_TYPE)  # (and the partial type index)
