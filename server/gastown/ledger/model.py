@@ -6,6 +6,7 @@ round-trips through our ledger.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,12 +126,14 @@ class BeadEvent(_Model):
     created_at: str = Field(default_factory=now_iso)
 
 
-class LedgerChange(BaseModel):
-    """What one committed ledger transaction changed; the Store hands it to its listeners."""
+@dataclass(slots=True)
+class LedgerChange:
+    """What one committed ledger transaction changed; the Store hands it to its listeners. A plain
+    dataclass: every write makes one, and its beads are validated models already."""
 
     version: int
-    changed: list[Bead] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
+    changed: list[Bead] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def parse_ts(value: str) -> datetime:

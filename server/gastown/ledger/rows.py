@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from gastown.ledger import graph, sync
 from gastown.ledger.model import Bead, BeadNotFound, DepType, InvalidBead, parse_ts
-from gastown.ledger.sql import FAR_FUTURE, ORDER, now_key
+from gastown.ledger.sql import FAR_FUTURE, ORDER, STAMPED, now_key
 
 _NOT_UPDATABLE = frozenset({"id", "dependencies", "comments", "created_at", "updated_at"})
 UPDATABLE_FIELDS = frozenset((set(Bead.model_fields) | set(sync.BEAD_KEY_ORDER)) - _NOT_UPDATABLE)
@@ -38,6 +38,8 @@ _UTC_TS = re.compile(
 
 def sort_ts(value: str) -> str:
     """A timestamp normalised to sortable UTC text; unreadable ones sort after every real one."""
+    if value == STAMPED[0]:
+        return value
     m = _UTC_TS(value) if isinstance(value, str) else None
     if m is None or (value[8:10] > "28" and not _day_exists(value[:10])):
         return _sort_ts(value)

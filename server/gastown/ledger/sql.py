@@ -53,13 +53,19 @@ def _second(epoch_s: int) -> str:
     return last[1]
 
 
+# the last stamp of the clock ``now_key`` made: normalised by construction, so ``rows.sort_ts`` takes it
+# as it is (a write stamps its bead's updated_at, often created_at too)
+STAMPED: list[str | None] = [None]
+
+
 def now_key(now: datetime | None = None) -> str:
     """``now`` (default: the clock) as normalised UTC text, e.g. ``2026-01-31T12:00:00.000000Z``."""
     if now is None:
         import time
 
         us = time.time_ns() // 1000
-        return f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}Z"
+        stamp = STAMPED[0] = f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}Z"
+        return stamp
     from datetime import UTC
 
     return now.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"

@@ -209,8 +209,7 @@ def finish(st: WriteState) -> LedgerChange | None:
         set_meta(st.conn, "version", version)
     else:
         version = int(row[0])
-    # (the beads were validated when they were written: constructing skips validating them again)
-    return LedgerChange.model_construct(version=version, changed=list(st.changed.values()), removed=[])
+    return LedgerChange(version, list(st.changed.values()))
 
 
 # -- writes -----------------------------------------------------------------------------------------------
@@ -275,10 +274,11 @@ def create(
         "created_at": now,
         "updated_at": now,
     }
+    plain = not extra and metadata is None  # (then its line is rendered from these fields directly)
     bead = _new_bead(bead_id, parent, actor, fields)
     while True:
         try:
-            st.write(bead, deps=True)
+            st.write(bead, deps=True, line=_created_line(bead.id, parent, actor, fields) if plain else None)
             break
         except sqlite3.IntegrityError:
             # a hash id already taken (rare): the insert itself is the check, so the common case
@@ -289,6 +289,23 @@ def create(
     st.sizes.grew()
     st.event(bead.id, "created", actor, new=title, at=now)
     return bead
+
+
+# the keys a created bead's line can have (without extras or metadata), in the JSONL's order
+_CREATED_KEYS = tuple(k for k in sync.BEAD_KEY_ORDER if k in {
+    "id", "title", "description", "design", "acceptance_criteria", "notes", "status", "priority", "issue_type",
+    "assignee", "created_by", "labels", "dependencies", "created_at", "updated_at"})
+
+
+def _created_line(bead_id: str, parent: str | None, actor: str, fields: dict[str, Any]) -> str:
+    """The JSONL line of the bead ``_new_bead`` validated from the same arguments — what
+    ``sync.bead_line`` renders from the model, without the model (plain fields only: every value is a
+    string, an integer or a list of strings, and what is None is left out, as the model leaves it out)."""
+    data = {**fields, "id": bead_id, "status": Status.OPEN, "dependencies": None}
+    if parent:
+        data["dependencies"] = [{"issue_id": bead_id, "depends_on_id": parent, "type": DepType.PARENT_CHILD,
+                                 "created_at": fields["created_at"], "created_by": actor}]
+    return sync.go_escaped(sync.encode_line({k: v for k in _CREATED_KEYS if (v := data[k]) is not None}))
 
 
 def _new_bead(bead_id: str, parent: str | None, actor: str, fields: dict[str, Any]) -> Bead:
