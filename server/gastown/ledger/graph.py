@@ -26,7 +26,7 @@ CYCLE_TYPES = frozenset({DepType.BLOCKS, DepType.CONDITIONAL_BLOCKS, DepType.WAI
 def _extra(bead: Bead, name: str) -> Any:
     """A Beads field we keep as an extra (or a declared field of that name), None when unset. (Not
     ``getattr``: a missing attribute costs pydantic an exception, and every write asks three times.)"""
-    extra = bead.model_extra
+    extra = bead.__pydantic_extra__  # (what the model_extra property returns, without the call)
     if extra and name in extra:
         return extra[name]
     return bead.__dict__.get(name)

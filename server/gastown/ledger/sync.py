@@ -119,23 +119,19 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ORJSON_STRICT = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def _has_float(value: Any) -> bool:
-    kind = type(value)
-    if kind is float:
-        return True
-    if kind is dict:
-        return any(_has_float(v) for v in value.values())
-    if kind is list or kind is tuple:
-        return any(_has_float(v) for v in value)
+def _has_float(values: Any) -> bool:
+    """Whether the values of a dict (or the items of a list), at any depth, hold a float."""
+    for value in values.values() if type(values) is dict else values:
+        kind = type(value)
+        if kind is float or ((kind is dict or kind is list or kind is tuple) and _has_float(value)):
+            return True
     return False
 
 
 def encode_line(d: dict[str, Any]) -> str:
     """``d`` as compact JSON, exactly as ``_ENCODE`` writes it."""
-    for value in d.values():
-        kind = type(value)
-        if (kind is dict or kind is list or kind is float or kind is tuple) and _has_float(value):
-            return _ENCODE(d)
+    if _has_float(d):
+        return _ENCODE(d)
     try:
         return orjson.dumps(d, option=_ORJSON_STRICT).decode()
     except TypeError:  # (orjson.JSONEncodeError is one: a big integer, a lone surrogate, a subclass, ...)
