@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH = 4
@@ -45,20 +49,26 @@ def id_length(existing: int) -> int:
 
 _DIGITS = 50  # a sha256 in base 36 has at most 50 digits (36**50 > 2**256)
 _SCALE = {length: 36 ** (_DIGITS - length) for length in range(1, _DIGITS + 1)}
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # every two base-36 digits, by value
+_SHA256: list[Callable[[bytes], Any]] = []  # hashlib's, once the first id is made (not loaded for natural_key)
 
 
 def hash_id(prefix: str, title: str, timestamp: str, nonce: int, length: int) -> str:
     """``prefix-`` and the first ``length`` digits of the hash written in base 36 with 50 digits (Beads'
-    shape), computed from the top of the number instead of all 50 digits."""
-    import hashlib  # (not loaded for natural_key alone)
+    shape), computed from the top of the number instead of all 50 digits, two digits at a time."""
+    if not _SHA256:
+        import hashlib
 
-    digest = hashlib.sha256(f"{title}\x00{timestamp}\x00{nonce}".encode()).digest()
+        _SHA256.append(hashlib.sha256)
+    digest = _SHA256[0](f"{title}\x00{timestamp}\x00{nonce}".encode()).digest()
     top = int.from_bytes(digest, "big") // _SCALE[length]
-    out = []
-    for _ in range(length):
-        top, r = divmod(top, 36)
-        out.append(_ALPHABET[r])
-    return f"{prefix}-{''.join(reversed(out))}"
+    digits = ""
+    for _ in range(length >> 1):
+        top, pair = divmod(top, 1296)
+        digits = _PAIRS[pair] + digits
+    if length & 1:
+        digits = _ALPHABET[top] + digits  # (top < 36: the number had ``length`` digits)
+    return f"{prefix}-{digits}"
 
 
 def id_candidates(prefix: str, title: str, *, existing: int, timestamp: str | None = None) -> Iterator[str]:
