@@ -20,7 +20,7 @@ import sys
 from gastown.cli import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in ("pydantic", "asyncio", "aiosqlite", "git", "pygls", "gastown.town", "gastown.runtime",
-                           "gastown.ledger.model") if m in sys.modules)
+                           "typing", "gastown.ledger.model") if m in sys.modules)
 print("LOADED " + ",".join(heavy), file=sys.stderr)
 sys.exit(code)
 """

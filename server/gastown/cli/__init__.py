@@ -24,11 +24,11 @@ command's arguments are built.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (typing is not imported at run time: a short command does not need it)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
 _APP = frozenset({"schemas", "serve", "demo", "run", "resume", "bench", "land"})
 _TOWN = frozenset({"status", "worktrees", "gc", "feed", "doctor"})

@@ -8,10 +8,10 @@ a collision that happens anyway is retried with the next nonce (and, after a few
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (typing is not imported at run time: natural_key serves short commands)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
