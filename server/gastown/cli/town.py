@@ -12,18 +12,25 @@ if TYPE_CHECKING:
 
 
 def _status(args: argparse.Namespace) -> int:
-    import asyncio
-
     from gastown.cli.output import render_status
     from gastown.cli.settings import load, workspace_of
     from gastown.ledger.ids import natural_key
-    from gastown.town.records import status_report
+    from gastown.town.runs import status_report
 
     settings = load(args).settings
-    report = asyncio.run(status_report(workspace_of(args), stall_seconds=settings.polecats.stall_seconds,
-                                       all_runs=args.all))
+    workspace, stall = workspace_of(args), settings.polecats.stall_seconds
+    # read with sqlite3 alone; a database of an older gastown takes the path that migrates it
+    report = status_report(workspace, stall_seconds=stall, all_runs=args.all)
+    if report is None:
+        import asyncio
+
+        from gastown.town.records import status_report as migrated_status_report
+
+        report = asyncio.run(migrated_status_report(workspace, stall_seconds=stall, all_runs=args.all))
     report["runs"].sort(key=lambda r: (natural_key(r["bead_id"]), r["id"]))
     if settings.hosts.pool:  # each runtime host as it answers now
+        import asyncio
+
         from gastown.town.hosts import probe_hosts
 
         report["hosts"] = asyncio.run(probe_hosts(settings.hosts))

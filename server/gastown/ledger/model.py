@@ -7,13 +7,15 @@ round-trips through our ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gastown.errors import GastownError
 from gastown.ledger.sql import now_key
+from gastown.ledger.sql import (
+    parse_ts as parse_ts,  # (defined with now_key: readers without the models use it)
+)
 
 
 def now_iso() -> str:
@@ -134,30 +136,6 @@ class LedgerChange:
     version: int
     changed: list[Bead] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-
-
-def parse_ts(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp as Beads writes it (any offset, ``Z``, up to nanoseconds) to aware UTC."""
-    try:
-        dt = datetime.fromisoformat(value)  # Python 3.11 reads Z, offsets and up to 9 fraction digits
-    except (ValueError, TypeError):
-        pass
-    else:
-        return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(UTC)
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Go writes up to 9 fractional digits; Python takes at most 6.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = ""
-        while rest and rest[0].isdigit():
-            digits, rest = digits + rest[0], rest[1:]
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}" if digits else head + rest
-    dt = datetime.fromisoformat(text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
 
 
 class LedgerError(GastownError):

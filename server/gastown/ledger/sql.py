@@ -1,15 +1,15 @@
 """SQL text shared by the ledger's queries and the command line's light reader (no pydantic here).
 
 Timestamps are compared as normalised UTC text (``now_key``), so the clock check of ``ready`` stays in
-SQLite."""
+SQLite; ``parse_ts`` reads the timestamps Beads writes (here, so that readers without the models have it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime  # (sqlite3 imports datetime anyway)
 
-TYPE_CHECKING = False  # (neither typing nor datetime is imported at run time for a plain read)
+TYPE_CHECKING = False  # (typing is not imported at run time for a plain read)
 if TYPE_CHECKING:
-    from datetime import datetime
     from typing import Any
 
 SCHEMA_VERSION = 3  # the number of ``schema.MIGRATIONS`` (checked there)
@@ -66,8 +66,6 @@ def now_key(now: datetime | None = None) -> str:
         us = time.time_ns() // 1000
         stamp = STAMPED[0] = f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}Z"
         return stamp
-    from datetime import UTC
-
     return now.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
@@ -121,3 +119,27 @@ def list_query(
         sql += " LIMIT ?"
         params.append(limit)
     return sql, params
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp as Beads writes it (any offset, ``Z``, up to nanoseconds) to aware UTC."""
+    try:
+        dt = datetime.fromisoformat(value)  # Python 3.11 reads Z, offsets and up to 9 fraction digits
+    except (ValueError, TypeError):
+        pass
+    else:
+        return (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Go writes up to 9 fractional digits; Python takes at most 6.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        while rest and rest[0].isdigit():
+            digits, rest = digits + rest[0], rest[1:]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}" if digits else head + rest
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)

@@ -31,7 +31,7 @@ class AgentBoard:
 
     def load_runs(self, runs: Iterable[RunRow], stall_seconds: float) -> None:
         """Fill the board from run records (the newest run per bead), e.g. after a restart."""
-        from gastown.town.records import derive_state
+        from gastown.town.runs import derive_state
 
         for run in runs:
             if run.agent in self.agents:

@@ -19,96 +19,25 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 from pydantic import BaseModel
 
+from gastown.errors import GastownError
 from gastown.ledger.model import now_iso, parse_ts
 from gastown.runtime.base import AgentEvent
+from gastown.town import runs
+from gastown.town.runs import MIGRATIONS, RUN_FIELDS, ExitReason, owner_alive, process_start
+from gastown.town.runs import RunRow as RunRow  # (re-exported: the writers' and readers' row)
+from gastown.town.runs import derive_state as derive_state
 
 if TYPE_CHECKING:
     from gastown.town.checkouts import Worktrees
 
 log = logging.getLogger(__name__)
 
-ExitReason = Literal["done", "no-changes", "blocked", "escalated", "budget", "aborted", "error", "timeout",
-                     "cancelled", "crashed"]
-DerivedState = Literal["working", "needs-input", "stalled", "done", "failed"]
-
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        bead_id TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        goal_id TEXT,
-        live INTEGER NOT NULL DEFAULT 1,
-        owner TEXT NOT NULL,          -- the Town instance that runs it
-        owner_pid INTEGER NOT NULL,
-        owner_start TEXT,             -- /proc start time of owner_pid (pid reuse)
-        session_id TEXT,
-        resumed_from TEXT,            -- the persisted session this run resumed, if any
-        worktree TEXT,
-        branch TEXT,
-        base TEXT,
-        feedback INTEGER NOT NULL DEFAULT 0,
-        started_at TEXT NOT NULL,
-        ended_at TEXT,
-        last_event_at TEXT,
-        exit_reason TEXT,
-        detail TEXT,
-        restarts INTEGER NOT NULL DEFAULT 0,
-        nudges INTEGER NOT NULL DEFAULT 0,
-        tokens INTEGER NOT NULL DEFAULT 0,
-        events INTEGER NOT NULL DEFAULT 0,
-        spawn_ms REAL,
-        commit_sha TEXT
-    );
-    CREATE UNIQUE INDEX runs_one_live_per_bead ON runs(bead_id) WHERE live = 1;
-    CREATE INDEX runs_bead ON runs(bead_id, id);
-    CREATE INDEX runs_goal ON runs(goal_id);
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id INTEGER NOT NULL,
-        at TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        tool TEXT,
-        approved INTEGER,
-        tokens INTEGER NOT NULL DEFAULT 0,
-        text TEXT,
-        detail TEXT
-    );
-    CREATE INDEX events_run ON events(run_id, id);
-    CREATE TABLE pauses (
-        scope TEXT PRIMARY KEY,       -- 'goal:<epic id>' or 'bead:<bead id>'
-        reason TEXT NOT NULL,
-        at TEXT NOT NULL
-    );
-    """,
-    # The sessions that are not polecat runs (the Mayor planning a goal, the reviewer reading a diff): kept
-    # apart from `runs`, which recovery, the board and the one-live-run rule read as polecats.
-    """
-    CREATE TABLE role_runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        role TEXT NOT NULL,           -- mayor | reviewer
-        agent TEXT NOT NULL,
-        bead_id TEXT,                 -- the goal's epic (Mayor) or the reviewed bead
-        goal_id TEXT,                 -- the goal's epic id, as polecat runs record it
-        started_at TEXT NOT NULL,
-        ended_at TEXT NOT NULL,
-        tokens INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX role_runs_goal ON role_runs(goal_id);
-    """,
-)
-
-_RUN_FIELDS = ("id", "bead_id", "agent", "goal_id", "live", "owner", "owner_pid", "owner_start", "session_id",
-               "resumed_from", "worktree", "branch", "base", "feedback", "started_at", "ended_at",
-               "last_event_at", "exit_reason", "detail", "restarts", "nudges", "tokens", "events", "spawn_ms",
-               "commit_sha")
 _INSERT_RUN = ("INSERT INTO runs (bead_id, agent, goal_id, owner, owner_pid, owner_start, branch, feedback, "
                "started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATABLE = frozenset({"session_id", "resumed_from", "worktree", "branch", "base", "detail", "restarts",
@@ -143,76 +72,6 @@ class PolecatBusy(Exception):
         holder = f" ({run.agent}, run #{run.id}, process {run.owner_pid})" if run is not None else ""
         super().__init__(f"bead {bead_id} already has a live polecat{holder}; one polecat per bead")
         self.run = run
-
-
-class RunRow(BaseModel):
-    id: int
-    bead_id: str
-    agent: str
-    goal_id: str | None = None
-    live: bool
-    owner: str
-    owner_pid: int
-    owner_start: str | None = None
-    session_id: str | None = None
-    resumed_from: str | None = None
-    worktree: str | None = None
-    branch: str | None = None
-    base: str | None = None
-    feedback: bool = False
-    started_at: str
-    ended_at: str | None = None
-    last_event_at: str | None = None
-    exit_reason: str | None = None
-    detail: str | None = None
-    restarts: int = 0
-    nudges: int = 0
-    tokens: int = 0
-    events: int = 0
-    spawn_ms: float | None = None
-    commit_sha: str | None = None
-
-    @property
-    def seconds(self) -> float:
-        end = parse_ts(self.ended_at) if self.ended_at else datetime.now(UTC)
-        return max(0.0, (end - parse_ts(self.started_at)).total_seconds())
-
-
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), to tell a live owner from pid reuse."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def owner_alive(pid: int, start: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    now = process_start(pid)
-    return start is None or now is None or now == start
-
-
-def derive_state(run: RunRow, now: datetime | None = None, stall_seconds: float = 120,
-                 alive: bool | None = None) -> DerivedState:
-    """working / needs-input / stalled / done / failed, from a run row alone."""
-    if run.live:
-        if alive is None:
-            alive = owner_alive(run.owner_pid, run.owner_start)
-        if not alive:
-            return "failed"  # its server died; recovery on the next start requeues or resumes it
-        now = now or datetime.now(UTC)
-        last = parse_ts(run.last_event_at or run.started_at)
-        return "stalled" if (now - last).total_seconds() >= stall_seconds else "working"
-    if run.exit_reason == "done":
-        return "done"
-    if run.exit_reason in ("blocked", "escalated", "budget", "aborted"):
-        return "needs-input"
-    return "failed"
 
 
 class RunRecords:
@@ -404,9 +263,9 @@ class RunRecords:
                 for at, kind, tool, ok, tokens, text, detail in rows]
 
     async def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[RunRow]:
-        async with self._conn.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM runs {where}", tuple(params)) as cur:
+        async with self._conn.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs {where}", tuple(params)) as cur:
             rows = await cur.fetchall()
-        return [RunRow(**dict(zip(_RUN_FIELDS, row, strict=True))) for row in rows]
+        return [RunRow(**dict(zip(RUN_FIELDS, row, strict=True))) for row in rows]
 
     # --- events (batched) --------------------------------------------------------------------------
     def record(self, run_id: int, event: AgentEvent) -> None:
@@ -491,49 +350,25 @@ class RunRecords:
             return {scope: reason for scope, reason in await cur.fetchall()}
 
 
-def age_seconds(ts: str | None) -> float | None:
-    if not ts:
-        return None
-    return max(0.0, (datetime.now(UTC) - parse_ts(ts)).total_seconds())
-
-
 def monotonic_ms(start: float) -> float:
     return round((time.monotonic() - start) * 1000, 1)
 
 
 # --- the reports behind `gastown status | worktrees | gc` (shown by gastown.cli) -------------------------
 async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = False) -> dict[str, Any]:
-    """What `gastown status` prints: every polecat's newest run (or all runs) with its derived state."""
-    from gastown.config import state_dir
+    """``runs.status_report``, bringing an older town.db or ledger to this gastown's schema first."""
     from gastown.ledger.store import Store
 
-    db = state_dir(workspace) / "town.db"
-    if not db.exists():
-        return {"runs": [], "pauses": {}}
-    records = await RunRecords.open(db)
-    try:
-        runs = await (records.runs() if all_runs else records.latest_runs())
-        pauses = await records.pauses()
-    finally:
-        await records.close()
-    titles: dict[str, tuple[str, str]] = {}
-    beads_db = state_dir(workspace) / "beads.db"
-    if beads_db.exists():
-        async with await Store.open(beads_db) as store:
-            for run in runs:
-                if run.bead_id not in titles:
-                    try:
-                        bead = await store.get(run.bead_id)
-                        titles[run.bead_id] = (bead.title, bead.status)
-                    except Exception:
-                        titles[run.bead_id] = ("?", "?")
-    out = []
-    for run in runs:
-        title, status = titles.get(run.bead_id, ("", ""))
-        out.append({**run.model_dump(), "state": derive_state(run, stall_seconds=stall_seconds),
-                    "seconds": round(run.seconds, 1), "idle_seconds": age_seconds(run.last_event_at or run.started_at)
-                    if run.live else None, "title": title, "bead_status": status})
-    return {"runs": out, "pauses": pauses}
+    report = runs.status_report(workspace, stall_seconds=stall_seconds, all_runs=all_runs)
+    if report is None:  # (opening migrates; a damaged database says so here)
+        await (await RunRecords.open(workspace / ".gastown" / "town.db")).close()
+        beads = workspace / ".gastown" / "beads.db"
+        if beads.exists():
+            await (await Store.open(beads)).close()
+        report = runs.status_report(workspace, stall_seconds=stall_seconds, all_runs=all_runs)
+        if report is None:
+            raise GastownError(f"cannot read the town's databases in {workspace / '.gastown'}")
+    return report
 
 
 def _worktrees_for(workspace: Path, worktree_root: str | None) -> Worktrees:
