@@ -25,6 +25,8 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
+import orjson
+
 from gastown.ledger.sql import BLOCKING as _BLOCKING
 from gastown.ledger.sql import DONE as _DONE
 
@@ -160,6 +162,14 @@ _REFRESH_STEPS = (
 )
 
 
+def _json_ids(ids: list[str]) -> str:
+    """Bead ids as a JSON array for ``json_each`` (orjson: a fraction of ``json.dumps``'s cost per call)."""
+    try:
+        return orjson.dumps(ids).decode()
+    except TypeError:  # (an id orjson cannot write, such as a lone surrogate: the reference encoder can)
+        return json.dumps(ids)
+
+
 def refresh_blocked(
     conn: sqlite3.Connection,
     changed: Iterable[str],
@@ -178,10 +188,10 @@ def refresh_blocked(
             if len(changed) == 1 and not parents:
                 seeds.update(conn.execute(_SEEDS_OF_ONE, (changed[0],)))
             elif changed or parents:
-                seeds.update(conn.execute(_SEEDS_OF, (json.dumps(changed), json.dumps(parents))))
+                seeds.update(conn.execute(_SEEDS_OF, (_json_ids(changed), _json_ids(parents))))
             if not seeds and not own_deps:
                 return
-            ids = json.dumps(sorted({*seeds, *own_deps}))
+            ids = _json_ids(sorted({*seeds, *own_deps}))
             if not own_deps and not any(seeds.values()):
                 conn.execute(_BOTH_OF_LEAVES, (ids,))
                 return

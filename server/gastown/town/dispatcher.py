@@ -532,15 +532,21 @@ class Dispatcher:
     async def run_polecat(self, bead: Bead, feedback: str | None = None,
                           placement: Placement | None = None) -> PolecatResult:
         """The one place a polecat is started for a claimed bead (``feedback`` = rework), here or on a host."""
-        polecat = self._new_polecat(bead, placement)
-        polecat.attempt = self.runs.get(bead.id, 1)
-        self.board.update(polecat.name, state="working")
-        self.live[bead.id] = polecat
-        try:
-            return await polecat.run(feedback)
-        finally:
-            if self.live.get(bead.id) is polecat:
-                del self.live[bead.id]
+        here = bead.id in self.live  # another polecat of this town works the bead: a busy record is real
+        for attempt in (1, 2):
+            polecat = self._new_polecat(bead, placement)
+            polecat.attempt = self.runs.get(bead.id, 1)
+            self.board.update(polecat.name, state="working")
+            self.live[bead.id] = polecat
+            try:
+                return await polecat.run(feedback)
+            except PolecatBusy as busy:
+                if attempt == 2 or here or not await _end_own_stale_run(polecat, busy):
+                    raise
+            finally:
+                if self.live.get(bead.id) is polecat:
+                    del self.live[bead.id]
+        raise AssertionError("unreachable")  # pragma: no cover - the second attempt returns or raises
 
     # --- runtime hosts ---------------------------------------------------------------------------------
     async def host_lost(self, host: str, why: str, bead_ids: set[str]) -> None:
@@ -736,3 +742,16 @@ class Dispatcher:
         metadata["review"] = review
         await self.store.update(bead_id, metadata=metadata, actor=by)
         self.bus.publish(ReviewState(bead_id=bead_id, state=state, by=by, score=score, comment=comment))
+
+
+async def _end_own_stale_run(polecat: Polecat, busy: PolecatBusy) -> bool:
+    """A live run of this very town on a bead no polecat of the town works (its polecat was stopped before
+    it could end the record, e.g. when its host was lost mid-cleanup) holds nothing: end it as crashed.
+    True if it was such a run (the bead can be started again)."""
+    run, records = busy.run, polecat.records
+    if run is None or records is None or run.owner != records.owner:
+        return False
+    log.warning("run #%s of %s was left live by a stopped polecat of this town; ended as crashed", run.id,
+                run.bead_id)
+    await records.end_run(run.id, "crashed", detail="left live by a stopped polecat of this town")
+    return True
