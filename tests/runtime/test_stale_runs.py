@@ -3,12 +3,12 @@ mid-cleanup) does not keep the bead from being worked again; another live poleca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from gastown.ledger.model import Bead
 from gastown.town.polecat import polecat_name
 from gastown.town.records import PolecatBusy, RunRecords
+from gastown.town.town import Town
 
 SCENARIO = {"rules": [
     {"name": "worker", "match": r"Title: Stale (?P<n>\d+)\b.*?Worktree: (?P<wt>\S+)", "steps": [
@@ -19,13 +19,19 @@ SCENARIO = {"rules": [
 ]}
 
 
-async def test_a_run_this_town_left_live_is_ended_and_the_bead_runs(town_of):
+async def _claimed(town_of, title: str) -> tuple[Town, RunRecords, Bead]:
+    """A town and one claimed bead of a goal, titled ``title`` (the scenario's worker matches it)."""
     town = await town_of(SCENARIO)
     store, records = town.store, town.records
     assert store is not None and records is not None
     epic = await store.create("Stale goal", issue_type="epic")
-    bead = await store.claim((await store.create("Stale 1", parent=epic.id)).id, polecat_name(f"{epic.id}.1"))
+    bead = await store.claim((await store.create(title, parent=epic.id)).id, polecat_name(f"{epic.id}.1"))
     assert bead is not None
+    return town, records, bead
+
+
+async def test_a_run_this_town_left_live_is_ended_and_the_bead_runs(town_of):
+    town, records, bead = await _claimed(town_of, "Stale 1")
     left = await records.start_run(bead.id, polecat_name(bead.id))  # never ended: its polecat was stopped
 
     result = await town.dispatcher.run_polecat(bead)
@@ -35,13 +41,8 @@ async def test_a_run_this_town_left_live_is_ended_and_the_bead_runs(town_of):
     assert [(r.id, r.live, r.exit_reason) for r in runs] == [(left.id, False, "crashed"), (runs[1].id, False, "done")]
 
 
-async def test_a_live_run_of_another_town_still_keeps_the_bead(town_of, tmp_path: Path):
-    town = await town_of(SCENARIO)
-    store, records = town.store, town.records
-    assert store is not None and records is not None
-    epic = await store.create("Stale goal", issue_type="epic")
-    bead = await store.claim((await store.create("Stale 2", parent=epic.id)).id, polecat_name(f"{epic.id}.1"))
-    assert bead is not None
+async def test_a_live_run_of_another_town_still_keeps_the_bead(town_of):
+    town, records, bead = await _claimed(town_of, "Stale 2")
     other = await RunRecords.open(records.path)  # another town on the same records, in a live process
     try:
         held = await other.start_run(bead.id, "polecat-elsewhere")

@@ -29,7 +29,7 @@ from gastown.errors import GastownError
 from gastown.ledger.model import now_iso, parse_ts
 from gastown.runtime.base import AgentEvent
 from gastown.town import runs
-from gastown.town.runs import MIGRATIONS, RUN_FIELDS, ExitReason, owner_alive, process_start
+from gastown.town.runs import MIGRATIONS, RUN_FIELDS, ExitReason, owner_alive, process_start, run_row
 from gastown.town.runs import RunRow as RunRow  # (re-exported: the writers' and readers' row)
 from gastown.town.runs import derive_state as derive_state
 
@@ -265,7 +265,7 @@ class RunRecords:
     async def _select(self, where: str = "", params: Iterable[Any] = ()) -> list[RunRow]:
         async with self._conn.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs {where}", tuple(params)) as cur:
             rows = await cur.fetchall()
-        return [RunRow(**dict(zip(RUN_FIELDS, row, strict=True))) for row in rows]
+        return [run_row(row) for row in rows]
 
     # --- events (batched) --------------------------------------------------------------------------
     def record(self, run_id: int, event: AgentEvent) -> None:
@@ -357,12 +357,13 @@ def monotonic_ms(start: float) -> float:
 # --- the reports behind `gastown status | worktrees | gc` (shown by gastown.cli) -------------------------
 async def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = False) -> dict[str, Any]:
     """``runs.status_report``, bringing an older town.db or ledger to this gastown's schema first."""
+    from gastown.config import state_dir
     from gastown.ledger.store import Store
 
     report = runs.status_report(workspace, stall_seconds=stall_seconds, all_runs=all_runs)
     if report is None:  # (opening migrates; a damaged database says so here)
-        await (await RunRecords.open(workspace / ".gastown" / "town.db")).close()
-        beads = workspace / ".gastown" / "beads.db"
+        await (await RunRecords.open(state_dir(workspace) / "town.db")).close()
+        beads = state_dir(workspace) / "beads.db"
         if beads.exists():
             await (await Store.open(beads)).close()
         report = runs.status_report(workspace, stall_seconds=stall_seconds, all_runs=all_runs)

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -127,6 +128,11 @@ class RunRow(BaseModel):
         return max(0.0, (end - parse_ts(self.started_at)).total_seconds())
 
 
+def run_row(values: Sequence[Any]) -> RunRow:
+    """A ``runs`` row selected as ``RUN_FIELDS``."""
+    return RunRow(**dict(zip(RUN_FIELDS, values, strict=True)))
+
+
 def process_start(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (clock ticks since boot), to tell a live owner from pid reuse."""
     try:
@@ -174,9 +180,10 @@ def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = Fal
     """What `gastown status` prints: every polecat's newest run (or all runs) with its derived state and
     its bead's title and status. None when a database is not at this gastown's schema (the caller opens
     the run records and the ledger, which migrate, and asks again)."""
+    from gastown.config import state_dir
     from gastown.ledger import reader
 
-    town = workspace / ".gastown" / "town.db"
+    town = state_dir(workspace) / "town.db"
     if not town.exists():
         return {"runs": [], "pauses": {}}
     with contextlib.closing(sqlite3.connect(town, isolation_level=None)) as conn:
@@ -184,11 +191,11 @@ def status_report(workspace: Path, *, stall_seconds: float, all_runs: bool = Fal
         if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
             return None
         where = "" if all_runs else "WHERE id IN (SELECT MAX(id) FROM runs GROUP BY bead_id)"
-        runs = [RunRow(**dict(zip(RUN_FIELDS, row, strict=True)))
-                for row in conn.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs {where} ORDER BY id")]
+        select = f"SELECT {', '.join(RUN_FIELDS)} FROM runs {where} ORDER BY id"
+        runs = [run_row(row) for row in conn.execute(select)]
         pauses = dict(conn.execute("SELECT scope, reason FROM pauses ORDER BY at").fetchall())
     titles: dict[str, tuple[str, str]] = {}
-    beads = workspace / ".gastown" / "beads.db"
+    beads = state_dir(workspace) / "beads.db"
     if runs and beads.exists():
         ledger = reader.open_current(beads, None)
         if ledger is None:
